@@ -1,0 +1,1652 @@
+/* ova — Open Video Analytics
+ * SPDX-License-Identifier: MIT
+ *
+ * The CUDA backend: cuDNN 9 for convolutions (bias and the fused element-wise
+ * epilogue in one kernel of ova's; cuDNN's own fused conv+bias+ReLU where it
+ * applies), cuBLASLt for Gemm/MatMul, ova's kernels (kernels.cu) for
+ * everything else. fp32 or fp16 activations (network-mode=2), NCHW, fp32
+ * accumulation. The whole plan is captured once as a CUDA graph and replayed:
+ * graph inputs are first copied (fp16: converted) into fixed device buffers,
+ * so the graph never changes; fp16 graph outputs are converted back to fp32
+ * by the graph's last kernels.
+ *
+ * OVA_CUDA_CHECK=1 runs node by node and compares every kernel's output with
+ * the operator's plain-C reference kernel on the same inputs (tests/gpu);
+ * OVA_CUDA_GRAPH=0 replays without a CUDA graph.
+ */
+#include "../plan.h"
+#include "kernels.h"
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WS_MAX ((size_t) 256 << 20)
+#define MAX_PARTS 64
+
+typedef enum {
+  C_NOOP = 0,
+  C_COPY,
+  C_CONV,
+  C_CHAIN,
+  C_BINARY,
+  C_STRIDED,
+  C_POOL,
+  C_RESIZE,
+  C_SOFTMAX,
+  C_GEMM,
+} Kind;
+
+typedef struct {
+  int value; /* source value */
+  int rank;
+  int64_t dims[OVA_CUDA_MAX_RANK], ss[OVA_CUDA_MAX_RANK], ds[OVA_CUDA_MAX_RANK];
+  int64_t so, dof;
+  const void *src;
+} Part;
+
+typedef struct {
+  Kind kind;
+  int ni;
+  /* element-wise epilogue */
+  OvaCudaChain chain;
+  int chain_value[OVA_CUDA_MAX_CHAIN];
+  float *scale, *bias; /* device, fp32 */
+  int64_t channels, inner, n;
+  /* conv */
+  cudnnTensorDescriptor_t xd, yd, bd;
+  cudnnFilterDescriptor_t wd;
+  cudnnConvolutionDescriptor_t cd;
+  cudnnActivationDescriptor_t ad;
+  cudnnConvolutionFwdAlgo_t algo;
+  size_t ws;
+  gboolean fused;
+  void *w;
+  float *dw_w; /* depthwise on NHWC: ova kernel, weights [kh*kw][C] */
+  int dw[8];
+  /* binary */
+  int op, rank;
+  int64_t dims[OVA_CUDA_MAX_RANK], as[OVA_CUDA_MAX_RANK], bs[OVA_CUDA_MAX_RANK];
+  /* strided copies */
+  int n_parts;
+  Part parts[MAX_PARTS];
+  /* pool / resize / softmax */
+  int p[16];
+  float f[2];
+  /* gemm */
+  cublasLtMatmulDesc_t md;
+  cublasLtMatrixLayout_t la, lb, lc;
+  cublasLtMatmulAlgo_t lt_algo;
+  float alpha;
+  cudaEvent_t mid; /* OVA_CUDA_PROFILE: between a library call and its epilogue */
+  /* pointers, resolved at bind */
+  const void *x, *x2;
+  void *y;
+} CKernel;
+
+typedef struct {
+  OvaPlan *plan;
+  gboolean half;
+  int device;
+  cudaStream_t stream;
+  cudnnHandle_t dnn;
+  cublasLtHandle_t lt;
+  void *ws;
+  size_t ws_bytes;
+  CKernel *k;
+  int n;
+  void **cptr;   /* per value: constant uploaded in the activation type */
+  void **shadow; /* per value: fixed buffers of graph inputs (and fp16 outputs) */
+  gboolean *nhwc; /* per value: 4-D activation stored NHWC (fp16: tensor cores) */
+  void **staging; /* per graph input: fp32 upload buffer of host inputs (fp16) */
+  GPtrArray *owned;
+  void *arena;
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  gboolean graph_failed;
+  cudaStream_t last;
+  cudaEvent_t legacy_done;
+  /* OVA_CUDA_PROFILE: per-node times of eager runs */
+  double *prof_ms, *prof_epi;
+  int prof_runs;
+} CudaState;
+
+static gboolean
+cu_ok (int e, const char *what, OvaPlan *plan, int ni, GError **error)
+{
+  if (e == 0)
+    return TRUE;
+  char *w = ni >= 0 ? ova_graph_node_where (plan->g, ni) : g_strdup (plan->g->path);
+  g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: CUDA %s failed: %s", w, what,
+               cudaGetErrorString ((cudaError_t) e));
+  g_free (w);
+  return FALSE;
+}
+
+static gboolean
+dnn_ok (cudnnStatus_t s, const char *what, OvaPlan *plan, int ni, GError **error)
+{
+  if (s == CUDNN_STATUS_SUCCESS)
+    return TRUE;
+  char *w = ni >= 0 ? ova_graph_node_where (plan->g, ni) : g_strdup (plan->g->path);
+  g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cuDNN %s failed: %s", w, what,
+               cudnnGetErrorString (s));
+  g_free (w);
+  return FALSE;
+}
+
+static gboolean
+lt_ok (cublasStatus_t s, const char *what, OvaPlan *plan, int ni, GError **error)
+{
+  if (s == CUBLAS_STATUS_SUCCESS)
+    return TRUE;
+  char *w = ni >= 0 ? ova_graph_node_where (plan->g, ni) : g_strdup (plan->g->path);
+  g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cuBLASLt %s failed (status %d)", w, what, s);
+  g_free (w);
+  return FALSE;
+}
+
+static gboolean
+unsupported (OvaPlan *plan, int ni, GError **error, const char *why)
+{
+  char *w = ova_graph_node_where (plan->g, ni);
+  g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_UNSUPPORTED, "%s: not supported by the cuda backend: %s",
+               w, why);
+  g_free (w);
+  return FALSE;
+}
+
+static int
+cuda_device (void)
+{
+  const char *s = g_getenv ("OVA_CUDA_DEVICE");
+  return s ? atoi (s) : 0;
+}
+
+static OvaPrecision
+cuda_precision (OvaPrecision p)
+{
+  return p == OVA_PRECISION_FP16 ? OVA_PRECISION_FP16 : OVA_PRECISION_FP32;
+}
+
+static void *
+cuda_alloc (size_t bytes)
+{
+  void *p = NULL;
+  cudaSetDevice (cuda_device ());
+  if (cudaMalloc (&p, bytes) != cudaSuccess)
+    return NULL;
+  cudaMemset (p, 0, bytes);
+  return p;
+}
+
+static void
+cuda_free (void *p)
+{
+  if (p)
+    cudaFree (p);
+}
+
+static int
+root_of (OvaGraph *g, int v)
+{
+  while (OVA_VALUE (g, v)->alias_of >= 0)
+    v = OVA_VALUE (g, v)->alias_of;
+  return v;
+}
+
+static void *
+owned_alloc (CudaState *st, size_t bytes)
+{
+  void *p = cuda_alloc (MAX (bytes, 16));
+  if (p)
+    g_ptr_array_add (st->owned, p);
+  return p;
+}
+
+/* Uploads @n floats (fp32, or converted to fp16 on the device). */
+static void *
+upload (CudaState *st, const float *src, int64_t n, gboolean half)
+{
+  void *d = owned_alloc (st, n * (half ? 2 : 4));
+  if (!d)
+    return NULL;
+  if (half) {
+    void *t = cuda_alloc (MAX (n, 1) * 4);
+    if (!t)
+      return NULL;
+    cudaMemcpy (t, src, n * 4, cudaMemcpyHostToDevice);
+    ova_cuda_convert (t, 0, d, 1, n, NULL);
+    cudaDeviceSynchronize ();
+    cudaFree (t);
+  } else
+    cudaMemcpy (d, src, n * 4, cudaMemcpyHostToDevice);
+  return d;
+}
+
+static const float *
+const_f32 (OvaGraph *g, int v)
+{
+  if (v < 0)
+    return NULL;
+  OvaValue *x = OVA_VALUE (g, v);
+  return x->data && x->dtype == OVA_DTYPE_FLOAT32 ? g_bytes_get_data (x->data, NULL) : NULL;
+}
+
+static gboolean
+const_ints (OvaGraph *g, int v, int64_t *out, int max, int *n)
+{
+  if (v < 0)
+    return FALSE;
+  OvaValue *x = OVA_VALUE (g, v);
+  if (!x->data)
+    return FALSE;
+  int64_t cnt = ova_value_numel (x);
+  if (cnt > max)
+    return FALSE;
+  const void *p = g_bytes_get_data (x->data, NULL);
+  for (int64_t i = 0; i < cnt; i++)
+    out[i] = x->dtype == OVA_DTYPE_INT64 ? ((const int64_t *) p)[i] : ((const int32_t *) p)[i];
+  *n = (int) cnt;
+  return TRUE;
+}
+
+/* Device pointer of a value (constants in the activation type). */
+static void *
+vptr (OvaPlan *plan, CudaState *st, int v)
+{
+  OvaGraph *g = plan->g;
+  if (v < 0)
+    return NULL;
+  int r = root_of (g, v);
+  OvaValue *x = OVA_VALUE (g, r);
+  if (x->data) {
+    if (!st->cptr[r] && x->dtype == OVA_DTYPE_FLOAT32)
+      st->cptr[r] = upload (st, g_bytes_get_data (x->data, NULL), ova_value_numel (x), st->half);
+    return st->cptr[r];
+  }
+  if (st->shadow[r])
+    return st->shadow[r];
+  return x->offset >= 0 ? (char *) st->arena + x->offset : NULL;
+}
+
+static void
+contiguous_strides (int rank, const int64_t *dims, int64_t *s)
+{
+  int64_t acc = 1;
+  for (int i = rank - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= dims[i];
+  }
+}
+
+static OvaOpNode
+opnode (const OvaNode *n)
+{
+  OvaOpNode on = { n->op_type, n->name, n->domain, n->opset, n->n_attrs, n->attrs, n->n_inputs, n->n_outputs };
+  return on;
+}
+
+static gboolean
+is_nhwc (CudaState *st, OvaGraph *g, int v)
+{
+  return st->nhwc && v >= 0 && st->nhwc[root_of (g, v)];
+}
+
+/* Element strides of @v's logical (NCHW) axes in its memory layout. */
+static void
+layout_strides (CudaState *st, OvaGraph *g, int v, int64_t *s)
+{
+  OvaValue *x = OVA_VALUE (g, v);
+  if (is_nhwc (st, g, v)) {
+    int64_t C = x->dims[1], H = x->dims[2], W = x->dims[3];
+    s[0] = C * H * W;
+    s[1] = 1;
+    s[2] = W * C;
+    s[3] = C;
+  } else
+    contiguous_strides (x->rank, x->dims, s);
+}
+
+static gboolean
+chain_add (CKernel *k, int func, float a, float b, int operand)
+{
+  if (k->chain.n >= OVA_CUDA_MAX_CHAIN)
+    return FALSE;
+  k->chain.func[k->chain.n] = func;
+  k->chain.alpha[k->chain.n] = a;
+  k->chain.beta[k->chain.n] = b;
+  k->chain_value[k->chain.n] = operand;
+  k->chain.n++;
+  return TRUE;
+}
+
+static gboolean
+chain_posts (CKernel *k, const OvaNode *n)
+{
+  static const int map[] = {
+    [OVA_POST_RELU] = OVA_CUDA_F_RELU, [OVA_POST_LEAKY_RELU] = OVA_CUDA_F_LEAKY_RELU,
+    [OVA_POST_SIGMOID] = OVA_CUDA_F_SIGMOID, [OVA_POST_SILU] = OVA_CUDA_F_SILU,
+    [OVA_POST_HARD_SWISH] = OVA_CUDA_F_HARD_SWISH, [OVA_POST_HARD_SIGMOID] = OVA_CUDA_F_HARD_SIGMOID,
+    [OVA_POST_CLIP] = OVA_CUDA_F_CLIP, [OVA_POST_TANH] = OVA_CUDA_F_TANH, [OVA_POST_ADD] = OVA_CUDA_F_ADD_TENSOR,
+  };
+  for (int i = 0; i < n->n_post; i++) {
+    const OvaPostOp *p = &n->post[i];
+    if (p->kind <= 0 || p->kind > OVA_POST_ADD)
+      return FALSE;
+    if (!chain_add (k, map[p->kind], p->alpha, p->beta, p->kind == OVA_POST_ADD ? p->operand : -1))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Unary operators as the first function of a chain. */
+static int
+unary_func (const OvaNode *n, float *a, float *b)
+{
+  const char *op = n->op_type;
+  OvaOpNode on = opnode (n);
+  *a = *b = 0;
+  if (!strcmp (op, "Relu")) return OVA_CUDA_F_RELU;
+  if (!strcmp (op, "Sigmoid")) return OVA_CUDA_F_SIGMOID;
+  if (!strcmp (op, "Tanh")) return OVA_CUDA_F_TANH;
+  if (!strcmp (op, "Exp")) return OVA_CUDA_F_EXP;
+  if (!strcmp (op, "Neg")) return OVA_CUDA_F_NEG;
+  if (!strcmp (op, "Abs")) return OVA_CUDA_F_ABS;
+  if (!strcmp (op, "Sqrt")) return OVA_CUDA_F_SQRT;
+  if (!strcmp (op, "Reciprocal")) return OVA_CUDA_F_RECIPROCAL;
+  if (!strcmp (op, "HardSwish")) return OVA_CUDA_F_HARD_SWISH;
+  if (!strcmp (op, "LeakyRelu")) {
+    *a = ova_op_attr_float (&on, "alpha", 0.01f);
+    return OVA_CUDA_F_LEAKY_RELU;
+  }
+  if (!strcmp (op, "HardSigmoid")) {
+    *a = ova_op_attr_float (&on, "alpha", 0.2f);
+    *b = ova_op_attr_float (&on, "beta", 0.5f);
+    return OVA_CUDA_F_HARD_SIGMOID;
+  }
+  return -1;
+}
+
+static int
+binary_op (const char *op)
+{
+  if (!strcmp (op, "Add")) return OVA_CUDA_B_ADD;
+  if (!strcmp (op, "Sub")) return OVA_CUDA_B_SUB;
+  if (!strcmp (op, "Mul")) return OVA_CUDA_B_MUL;
+  if (!strcmp (op, "Div")) return OVA_CUDA_B_DIV;
+  if (!strcmp (op, "Max")) return OVA_CUDA_B_MAX;
+  if (!strcmp (op, "Min")) return OVA_CUDA_B_MIN;
+  if (!strcmp (op, "Pow")) return OVA_CUDA_B_POW;
+  return -1;
+}
+
+static gboolean
+is_view (OvaGraph *g, const OvaNode *n)
+{
+  return n->n_outputs >= 1 && n->outputs[0] >= 0 && OVA_VALUE (g, n->outputs[0])->alias_of >= 0;
+}
+
+/* ---------------------------------------------------------------- compile */
+
+/* A 1x1 convolution on NHWC is one GEMM: Y[NHW, K] = X[NHW, C] . W[K, C]^T
+ * (cuBLASLt; column-major Y^T = W . X^T). FALSE when cuBLASLt has no algorithm. */
+static gboolean
+conv1x1_gemm (CudaState *st, CKernel *k, int64_t M, int64_t K, int64_t C)
+{
+  cudaDataType_t dt = st->half ? CUDA_R_16F : CUDA_R_32F;
+  cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+  if (cublasLtMatmulDescCreate (&k->md, CUBLAS_COMPUTE_32F, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulDescSetAttribute (k->md, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulDescSetAttribute (k->md, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatrixLayoutCreate (&k->la, dt, C, K, C) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatrixLayoutCreate (&k->lb, dt, C, M, C) != CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatrixLayoutCreate (&k->lc, dt, K, M, K) != CUBLAS_STATUS_SUCCESS)
+    return FALSE;
+  cublasLtMatmulPreference_t pref;
+  size_t wsmax = 32 << 20;
+  cublasLtMatmulPreferenceCreate (&pref);
+  cublasLtMatmulPreferenceSetAttribute (pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsmax, sizeof wsmax);
+  cublasLtMatmulHeuristicResult_t res;
+  int found = 0;
+  cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic (st->lt, k->md, k->la, k->lb, k->lc, k->lc, pref, 1, &res, &found);
+  cublasLtMatmulPreferenceDestroy (pref);
+  if (s != CUBLAS_STATUS_SUCCESS || !found)
+    return FALSE;
+  k->lt_algo = res.algo;
+  k->alpha = 1.f;
+  st->ws_bytes = MAX (st->ws_bytes, wsmax);
+  return TRUE;
+}
+
+static gboolean
+compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *n = OVA_NODE (g, ni);
+  OvaOpNode on = opnode (n);
+  OvaValue *x = OVA_VALUE (g, n->inputs[0]), *y = OVA_VALUE (g, n->outputs[0]);
+  int wv = n->inputs[1];
+  const float *w = const_f32 (g, wv);
+  if (x->rank != 4 || !w)
+    return unsupported (plan, ni, error, "only 2-D convolutions with constant weights");
+  OvaValue *W = OVA_VALUE (g, wv);
+  if (strcmp (ova_op_attr_string (&on, "auto_pad", "NOTSET"), "NOTSET"))
+    return unsupported (plan, ni, error, "auto_pad");
+  const int64_t *pads = NULL, *strides = NULL, *dil = NULL;
+  int np = ova_op_attr_ints (&on, "pads", &pads), ns = ova_op_attr_ints (&on, "strides", &strides),
+      nd = ova_op_attr_ints (&on, "dilations", &dil);
+  int pad[4] = { 0, 0, 0, 0 }, str[2] = { 1, 1 }, dl[2] = { 1, 1 };
+  for (int i = 0; i < np && i < 4; i++)
+    pad[i] = pads[i];
+  for (int i = 0; i < ns && i < 2; i++)
+    str[i] = strides[i];
+  for (int i = 0; i < nd && i < 2; i++)
+    dl[i] = dil[i];
+  if (pad[0] != pad[2] || pad[1] != pad[3])
+    return unsupported (plan, ni, error, "asymmetric padding");
+  int group = (int) ova_op_attr_int (&on, "group", 1);
+  cudnnDataType_t dt = st->half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+  gboolean nhwc = is_nhwc (st, g, n->outputs[0]);
+  cudnnTensorFormat_t fmt = nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+  if (!dnn_ok (cudnnCreateTensorDescriptor (&k->xd), "descriptor", plan, ni, error) ||
+      !dnn_ok (cudnnCreateTensorDescriptor (&k->yd), "descriptor", plan, ni, error) ||
+      !dnn_ok (cudnnCreateFilterDescriptor (&k->wd), "descriptor", plan, ni, error) ||
+      !dnn_ok (cudnnCreateConvolutionDescriptor (&k->cd), "descriptor", plan, ni, error))
+    return FALSE;
+  if (!dnn_ok (cudnnSetTensor4dDescriptor (k->xd, fmt, dt, x->dims[0], x->dims[1], x->dims[2], x->dims[3]),
+               "x descriptor", plan, ni, error) ||
+      !dnn_ok (cudnnSetTensor4dDescriptor (k->yd, fmt, dt, y->dims[0], y->dims[1], y->dims[2], y->dims[3]),
+               "y descriptor", plan, ni, error) ||
+      !dnn_ok (cudnnSetFilter4dDescriptor (k->wd, dt, fmt, W->dims[0], W->dims[1], W->dims[2], W->dims[3]),
+               "w descriptor", plan, ni, error) ||
+      !dnn_ok (cudnnSetConvolution2dDescriptor (k->cd, pad[0], pad[1], str[0], str[1], dl[0], dl[1],
+                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+               "conv descriptor", plan, ni, error) ||
+      !dnn_ok (cudnnSetConvolutionGroupCount (k->cd, group), "group count", plan, ni, error) ||
+      /* fp32 stays fp32 (no TF32) so outputs match the CPU within 1e-3 */
+      !dnn_ok (cudnnSetConvolutionMathType (k->cd, st->half ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), "math type",
+               plan, ni, error))
+    return FALSE;
+  if (nhwc) {
+    /* KCRS -> KRSC */
+    int64_t K = W->dims[0], C = W->dims[1], RS = W->dims[2] * W->dims[3];
+    float *t = g_new (float, MAX (K * C * RS, 1));
+    for (int64_t a = 0; a < K; a++)
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t r = 0; r < RS; r++)
+          t[(a * RS + r) * C + c] = w[(a * C + c) * RS + r];
+    k->w = upload (st, t, K * C * RS, st->half);
+    g_free (t);
+  } else
+    k->w = upload (st, w, ova_value_numel (W), st->half);
+  const float *b = n->n_inputs > 2 ? const_f32 (g, n->inputs[2]) : NULL;
+  if (n->n_inputs > 2 && n->inputs[2] >= 0 && !b)
+    return unsupported (plan, ni, error, "non-constant bias");
+  if (b)
+    k->bias = upload (st, b, W->dims[0], FALSE);
+  k->channels = y->dims[1];
+  k->inner = nhwc ? 1 : y->dims[2] * y->dims[3];
+  k->n = ova_value_numel (y);
+  if (!chain_posts (k, n))
+    return unsupported (plan, ni, error, "post-op chain");
+
+  if (nhwc && group > 1 && group == x->dims[1] && W->dims[0] == group && W->dims[1] == 1 && dl[0] == 1 && dl[1] == 1 &&
+      !g_getenv ("OVA_CUDA_NO_DW")) {
+    /* depthwise: ova's kernel with the epilogue fused (cuDNN's needs a second pass) */
+    int64_t Cc = W->dims[0], RS = W->dims[2] * W->dims[3];
+    float *t = g_new (float, MAX (Cc * RS, 1));
+    for (int64_t c = 0; c < Cc; c++)
+      for (int64_t r = 0; r < RS; r++)
+        t[r * Cc + c] = w[c * RS + r];
+    k->dw_w = upload (st, t, Cc * RS, FALSE);
+    g_free (t);
+    int dwp[8] = { (int) W->dims[2], (int) W->dims[3], str[0], str[1], pad[0], pad[1], 0, 0 };
+    memcpy (k->dw, dwp, sizeof dwp);
+    /* kept only if faster than cuDNN + epilogue (measured below) */
+  }
+  if (nhwc && group == 1 && W->dims[2] == 1 && W->dims[3] == 1 && str[0] == 1 && str[1] == 1 && pad[0] == 0 &&
+      pad[1] == 0 && !g_getenv ("OVA_CUDA_NO_GEMM1X1")) {
+    if (conv1x1_gemm (st, k, y->dims[0] * y->dims[2] * y->dims[3], W->dims[0], W->dims[1])) {
+      if (plan->verbose)
+        g_printerr ("ova-engine: node '%s' (Conv 1x1): cuBLASLt GEMM, NHWC\n", n->name);
+      return TRUE;
+    }
+    if (k->md) cublasLtMatmulDescDestroy (k->md);
+    if (k->la) cublasLtMatrixLayoutDestroy (k->la);
+    if (k->lb) cublasLtMatrixLayoutDestroy (k->lb);
+    if (k->lc) cublasLtMatrixLayoutDestroy (k->lc);
+    k->md = NULL;
+    k->la = k->lb = k->lc = NULL;
+  }
+  /* Algorithm: measured on this GPU (cuDNN's find), within the workspace cap. */
+  cudnnConvolutionFwdAlgoPerf_t perf[8];
+  int got = 0;
+  if (!dnn_ok (cudnnFindConvolutionForwardAlgorithm (st->dnn, k->xd, k->wd, k->cd, k->yd, 8, &got, perf),
+               "algorithm search", plan, ni, error))
+    return FALSE;
+  /* The fastest algorithm that really runs here: find has been seen to
+   * report one that then fails with CUDNN_STATUS_BAD_PARAM, so each
+   * candidate is executed once on scratch buffers. */
+  int pick = -1;
+  size_t xb = ova_value_numel (x) * (st->half ? 2 : 4), yb = ova_value_numel (y) * (st->half ? 2 : 4);
+  void *tx = cuda_alloc (xb), *ty = cuda_alloc (yb);
+  for (int i = 0; i < got && pick < 0 && tx && ty; i++) {
+    if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > WS_MAX)
+      continue;
+    void *tw = perf[i].memory ? cuda_alloc (perf[i].memory) : NULL;
+    float one = 1.f, zero = 0.f;
+    if ((!perf[i].memory || tw) &&
+        cudnnConvolutionForward (st->dnn, &one, k->xd, tx, k->wd, k->w, k->cd, perf[i].algo, tw, perf[i].memory, &zero,
+                                 k->yd, ty) == CUDNN_STATUS_SUCCESS &&
+        cudaStreamSynchronize (st->stream) == cudaSuccess)
+      pick = i;
+    else if (plan->verbose)
+      g_printerr ("ova-engine: node '%s' (Conv): cuDNN algo %d declined at run time\n", n->name, perf[i].algo);
+    cudaGetLastError ();
+    cuda_free (tw);
+  }
+  if (k->dw_w && tx && ty) {
+    /* depthwise: ova's fused kernel against cuDNN's time plus the epilogue pass */
+    cudaEvent_t a, b;
+    float t_dw = 0, t_epi = 0;
+    cudaEventCreate (&a);
+    cudaEventCreate (&b);
+    for (int rep = 0; rep < 2; rep++) {
+      cudaEventRecord (a, st->stream);
+      for (int i = 0; i < 5; i++)
+        ova_cuda_dwconv_nhwc (tx, ty, st->half, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2], x->dims[3],
+                              y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3], k->dw[4], k->dw[5],
+                              NULL, st->stream);
+      cudaEventRecord (b, st->stream);
+      cudaEventSynchronize (b);
+      cudaEventElapsedTime (&t_dw, a, b);
+      cudaEventRecord (a, st->stream);
+      for (int i = 0; i < 5; i++)
+        ova_cuda_chain (ty, ty, st->half, k->n, NULL, k->bias, k->channels, k->inner, NULL, st->stream);
+      cudaEventRecord (b, st->stream);
+      cudaEventSynchronize (b);
+      cudaEventElapsedTime (&t_epi, a, b);
+    }
+    cudaEventDestroy (a);
+    cudaEventDestroy (b);
+    cudaGetLastError ();
+    gboolean keep = pick < 0 || t_dw / 5 < (pick >= 0 ? perf[pick].time : 0) + t_epi / 5;
+    if (plan->verbose)
+      g_printerr ("ova-engine: node '%s' (Conv depthwise): ova %.4f ms, cuDNN %.4f + epilogue %.4f ms: %s\n", n->name,
+                  t_dw / 5, pick >= 0 ? perf[pick].time : -1.f, t_epi / 5, keep ? "ova" : "cuDNN");
+    if (!keep)
+      k->dw_w = NULL; /* stays in st->owned */
+  }
+  cuda_free (tx);
+  cuda_free (ty);
+  if (k->dw_w)
+    return TRUE;
+  if (pick < 0)
+    return unsupported (plan, ni, error, "no cuDNN algorithm runs");
+  k->algo = perf[pick].algo;
+  k->ws = perf[pick].memory;
+  st->ws_bytes = MAX (st->ws_bytes, k->ws);
+  /* cuDNN fuses bias + ReLU itself (fp32) */
+  if (!st->half && k->bias && k->chain.n == 1 && k->chain.func[0] == OVA_CUDA_F_RELU &&
+      !g_getenv ("OVA_CUDA_NO_FUSE")) {
+    if (cudnnCreateTensorDescriptor (&k->bd) == CUDNN_STATUS_SUCCESS &&
+        cudnnSetTensor4dDescriptor (k->bd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, y->dims[1], 1, 1) == CUDNN_STATUS_SUCCESS &&
+        cudnnCreateActivationDescriptor (&k->ad) == CUDNN_STATUS_SUCCESS &&
+        cudnnSetActivationDescriptor (k->ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0) == CUDNN_STATUS_SUCCESS)
+      k->fused = TRUE;
+  }
+  if (plan->verbose)
+    g_printerr ("ova-engine: node '%s' (Conv): cuDNN algo %d, workspace %zu%s%s\n", n->name, k->algo, k->ws,
+                k->fused ? ", fused bias+relu" : "", nhwc ? ", NHWC" : "");
+  return TRUE;
+}
+
+static gboolean
+compile_binary (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *n = OVA_NODE (g, ni);
+  OvaValue *y = OVA_VALUE (g, n->outputs[0]);
+  int r = y->rank;
+  if (r > OVA_CUDA_MAX_RANK)
+    return unsupported (plan, ni, error, "rank");
+  k->rank = MAX (r, 1);
+  for (int d = 0; d < k->rank; d++)
+    k->dims[d] = r ? y->dims[d] : 1;
+  for (int which = 0; which < 2; which++) {
+    OvaValue *a = OVA_VALUE (g, n->inputs[which]);
+    int64_t s[OVA_MAX_DIMS];
+    layout_strides (st, g, n->inputs[which], s);
+    int64_t *out = which ? k->bs : k->as;
+    for (int d = 0; d < k->rank; d++) {
+      int ad = d - (k->rank - a->rank);
+      out[d] = ad < 0 || a->dims[ad] == 1 ? 0 : s[ad];
+    }
+  }
+  if (is_nhwc (st, g, n->outputs[0])) {
+    /* iterate in the output's memory order: N, H, W, C */
+    static const int order[4] = { 0, 2, 3, 1 };
+    int64_t d2[4], a2[4], b2[4];
+    for (int i = 0; i < 4; i++) {
+      d2[i] = k->dims[order[i]];
+      a2[i] = k->as[order[i]];
+      b2[i] = k->bs[order[i]];
+    }
+    memcpy (k->dims, d2, sizeof d2);
+    memcpy (k->as, a2, sizeof a2);
+    memcpy (k->bs, b2, sizeof b2);
+  }
+  return chain_posts (k, n) || unsupported (plan, ni, error, "post-op chain");
+}
+
+static gboolean
+compile_slice (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *n = OVA_NODE (g, ni);
+  OvaOpNode on = opnode (n);
+  OvaValue *x = OVA_VALUE (g, n->inputs[0]), *y = OVA_VALUE (g, n->outputs[0]);
+  int64_t starts[OVA_MAX_DIMS], axes[OVA_MAX_DIMS], steps[OVA_MAX_DIMS], ends[OVA_MAX_DIMS];
+  int ns = 0, na = 0, nst = 0, ne = 0;
+  if (n->opset < 10 || n->n_inputs == 1) {
+    const int64_t *p;
+    ns = ova_op_attr_ints (&on, "starts", &p);
+    memcpy (starts, p, ns * sizeof *p);
+    na = ova_op_attr_ints (&on, "axes", &p);
+    if (na)
+      memcpy (axes, p, na * sizeof *p);
+  } else {
+    if (!const_ints (g, n->inputs[1], starts, OVA_MAX_DIMS, &ns) || !const_ints (g, n->inputs[2], ends, OVA_MAX_DIMS, &ne))
+      return unsupported (plan, ni, error, "non-constant starts/ends");
+    if (n->n_inputs > 3 && n->inputs[3] >= 0 && !const_ints (g, n->inputs[3], axes, OVA_MAX_DIMS, &na))
+      return unsupported (plan, ni, error, "non-constant axes");
+    if (n->n_inputs > 4 && n->inputs[4] >= 0 && !const_ints (g, n->inputs[4], steps, OVA_MAX_DIMS, &nst))
+      return unsupported (plan, ni, error, "non-constant steps");
+  }
+  int64_t st0[OVA_MAX_DIMS], sp[OVA_MAX_DIMS];
+  for (int d = 0; d < x->rank; d++) {
+    st0[d] = 0;
+    sp[d] = 1;
+  }
+  for (int i = 0; i < ns; i++) {
+    int64_t ax = na ? axes[i] : i;
+    if (ax < 0)
+      ax += x->rank;
+    int64_t dim = x->dims[ax], step = nst ? steps[i] : 1, s = starts[i];
+    if (s < 0)
+      s += dim;
+    s = step > 0 ? CLAMP (s, 0, dim) : CLAMP (s, 0, dim - 1);
+    st0[ax] = s;
+    sp[ax] = step;
+  }
+  Part *p = &k->parts[0];
+  k->n_parts = 1;
+  p->value = n->inputs[0];
+  p->rank = y->rank;
+  int64_t xs[OVA_MAX_DIMS];
+  layout_strides (st, g, n->inputs[0], xs);
+  layout_strides (st, g, n->outputs[0], p->ds);
+  p->so = 0;
+  for (int d = 0; d < y->rank; d++) {
+    p->dims[d] = y->dims[d];
+    p->ss[d] = xs[d] * sp[d];
+    p->so += st0[d] * xs[d];
+  }
+  return TRUE;
+}
+
+/* Iterates a strided copy in the destination's memory order (coalesced writes). */
+static void
+sort_part (Part *p)
+{
+  for (int i = 1; i < p->rank; i++)
+    for (int j = i; j > 0 && p->ds[j] > p->ds[j - 1]; j--) {
+      int64_t t;
+      t = p->ds[j]; p->ds[j] = p->ds[j - 1]; p->ds[j - 1] = t;
+      t = p->ss[j]; p->ss[j] = p->ss[j - 1]; p->ss[j - 1] = t;
+      t = p->dims[j]; p->dims[j] = p->dims[j - 1]; p->dims[j - 1] = t;
+    }
+}
+
+static gboolean compile_node_kind (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error);
+
+static gboolean
+compile_node (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
+{
+  if (!compile_node_kind (plan, st, k, ni, error))
+    return FALSE;
+  for (int i = 0; i < k->n_parts; i++)
+    sort_part (&k->parts[i]);
+  return TRUE;
+}
+
+static gboolean
+compile_node_kind (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *n = OVA_NODE (g, ni);
+  OvaOpNode on = opnode (n);
+  const char *op = n->op_type;
+  for (int i = 0; i < OVA_CUDA_MAX_CHAIN; i++)
+    k->chain_value[i] = -1;
+  k->ni = ni;
+  if (is_view (g, n)) {
+    k->kind = C_NOOP;
+    return TRUE;
+  }
+  for (int i = 0; i < n->n_outputs; i++) {
+    if (n->outputs[i] < 0)
+      continue;
+    OvaValue *v = OVA_VALUE (g, n->outputs[i]);
+    if (v->dtype != OVA_DTYPE_FLOAT32 || (i > 0 && v->n_uses > 0) || (i > 0 && v->is_output))
+      return unsupported (plan, ni, error, "only float32 tensors (and one output) at run time");
+  }
+  OvaValue *y = OVA_VALUE (g, n->outputs[0]);
+  OvaValue *x = n->n_inputs > 0 && n->inputs[0] >= 0 ? OVA_VALUE (g, n->inputs[0]) : NULL;
+  k->n = ova_value_numel (y);
+  float a, b;
+  int f;
+  if (!strcmp (op, "Conv")) {
+    k->kind = C_CONV;
+    return compile_conv (plan, st, k, ni, error);
+  }
+  if ((f = unary_func (n, &a, &b)) >= 0) {
+    k->kind = C_CHAIN;
+    chain_add (k, f, a, b, -1);
+    return chain_posts (k, n) || unsupported (plan, ni, error, "post-op chain");
+  }
+  if (!strcmp (op, "Clip")) {
+    float lo = -INFINITY, hi = INFINITY;
+    if (n->opset < 11) {
+      lo = ova_op_attr_float (&on, "min", -INFINITY);
+      hi = ova_op_attr_float (&on, "max", INFINITY);
+    } else {
+      const float *l = n->n_inputs > 1 ? const_f32 (g, n->inputs[1]) : NULL, *h = n->n_inputs > 2 ? const_f32 (g, n->inputs[2]) : NULL;
+      if ((n->n_inputs > 1 && n->inputs[1] >= 0 && !l) || (n->n_inputs > 2 && n->inputs[2] >= 0 && !h))
+        return unsupported (plan, ni, error, "non-constant bounds");
+      if (l)
+        lo = *l;
+      if (h)
+        hi = *h;
+    }
+    k->kind = C_CHAIN;
+    chain_add (k, OVA_CUDA_F_CLIP, lo, hi, -1);
+    return chain_posts (k, n) || unsupported (plan, ni, error, "post-op chain");
+  }
+  if (!strcmp (op, "BatchNormalization")) {
+    const float *sc = const_f32 (g, n->inputs[1]), *bi = const_f32 (g, n->inputs[2]), *mean = const_f32 (g, n->inputs[3]),
+                *var = const_f32 (g, n->inputs[4]);
+    if (!sc || !bi || !mean || !var || x->rank < 2)
+      return unsupported (plan, ni, error, "non-constant statistics");
+    float eps = ova_op_attr_float (&on, "epsilon", 1e-5f);
+    int64_t c = x->dims[1];
+    float *s = g_new (float, c), *t = g_new (float, c);
+    for (int64_t i = 0; i < c; i++) {
+      s[i] = sc[i] / sqrtf (var[i] + eps);
+      t[i] = bi[i] - mean[i] * s[i];
+    }
+    k->scale = upload (st, s, c, FALSE);
+    k->bias = upload (st, t, c, FALSE);
+    g_free (s);
+    g_free (t);
+    k->channels = c;
+    k->inner = 1;
+    for (int d = 2; d < x->rank && !is_nhwc (st, g, n->inputs[0]); d++)
+      k->inner *= x->dims[d];
+    k->kind = C_CHAIN;
+    return chain_posts (k, n) || unsupported (plan, ni, error, "post-op chain");
+  }
+  if ((k->op = binary_op (op)) >= 0 && n->n_inputs == 2) {
+    k->kind = C_BINARY;
+    return compile_binary (plan, st, k, ni, error);
+  }
+  if (!strcmp (op, "Transpose")) {
+    const int64_t *perm = NULL;
+    int np = ova_op_attr_ints (&on, "perm", &perm);
+    int64_t xs[OVA_MAX_DIMS];
+    layout_strides (st, g, n->inputs[0], xs);
+    Part *p = &k->parts[0];
+    k->n_parts = 1;
+    p->value = n->inputs[0];
+    p->rank = y->rank;
+    layout_strides (st, g, n->outputs[0], p->ds);
+    for (int d = 0; d < y->rank; d++) {
+      int src = np ? (int) perm[d] : y->rank - 1 - d;
+      p->dims[d] = y->dims[d];
+      p->ss[d] = xs[src];
+    }
+    k->kind = C_STRIDED;
+    return y->rank <= OVA_CUDA_MAX_RANK || unsupported (plan, ni, error, "rank");
+  }
+  if (!strcmp (op, "Slice")) {
+    k->kind = C_STRIDED;
+    return y->rank <= OVA_CUDA_MAX_RANK ? compile_slice (plan, st, k, ni, error) : unsupported (plan, ni, error, "rank");
+  }
+  if (!strcmp (op, "Concat")) {
+    int64_t axis = ova_op_attr_int (&on, "axis", 0);
+    if (axis < 0)
+      axis += y->rank;
+    if (n->n_inputs > MAX_PARTS || y->rank > OVA_CUDA_MAX_RANK)
+      return unsupported (plan, ni, error, "too many inputs");
+    int64_t ys[OVA_MAX_DIMS], off = 0;
+    layout_strides (st, g, n->outputs[0], ys);
+    k->kind = C_STRIDED;
+    for (int i = 0; i < n->n_inputs; i++) {
+      OvaValue *v = OVA_VALUE (g, n->inputs[i]);
+      Part *p = &k->parts[k->n_parts++];
+      p->value = n->inputs[i];
+      p->rank = y->rank;
+      layout_strides (st, g, n->inputs[i], p->ss);
+      memcpy (p->dims, v->dims, sizeof (int64_t) * v->rank);
+      memcpy (p->ds, ys, sizeof (int64_t) * y->rank);
+      p->so = 0;
+      p->dof = off * ys[axis];
+      off += v->dims[axis];
+    }
+    return TRUE;
+  }
+  if (!strcmp (op, "MaxPool") || !strcmp (op, "AveragePool") || !strcmp (op, "GlobalAveragePool") ||
+      !strcmp (op, "GlobalMaxPool")) {
+    if (x->rank != 4 || (n->n_outputs > 1 && n->outputs[1] >= 0))
+      return unsupported (plan, ni, error, "only 2-D pooling without indices");
+    gboolean global = g_str_has_prefix (op, "Global");
+    int *p = k->p;
+    memset (k->p, 0, sizeof k->p);
+    p[0] = x->dims[2];
+    p[1] = x->dims[3];
+    p[2] = y->dims[2];
+    p[3] = y->dims[3];
+    p[4] = global ? x->dims[2] : 1;
+    p[5] = global ? x->dims[3] : 1;
+    p[6] = p[7] = 1;
+    p[10] = p[11] = 1;
+    if (!global) {
+      if (strcmp (ova_op_attr_string (&on, "auto_pad", "NOTSET"), "NOTSET") &&
+          strcmp (ova_op_attr_string (&on, "auto_pad", "NOTSET"), "VALID"))
+        return unsupported (plan, ni, error, "auto_pad");
+      const int64_t *v;
+      int c = ova_op_attr_ints (&on, "kernel_shape", &v);
+      for (int i = 0; i < c && i < 2; i++)
+        p[4 + i] = v[i];
+      c = ova_op_attr_ints (&on, "strides", &v);
+      for (int i = 0; i < c && i < 2; i++)
+        p[6 + i] = v[i];
+      c = ova_op_attr_ints (&on, "pads", &v);
+      for (int i = 0; i < c && i < 2; i++)
+        p[8 + i] = v[i];
+      c = ova_op_attr_ints (&on, "dilations", &v);
+      for (int i = 0; i < c && i < 2; i++)
+        p[10 + i] = v[i];
+    }
+    p[12] = strstr (op, "Max") != NULL;
+    p[13] = ova_op_attr_int (&on, "count_include_pad", 0) != 0;
+    k->kind = C_POOL;
+    return chain_posts (k, n) || unsupported (plan, ni, error, "post-op chain");
+  }
+  if (!strcmp (op, "Resize") || !strcmp (op, "Upsample")) {
+    if (x->rank != 4 || x->dims[0] != y->dims[0] || x->dims[1] != y->dims[1])
+      return unsupported (plan, ni, error, "only resizes of the last two axes");
+    const char *m = ova_op_attr_string (&on, "mode", "nearest");
+    k->p[0] = !strcmp (m, "nearest") ? 0 : (!strcmp (m, "linear") || !strcmp (m, "bilinear")) ? 1 : -1;
+    if (k->p[0] < 0)
+      return unsupported (plan, ni, error, "mode");
+    const char *ct = !strcmp (op, "Upsample") || n->opset < 11 ? "asymmetric"
+                     : ova_op_attr_string (&on, "coordinate_transformation_mode", "half_pixel");
+    const char *nm = !strcmp (op, "Upsample") || n->opset < 11 ? "floor" : ova_op_attr_string (&on, "nearest_mode", "round_prefer_floor");
+    static const char *cts[] = { "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn" };
+    static const char *nms[] = { "round_prefer_floor", "round_prefer_ceil", "floor", "ceil" };
+    k->p[1] = k->p[2] = -1;
+    for (int i = 0; i < 5; i++)
+      if (!strcmp (ct, cts[i]))
+        k->p[1] = i;
+    for (int i = 0; i < 4; i++)
+      if (!strcmp (nm, nms[i]))
+        k->p[2] = i;
+    if (k->p[1] < 0 || k->p[2] < 0)
+      return unsupported (plan, ni, error, "coordinate transformation or nearest mode");
+    /* the scales as given (sizes: output / input) */
+    k->f[0] = (float) y->dims[2] / x->dims[2];
+    k->f[1] = (float) y->dims[3] / x->dims[3];
+    int sv = !strcmp (op, "Upsample") ? (n->n_inputs > 1 ? n->inputs[1] : -1) : (n->n_inputs > 2 ? n->inputs[2] : -1);
+    const float *sc = const_f32 (g, sv);
+    if (sc && ova_value_numel (OVA_VALUE (g, sv)) == 4) {
+      k->f[0] = sc[2];
+      k->f[1] = sc[3];
+    }
+    k->kind = C_RESIZE;
+    return TRUE;
+  }
+  if (!strcmp (op, "Softmax") || !strcmp (op, "LogSoftmax")) {
+    int64_t axis = ova_op_attr_int (&on, "axis", n->opset < 13 ? 1 : -1);
+    if (axis < 0)
+      axis += y->rank;
+    int64_t rows = 1, cols = 1;
+    for (int d = 0; d < y->rank; d++) {
+      if (d < axis)
+        rows *= y->dims[d];
+      else
+        cols *= y->dims[d];
+    }
+    if (n->opset >= 13 && axis != y->rank - 1)
+      return unsupported (plan, ni, error, "softmax over an inner axis");
+    k->kind = C_SOFTMAX;
+    k->p[0] = strcmp (op, "Softmax") != 0;
+    k->channels = rows;
+    k->inner = cols;
+    return TRUE;
+  }
+  if (!strcmp (op, "Gemm") || !strcmp (op, "MatMul")) {
+    gboolean gemm = !strcmp (op, "Gemm");
+    OvaValue *B = OVA_VALUE (g, n->inputs[1]);
+    int ta = gemm ? (int) ova_op_attr_int (&on, "transA", 0) : 0, tb = gemm ? (int) ova_op_attr_int (&on, "transB", 0) : 0;
+    if (x->rank < 2 || B->rank != 2 || (ta && x->rank != 2))
+      return unsupported (plan, ni, error, "only 2-D right operands");
+    int64_t K = ta ? x->dims[0] : x->dims[x->rank - 1], M = ova_value_numel (x) / K;
+    int64_t N = tb ? B->dims[0] : B->dims[1];
+    k->alpha = gemm ? ova_op_attr_float (&on, "alpha", 1.f) : 1.f;
+    float beta = gemm ? ova_op_attr_float (&on, "beta", 1.f) : 0.f;
+    cudaDataType_t dt = st->half ? CUDA_R_16F : CUDA_R_32F;
+    /* row-major Y = A.B is column-major Y^T = B^T.A^T */
+    cublasOperation_t opa = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opb = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if (!lt_ok (cublasLtMatmulDescCreate (&k->md, CUBLAS_COMPUTE_32F, CUDA_R_32F), "desc", plan, ni, error) ||
+        !lt_ok (cublasLtMatmulDescSetAttribute (k->md, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof opa), "desc", plan, ni, error) ||
+        !lt_ok (cublasLtMatmulDescSetAttribute (k->md, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb), "desc", plan, ni, error) ||
+        !lt_ok (cublasLtMatrixLayoutCreate (&k->la, dt, tb ? K : N, tb ? N : K, tb ? K : N), "layout", plan, ni, error) ||
+        !lt_ok (cublasLtMatrixLayoutCreate (&k->lb, dt, ta ? M : K, ta ? K : M, ta ? M : K), "layout", plan, ni, error) ||
+        !lt_ok (cublasLtMatrixLayoutCreate (&k->lc, dt, N, M, N), "layout", plan, ni, error))
+      return FALSE;
+    cublasLtMatmulPreference_t pref;
+    size_t wsmax = 32 << 20;
+    cublasLtMatmulPreferenceCreate (&pref);
+    cublasLtMatmulPreferenceSetAttribute (pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsmax, sizeof wsmax);
+    cublasLtMatmulHeuristicResult_t res;
+    int found = 0;
+    cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic (st->lt, k->md, k->la, k->lb, k->lc, k->lc, pref, 1, &res, &found);
+    cublasLtMatmulPreferenceDestroy (pref);
+    if (s != CUBLAS_STATUS_SUCCESS || !found)
+      return unsupported (plan, ni, error, "no cuBLASLt algorithm");
+    k->lt_algo = res.algo;
+    st->ws_bytes = MAX (st->ws_bytes, wsmax);
+    k->kind = C_GEMM;
+    k->channels = N;
+    k->inner = 1;
+    int cv = gemm && n->n_inputs > 2 ? n->inputs[2] : -1;
+    if (cv >= 0 && beta != 0.f) {
+      const float *c = const_f32 (g, cv);
+      OvaValue *C = OVA_VALUE (g, cv);
+      int64_t cn = ova_value_numel (C);
+      if (!c || (cn != 1 && cn != N))
+        return unsupported (plan, ni, error, "Gemm C must be a constant scalar or row");
+      float *t = g_new (float, N);
+      for (int64_t i = 0; i < N; i++)
+        t[i] = beta * c[cn == 1 ? 0 : i];
+      k->bias = upload (st, t, N, FALSE);
+      g_free (t);
+    }
+    return chain_posts (k, n) || unsupported (plan, ni, error, "post-op chain");
+  }
+  if (x && ova_value_numel (x) == k->n && x->dtype == y->dtype) {
+    /* a view the planner did not alias (Reshape, Flatten, Identity...) */
+    static const char *views[] = { "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout" };
+    for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+      if (!strcmp (op, views[i])) {
+        k->kind = C_COPY;
+        return TRUE;
+      }
+  }
+  return unsupported (plan, ni, error, "operator");
+}
+
+static void
+kernel_clear (CKernel *k)
+{
+  if (k->xd) cudnnDestroyTensorDescriptor (k->xd);
+  if (k->yd) cudnnDestroyTensorDescriptor (k->yd);
+  if (k->bd) cudnnDestroyTensorDescriptor (k->bd);
+  if (k->wd) cudnnDestroyFilterDescriptor (k->wd);
+  if (k->cd) cudnnDestroyConvolutionDescriptor (k->cd);
+  if (k->ad) cudnnDestroyActivationDescriptor (k->ad);
+  if (k->md) cublasLtMatmulDescDestroy (k->md);
+  if (k->la) cublasLtMatrixLayoutDestroy (k->la);
+  if (k->lb) cublasLtMatrixLayoutDestroy (k->lb);
+  if (k->lc) cublasLtMatrixLayoutDestroy (k->lc);
+  if (k->mid) cudaEventDestroy (k->mid);
+}
+
+static const char *
+category (OvaPlan *plan, CKernel *k, char *buf, size_t len)
+{
+  OvaNode *n = OVA_NODE (plan->g, k->ni);
+  if (k->kind == C_CONV) {
+    OvaOpNode on = opnode (n);
+    OvaValue *w = OVA_VALUE (plan->g, n->inputs[1]);
+    int group = (int) ova_op_attr_int (&on, "group", 1);
+    g_snprintf (buf, len, "Conv %s%s", group > 1 && w->dims[1] == 1 ? "depthwise " : "",
+                w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk");
+  } else
+    g_snprintf (buf, len, "%s", n->op_type);
+  return buf;
+}
+
+static void
+profile_report (OvaPlan *plan, CudaState *st)
+{
+  GHashTable *cat = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  double total = 0;
+  for (int pos = 0; pos < st->n; pos++) {
+    char buf[64];
+    category (plan, &st->k[pos], buf, sizeof buf);
+    double *acc = g_hash_table_lookup (cat, buf);
+    if (!acc) {
+      acc = g_new0 (double, 2);
+      g_hash_table_insert (cat, g_strdup (buf), acc);
+    }
+    acc[0] += st->prof_ms[pos] / st->prof_runs;
+    acc[1] += 1;
+    total += st->prof_ms[pos] / st->prof_runs;
+    if (st->prof_epi[pos] > 0) {
+      double *e = g_hash_table_lookup (cat, "Conv epilogue (ova)");
+      if (!e) {
+        e = g_new0 (double, 2);
+        g_hash_table_insert (cat, g_strdup ("Conv epilogue (ova)"), e);
+      }
+      e[0] += st->prof_epi[pos] / st->prof_runs;
+      e[1] += 1;
+      total += st->prof_epi[pos] / st->prof_runs;
+    }
+  }
+  g_printerr ("ova-cuda-profile: %s batch %d %s: %.3f ms per run (kernel by kernel, %d runs)\n", plan->g->path,
+              plan->batch, st->half ? "fp16" : "fp32", total, st->prof_runs);
+  GHashTableIter it;
+  gpointer key, val;
+  g_hash_table_iter_init (&it, cat);
+  while (g_hash_table_iter_next (&it, &key, &val)) {
+    double *acc = val;
+    g_printerr ("ova-cuda-profile:   %-22s %4d nodes %8.3f ms %5.1f %%\n", (char *) key, (int) acc[1], acc[0],
+                total > 0 ? 100 * acc[0] / total : 0);
+  }
+  g_hash_table_unref (cat);
+}
+
+static void
+cuda_release (void *state)
+{
+  CudaState *st = state;
+  if (!st)
+    return;
+  cudaSetDevice (st->device);
+  if (st->prof_ms && st->prof_runs)
+    profile_report (st->plan, st);
+  if (st->stream)
+    cudaStreamSynchronize (st->stream);
+  if (st->exec)
+    cudaGraphExecDestroy (st->exec);
+  if (st->graph)
+    cudaGraphDestroy (st->graph);
+  for (int i = 0; i < st->n; i++)
+    kernel_clear (&st->k[i]);
+  g_free (st->k);
+  if (st->owned) {
+    for (guint i = 0; i < st->owned->len; i++)
+      cudaFree (g_ptr_array_index (st->owned, i));
+    g_ptr_array_free (st->owned, TRUE);
+  }
+  g_free (st->cptr);
+  g_free (st->shadow);
+  g_free (st->nhwc);
+  g_free (st->staging);
+  if (st->dnn)
+    cudnnDestroy (st->dnn);
+  if (st->lt)
+    cublasLtDestroy (st->lt);
+  if (st->legacy_done)
+    cudaEventDestroy (st->legacy_done);
+  g_free (st->prof_ms);
+  g_free (st->prof_epi);
+  if (st->stream)
+    cudaStreamDestroy (st->stream);
+  g_free (st);
+}
+
+/* Kernels that read and write either layout (strides, or an NHWC variant). */
+static gboolean
+layout_flexible (const OvaNode *n)
+{
+  static const char *ops[] = { "Conv", "Relu", "Sigmoid", "Tanh", "Exp", "Neg", "Abs", "Sqrt", "Reciprocal",
+                               "HardSwish", "LeakyRelu", "HardSigmoid", "Clip", "BatchNormalization", "Add", "Sub",
+                               "Mul", "Div", "Max", "Min", "Pow", "Concat", "Slice", "Transpose", "MaxPool",
+                               "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Resize", "Upsample" };
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    if (!strcmp (n->op_type, ops[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* fp16: 4-D activations between layout-flexible kernels are stored NHWC,
+ * cuDNN's tensor-core layout; graph inputs/outputs and views stay plain.
+ * Kernels whose input and output must share a layout (Conv, element-wise
+ * chains, pooling, resize) make their values agree, plain winning. */
+static void
+assign_layouts (OvaPlan *plan, CudaState *st)
+{
+  OvaGraph *g = plan->g;
+  const char *env = g_getenv ("OVA_CUDA_NHWC");
+  if (!st->half || (env && !atoi (env)))
+    return;
+  int nv = g->values->len;
+  st->nhwc = g_new0 (gboolean, nv + 1);
+  for (int v = 0; v < nv; v++) {
+    OvaValue *x = OVA_VALUE (g, v);
+    st->nhwc[v] = x->rank == 4 && x->dtype == OVA_DTYPE_FLOAT32 && !x->data && !x->is_input && !x->is_output &&
+                  x->alias_of < 0;
+  }
+  for (int v = 0; v < nv; v++)
+    if (OVA_VALUE (g, v)->alias_of >= 0 || OVA_VALUE (g, v)->is_output)
+      st->nhwc[root_of (g, v)] = FALSE;
+  for (int pos = 0; pos < plan->n_order; pos++) {
+    OvaNode *n = OVA_NODE (g, plan->order[pos]);
+    if (layout_flexible (n) && !is_view (g, n))
+      continue;
+    for (int i = 0; i < n->n_inputs; i++)
+      if (n->inputs[i] >= 0)
+        st->nhwc[root_of (g, n->inputs[i])] = FALSE;
+    for (int i = 0; i < n->n_outputs; i++)
+      if (n->outputs[i] >= 0)
+        st->nhwc[root_of (g, n->outputs[i])] = FALSE;
+  }
+  gboolean changed = TRUE;
+  while (changed) {
+    changed = FALSE;
+    for (int pos = 0; pos < plan->n_order; pos++) {
+      OvaNode *n = OVA_NODE (g, plan->order[pos]);
+      int grp[OVA_MAX_POST_OPS + 2], ng = 0;
+      const char *op = n->op_type;
+      gboolean strided = !strcmp (op, "Concat") || !strcmp (op, "Slice") || !strcmp (op, "Transpose") ||
+                         binary_op (op) >= 0;
+      grp[ng++] = root_of (g, n->outputs[0]);
+      if (!strided && n->n_inputs > 0 && n->inputs[0] >= 0)
+        grp[ng++] = root_of (g, n->inputs[0]);
+      for (int i = 0; i < n->n_post; i++)
+        if (n->post[i].kind == OVA_POST_ADD)
+          grp[ng++] = root_of (g, n->post[i].operand);
+      gboolean any_plain = FALSE, any_nhwc = FALSE;
+      for (int i = 0; i < ng; i++) {
+        OvaValue *x = OVA_VALUE (g, grp[i]);
+        if (x->data)
+          continue;
+        if (st->nhwc[grp[i]])
+          any_nhwc = TRUE;
+        else
+          any_plain = TRUE;
+      }
+      if (any_plain && any_nhwc) {
+        for (int i = 0; i < ng; i++)
+          st->nhwc[grp[i]] = FALSE;
+        changed = TRUE;
+      }
+    }
+  }
+  if (plan->verbose) {
+    int cnt = 0;
+    for (int v = 0; v < nv; v++)
+      cnt += st->nhwc[v];
+    g_printerr ("ova-engine: %d activations stored NHWC\n", cnt);
+  }
+}
+
+static gboolean
+cuda_compile (OvaPlan *plan, void **state, GError **error)
+{
+  OvaGraph *g = plan->g;
+  CudaState *st = g_new0 (CudaState, 1);
+  *state = st;
+  st->plan = plan;
+  st->device = cuda_device ();
+  st->half = plan->precision == OVA_PRECISION_FP16;
+  st->owned = g_ptr_array_new ();
+  int count = 0;
+  if (cudaGetDeviceCount (&count) != cudaSuccess || count <= st->device) {
+    g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: no CUDA device %d (%d found)", g->path,
+                 st->device, count);
+    return FALSE;
+  }
+  if (!cu_ok (cudaSetDevice (st->device), "set device", plan, -1, error) ||
+      !cu_ok (cudaStreamCreateWithFlags (&st->stream, cudaStreamNonBlocking), "stream", plan, -1, error) ||
+      !dnn_ok (cudnnCreate (&st->dnn), "create", plan, -1, error) ||
+      !dnn_ok (cudnnSetStream (st->dnn, st->stream), "stream", plan, -1, error) ||
+      !lt_ok (cublasLtCreate (&st->lt), "create", plan, -1, error))
+    return FALSE;
+  st->cptr = g_new0 (void *, g->values->len + 1);
+  st->staging = g_new0 (void *, g->n_inputs + 1);
+  st->shadow = g_new0 (void *, g->values->len + 1);
+  for (int i = 0; i < g->n_inputs; i++) {
+    OvaValue *v = OVA_VALUE (g, g->inputs[i]);
+    if (v->dtype != OVA_DTYPE_FLOAT32 && v->n_uses > 0) {
+      g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_UNSUPPORTED, "%s: input '%s': the cuda backend takes float32 inputs",
+                   g->path, v->name);
+      return FALSE;
+    }
+    st->shadow[g->inputs[i]] = owned_alloc (st, ova_value_numel (v) * (st->half ? 2 : 4));
+  }
+  if (st->half)
+    for (int i = 0; i < g->n_outputs; i++) {
+      int r = root_of (g, g->outputs[i]);
+      if (!st->shadow[r] && !OVA_VALUE (g, r)->data)
+        st->shadow[r] = owned_alloc (st, ova_value_numel (OVA_VALUE (g, r)) * 2);
+    }
+  st->n = plan->n_order;
+  assign_layouts (plan, st);
+  st->k = g_new0 (CKernel, st->n + 1);
+  for (int pos = 0; pos < st->n; pos++)
+    if (!compile_node (plan, st, &st->k[pos], plan->order[pos], error))
+      return FALSE;
+  if (st->ws_bytes && !(st->ws = owned_alloc (st, st->ws_bytes))) {
+    g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cannot allocate %zu bytes of workspace",
+                 g->path, st->ws_bytes);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+cuda_bind (OvaPlan *plan, void *state, void *arena, GError **error)
+{
+  CudaState *st = state;
+  OvaGraph *g = plan->g;
+  st->arena = arena;
+  for (int pos = 0; pos < st->n; pos++) {
+    CKernel *k = &st->k[pos];
+    OvaNode *n = OVA_NODE (g, k->ni);
+    k->x = n->n_inputs > 0 ? vptr (plan, st, n->inputs[0]) : NULL;
+    k->x2 = n->n_inputs > 1 ? vptr (plan, st, n->inputs[1]) : NULL;
+    k->y = vptr (plan, st, n->outputs[0]);
+    for (int i = 0; i < k->chain.n; i++)
+      k->chain.operand[i] = k->chain_value[i] >= 0 ? vptr (plan, st, k->chain_value[i]) : NULL;
+    for (int i = 0; i < k->n_parts; i++)
+      k->parts[i].src = vptr (plan, st, k->parts[i].value);
+    if (k->kind != C_NOOP && (!k->y || (n->n_inputs > 0 && n->inputs[0] >= 0 && !k->x))) {
+      char *w = ova_graph_node_where (g, k->ni);
+      g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: a tensor has no device memory", w);
+      g_free (w);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static gboolean
+enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **error)
+{
+  int h = st->half;
+  int e = 0;
+  switch (k->kind) {
+    case C_NOOP:
+      return TRUE;
+    case C_COPY:
+      e = cudaMemcpyAsync (k->y, k->x, k->n * (h ? 2 : 4), cudaMemcpyDeviceToDevice, s);
+      break;
+    case C_CONV: {
+      float one = 1.f, zero = 0.f;
+      cudnnSetStream (st->dnn, s);
+      cudnnStatus_t r;
+      if (k->dw_w) {
+        OvaNode *n = OVA_NODE (plan->g, k->ni);
+        OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
+        e = ova_cuda_dwconv_nhwc (k->x, k->y, h, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2], x->dims[3],
+                                  y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3], k->dw[4], k->dw[5],
+                                  &k->chain, s);
+        if (k->mid)
+          cudaEventRecord (k->mid, s);
+        break;
+      }
+      if (k->md) {
+        if (!lt_ok (cublasLtMatmul (st->lt, k->md, &k->alpha, k->w, k->la, k->x, k->lb, &zero, k->y, k->lc, k->y,
+                                    k->lc, &k->lt_algo, st->ws, 32 << 20, s),
+                    "matmul", plan, k->ni, error))
+          return FALSE;
+        r = CUDNN_STATUS_SUCCESS;
+      } else if (k->fused)
+        r = cudnnConvolutionBiasActivationForward (st->dnn, &one, k->xd, k->x, k->wd, k->w, k->cd, k->algo, st->ws, k->ws,
+                                                   &zero, k->yd, k->y, k->bd, k->bias, k->ad, k->yd, k->y);
+      else
+        r = cudnnConvolutionForward (st->dnn, &one, k->xd, k->x, k->wd, k->w, k->cd, k->algo, st->ws, k->ws, &zero,
+                                     k->yd, k->y);
+      if (!dnn_ok (r, "convolution", plan, k->ni, error))
+        return FALSE;
+      if (k->mid)
+        cudaEventRecord (k->mid, s);
+      if (!k->fused && (k->bias || k->chain.n))
+        e = ova_cuda_chain (k->y, k->y, h, k->n, NULL, k->bias, k->channels, k->inner, &k->chain, s);
+      break;
+    }
+    case C_CHAIN:
+      e = ova_cuda_chain (k->x, k->y, h, k->n, k->scale, k->bias, k->channels, k->inner, &k->chain, s);
+      break;
+    case C_BINARY:
+      e = ova_cuda_binary (k->x, k->x2, k->y, h, k->op, k->rank, k->dims, k->as, k->bs, &k->chain, s);
+      break;
+    case C_STRIDED:
+      for (int i = 0; i < k->n_parts && !e; i++) {
+        Part *p = &k->parts[i];
+        e = ova_cuda_strided_copy (p->src, k->y, h, p->rank, p->dims, p->ss, p->so, p->ds, p->dof, s);
+      }
+      break;
+    case C_POOL: {
+      OvaNode *n = OVA_NODE (plan->g, k->ni);
+      OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]);
+      int *p = k->p;
+      e = ova_cuda_pool2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]), p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],
+                           p[8], p[9], p[10], p[11], p[12], p[13], &k->chain, s);
+      break;
+    }
+    case C_RESIZE: {
+      OvaNode *n = OVA_NODE (plan->g, k->ni);
+      OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
+      e = ova_cuda_resize2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]), x->dims[2], x->dims[3], y->dims[2], y->dims[3],
+                             k->f[0], k->f[1], k->p[0], k->p[1], k->p[2], s);
+      break;
+    }
+    case C_SOFTMAX:
+      e = ova_cuda_softmax (k->x, k->y, h, k->channels, k->inner, k->p[0], s);
+      break;
+    case C_GEMM: {
+      float zero = 0.f;
+      if (!lt_ok (cublasLtMatmul (st->lt, k->md, &k->alpha, k->x2, k->la, k->x, k->lb, &zero, k->y, k->lc, k->y, k->lc,
+                                  &k->lt_algo, st->ws, 32 << 20, s),
+                  "matmul", plan, k->ni, error))
+        return FALSE;
+      if (k->bias || k->chain.n)
+        e = ova_cuda_chain (k->y, k->y, h, k->n, NULL, k->bias, k->channels, 1, &k->chain, s);
+      break;
+    }
+  }
+  return cu_ok (e, "kernel", plan, k->ni, error);
+}
+
+static gboolean
+enqueue_outputs (OvaPlan *plan, CudaState *st, cudaStream_t s, GError **error)
+{
+  OvaGraph *g = plan->g;
+  if (!st->half)
+    return TRUE;
+  for (int i = 0; i < g->n_outputs; i++) {
+    int r = root_of (g, g->outputs[i]);
+    OvaValue *v = OVA_VALUE (g, r);
+    void *dst = (char *) st->arena + v->offset;
+    if (st->shadow[r] && v->offset >= 0 &&
+        !cu_ok (ova_cuda_convert (st->shadow[r], 1, dst, 0, ova_value_numel (v), s), "output conversion", plan, -1, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Per-node comparison with the reference kernels (OVA_CUDA_CHECK). */
+static float *
+to_host_f32 (CudaState *st, const void *d, int64_t n)
+{
+  float *h = g_new0 (float, MAX (n, 1));
+  if (st->half) {
+    void *t = cuda_alloc (MAX (n, 1) * 4);
+    ova_cuda_convert (d, 1, t, 0, n, NULL);
+    cudaDeviceSynchronize ();
+    cudaMemcpy (h, t, n * 4, cudaMemcpyDeviceToHost);
+    cudaFree (t);
+  } else
+    cudaMemcpy (h, d, n * 4, cudaMemcpyDeviceToHost);
+  return h;
+}
+
+/* A value's data in host fp32, logical NCHW order. */
+static float *
+download_logical (OvaPlan *plan, CudaState *st, int v)
+{
+  OvaGraph *g = plan->g;
+  OvaValue *x = OVA_VALUE (g, v);
+  int64_t n = ova_value_numel (x);
+  float *h = to_host_f32 (st, vptr (plan, st, v), n);
+  if (!is_nhwc (st, g, v))
+    return h;
+  int64_t N = x->dims[0], C = x->dims[1], HW = x->dims[2] * x->dims[3];
+  float *t = g_new (float, MAX (n, 1));
+  for (int64_t b = 0; b < N; b++)
+    for (int64_t p = 0; p < HW; p++)
+      for (int64_t c = 0; c < C; c++)
+        t[(b * C + c) * HW + p] = h[(b * HW + p) * C + c];
+  g_free (h);
+  return t;
+}
+
+static gboolean
+check_node (OvaPlan *plan, CudaState *st, CKernel *k, double *worst, GError **error)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *n = OVA_NODE (g, k->ni);
+  OvaTensorRef in[n->n_inputs + 1], out[2];
+  gpointer tmp[n->n_inputs + 1];
+  memset (in, 0, sizeof in);
+  memset (out, 0, sizeof out);
+  memset (tmp, 0, sizeof tmp);
+  for (int i = 0; i < n->n_inputs; i++) {
+    if (n->inputs[i] < 0)
+      continue;
+    OvaValue *v = OVA_VALUE (g, n->inputs[i]);
+    ova_value_ref (v, &in[i]);
+    int r = root_of (g, n->inputs[i]);
+    if (OVA_VALUE (g, r)->data)
+      in[i].data = (void *) g_bytes_get_data (OVA_VALUE (g, r)->data, NULL);
+    else
+      in[i].data = tmp[i] = download_logical (plan, st, n->inputs[i]);
+  }
+  OvaValue *y = OVA_VALUE (g, n->outputs[0]);
+  ova_value_ref (y, &out[0]);
+  int64_t ny = ova_value_numel (y);
+  out[0].data = g_new0 (float, ny + 2);
+  OvaOpNode on = opnode (n);
+  GError *e = NULL;
+  gboolean ok = n->def->run (&on, in, n->n_inputs, out, 1, &e);
+  if (!ok) {
+    g_propagate_error (error, e);
+    goto done;
+  }
+  float *ref = out[0].data;
+  for (int p = 0; p < n->n_post; p++) {
+    const OvaPostOp *po = &n->post[p];
+    if (po->kind == OVA_POST_ADD) {
+      float *o = download_logical (plan, st, po->operand);
+      for (int64_t i = 0; i < ny; i++)
+        ref[i] += o[i];
+      g_free (o);
+    } else
+      for (int64_t i = 0; i < ny; i++)
+        ref[i] = ova_post_op_scalar (po, ref[i]);
+  }
+  float *got = download_logical (plan, st, n->outputs[0]);
+  double maxref = 0, maxd = 0;
+  for (int64_t i = 0; i < ny; i++) {
+    maxref = MAX (maxref, fabs (ref[i]));
+    double d = fabs ((double) ref[i] - got[i]);
+    if (!(d <= maxd))
+      maxd = isnan (d) ? INFINITY : MAX (maxd, d);
+  }
+  double rel = maxd / MAX (maxref, 1.0);
+  *worst = MAX (*worst, rel);
+  g_printerr ("ova-cuda-check: %-18s %-40s n=%-9" G_GINT64_FORMAT " max|ref|=%-10.4g max|diff|=%-10.3g rel=%.3g\n",
+              n->op_type, n->name, ny, maxref, maxd, rel);
+  g_free (got);
+done:
+  g_free (out[0].data);
+  for (int i = 0; i < n->n_inputs; i++)
+    g_free (tmp[i]);
+  return ok;
+}
+
+static gboolean
+cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
+{
+  CudaState *st = state;
+  OvaGraph *g = plan->g;
+  cudaStream_t s = stream ? (cudaStream_t) stream : st->stream;
+  st->last = s;
+  cudaSetDevice (st->device);
+  if (!stream) {
+    /* No stream given: order after the caller's work on the legacy default
+     * stream (a cudaMemcpy from pageable memory may still be in flight). */
+    if (!st->legacy_done && cudaEventCreateWithFlags (&st->legacy_done, cudaEventDisableTiming) != cudaSuccess)
+      st->legacy_done = NULL;
+    if (st->legacy_done && (cudaEventRecord (st->legacy_done, 0) != cudaSuccess ||
+                            cudaStreamWaitEvent (s, st->legacy_done, 0) != cudaSuccess))
+      return cu_ok (cudaGetLastError (), "stream ordering", plan, -1, error);
+  }
+  for (int i = 0; i < g->n_inputs; i++) {
+    OvaValue *v = OVA_VALUE (g, g->inputs[i]);
+    void *dst = st->shadow[g->inputs[i]];
+    const void *src = plan->input_data[i];
+    int64_t n = ova_value_numel (v);
+    if (!src || !dst)
+      continue;
+    struct cudaPointerAttributes pa;
+    gboolean host = cudaPointerGetAttributes (&pa, src) != cudaSuccess || pa.type == cudaMemoryTypeUnregistered ||
+                    pa.type == cudaMemoryTypeHost;
+    cudaGetLastError ();
+    if (host) {
+      /* host memory: copied in (fp16: through a staging buffer, then converted) */
+      if (st->half && !st->staging[i])
+        st->staging[i] = owned_alloc (st, n * 4);
+      void *d = st->half ? st->staging[i] : dst;
+      if (!d || !cu_ok (cudaMemcpyAsync (d, src, n * 4, cudaMemcpyHostToDevice, s), "input upload", plan, -1, error))
+        return FALSE;
+      src = d;
+    }
+    if (src != dst && !cu_ok (ova_cuda_convert (src, 0, dst, st->half, n, s), "input copy", plan, -1, error))
+      return FALSE;
+  }
+  /* read per run: tests switch them on and off */
+  gboolean check = g_getenv ("OVA_CUDA_CHECK") != NULL;
+  gboolean use_graph = !g_getenv ("OVA_CUDA_GRAPH") || atoi (g_getenv ("OVA_CUDA_GRAPH")) != 0;
+  if (check) {
+    double worst = 0, tol = st->half ? 3e-2 : 1e-3;
+    for (int pos = 0; pos < st->n; pos++) {
+      double w = 0;
+      if (!enqueue (plan, st, &st->k[pos], s, error) || !cu_ok (cudaStreamSynchronize (s), "kernel", plan, st->k[pos].ni, error))
+        return FALSE;
+      if (st->k[pos].kind != C_NOOP && !check_node (plan, st, &st->k[pos], &w, error))
+        return FALSE;
+      if (w > tol) {
+        char *wh = ova_graph_node_where (g, st->k[pos].ni);
+        g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: CUDA kernel differs from the reference by %.3g (> %.g)",
+                     wh, w, tol);
+        g_free (wh);
+        return FALSE;
+      }
+      worst = MAX (worst, w);
+    }
+    g_printerr ("ova-cuda-check: %d nodes, worst relative difference %.3g (tolerance %.g)\n", st->n, worst, tol);
+    return enqueue_outputs (plan, st, s, error);
+  }
+  if (g_getenv ("OVA_CUDA_PROFILE")) {
+    cudaEvent_t *ev = g_new0 (cudaEvent_t, st->n + 1);
+    gboolean ok = TRUE;
+    for (int pos = 0; pos <= st->n; pos++) {
+      cudaEventCreate (&ev[pos]);
+      if (pos < st->n && st->k[pos].kind == C_CONV && !st->k[pos].mid)
+        cudaEventCreate (&st->k[pos].mid);
+    }
+    for (int pos = 0; pos < st->n && ok; pos++) {
+      cudaEventRecord (ev[pos], s);
+      ok = enqueue (plan, st, &st->k[pos], s, error);
+    }
+    cudaEventRecord (ev[st->n], s);
+    ok = ok && cu_ok (cudaStreamSynchronize (s), "profile", plan, -1, error);
+    if (!st->prof_ms) {
+      st->prof_ms = g_new0 (double, st->n + 1);
+      st->prof_epi = g_new0 (double, st->n + 1);
+    }
+    for (int pos = 0; pos < st->n && ok; pos++) {
+      float ms = 0, epi = 0;
+      cudaEventElapsedTime (&ms, ev[pos], ev[pos + 1]);
+      if (st->k[pos].mid)
+        cudaEventElapsedTime (&epi, st->k[pos].mid, ev[pos + 1]);
+      st->prof_ms[pos] += ms - epi;
+      st->prof_epi[pos] += epi;
+    }
+    st->prof_runs += ok;
+    for (int pos = 0; pos <= st->n; pos++)
+      cudaEventDestroy (ev[pos]);
+    g_free (ev);
+    return ok && enqueue_outputs (plan, st, s, error);
+  }
+  if (use_graph && !st->exec && !st->graph_failed) {
+    /* Capture on the backend's own stream; replays go to any stream. */
+    gboolean ok = cudaStreamBeginCapture (st->stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+    GError *cerr = NULL;
+    for (int pos = 0; ok && pos < st->n; pos++)
+      ok = enqueue (plan, st, &st->k[pos], st->stream, &cerr);
+    ok = ok && enqueue_outputs (plan, st, st->stream, &cerr);
+    cudaGraph_t graph = NULL;
+    cudaError_t ee = cudaStreamEndCapture (st->stream, &graph);
+    ok = ok && ee == cudaSuccess && graph;
+    if (ok && cudaGraphInstantiate (&st->exec, graph, 0) != cudaSuccess) {
+      st->exec = NULL;
+      ok = FALSE;
+    }
+    st->graph = graph;
+    if (!ok) {
+      g_message ("%s: CUDA graph capture failed (%s), running kernel by kernel", g->path,
+                 cerr ? cerr->message : cudaGetErrorString (ee));
+      g_clear_error (&cerr);
+      cudaGetLastError ();
+      st->graph_failed = TRUE;
+    }
+  }
+  if (st->exec)
+    return cu_ok (cudaGraphLaunch (st->exec, s), "graph launch", plan, -1, error);
+  for (int pos = 0; pos < st->n; pos++)
+    if (!enqueue (plan, st, &st->k[pos], s, error))
+      return FALSE;
+  return enqueue_outputs (plan, st, s, error);
+}
+
+static gboolean
+cuda_synchronize (void *state, void *stream, GError **error)
+{
+  CudaState *st = state;
+  cudaStream_t s = stream ? stream : st->last ? st->last : st->stream;
+  cudaError_t e = cudaStreamSynchronize (s);
+  if (e != cudaSuccess) {
+    g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "CUDA synchronize failed: %s", cudaGetErrorString (e));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+cuda_download (void *host, const void *device, size_t bytes)
+{
+  return cudaMemcpy (host, device, bytes, cudaMemcpyDeviceToHost) == cudaSuccess;
+}
+
+static const OvaBackend cuda_backend = {
+  .name = "cuda",
+  .device = OVA_DEVICE_CUDA,
+  .precision = cuda_precision,
+  .compile = cuda_compile,
+  .bind = cuda_bind,
+  .run = cuda_run,
+  .synchronize = cuda_synchronize,
+  .release = cuda_release,
+  .alloc = cuda_alloc,
+  .free = cuda_free,
+  .download = cuda_download,
+};
+
+const OvaBackend *
+ova_backend_cuda (void)
+{
+  return &cuda_backend;
+}

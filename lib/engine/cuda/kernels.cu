@@ -1,0 +1,578 @@
+/* ova — Open Video Analytics
+ * SPDX-License-Identifier: MIT
+ *
+ * ova's own CUDA kernels (see kernels.h). Activations are fp32 or fp16 in
+ * memory; arithmetic is fp32. Grid-stride loops keep launches small.
+ */
+#include "kernels.h"
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+namespace {
+
+__device__ __forceinline__ float ld (const float *p, int64_t i) { return p[i]; }
+__device__ __forceinline__ float ld (const __half *p, int64_t i) { return __half2float (p[i]); }
+__device__ __forceinline__ void st (float *p, int64_t i, float v) { p[i] = v; }
+__device__ __forceinline__ void st (__half *p, int64_t i, float v) { p[i] = __float2half (v); }
+
+struct Dims {
+  int64_t d[OVA_CUDA_MAX_RANK];
+  int64_t a[OVA_CUDA_MAX_RANK];
+  int64_t b[OVA_CUDA_MAX_RANK];
+};
+
+template <typename T>
+__device__ __forceinline__ float
+apply_chain (const OvaCudaChain &c, float v, int64_t i)
+{
+#pragma unroll
+  for (int k = 0; k < OVA_CUDA_MAX_CHAIN; k++) {
+    if (k >= c.n)
+      break;
+    float a = c.alpha[k], b = c.beta[k];
+    switch (c.func[k]) {
+      case OVA_CUDA_F_RELU: v = v > 0.f ? v : 0.f; break;
+      case OVA_CUDA_F_LEAKY_RELU: v = v >= 0.f ? v : a * v; break;
+      case OVA_CUDA_F_SIGMOID: v = 1.f / (1.f + __expf (-v)); break;
+      case OVA_CUDA_F_SILU: v = v / (1.f + __expf (-v)); break;
+      case OVA_CUDA_F_HARD_SWISH: v = v * fminf (fmaxf (v / 6.f + 0.5f, 0.f), 1.f); break;
+      case OVA_CUDA_F_HARD_SIGMOID: v = fminf (fmaxf (a * v + b, 0.f), 1.f); break;
+      case OVA_CUDA_F_CLIP: v = fminf (fmaxf (v, a), b); break;
+      case OVA_CUDA_F_TANH: v = tanhf (v); break;
+      case OVA_CUDA_F_EXP: v = __expf (v); break;
+      case OVA_CUDA_F_NEG: v = -v; break;
+      case OVA_CUDA_F_ABS: v = fabsf (v); break;
+      case OVA_CUDA_F_SQRT: v = sqrtf (v); break;
+      case OVA_CUDA_F_RECIPROCAL: v = 1.f / v; break;
+      case OVA_CUDA_F_ADD_TENSOR: v += ld ((const T *) c.operand[k], i); break;
+      default: break;
+    }
+  }
+  return v;
+}
+
+template <typename T, typename I>
+__global__ void
+k_chain (const T *x, T *y, int64_t n, const float *scale, const float *bias, int64_t channels, int64_t inner,
+         OvaCudaChain c)
+{
+  for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
+    float v = ld (x, i);
+    if (scale || bias) {
+      I ch = ((I) i / (I) inner) % (I) channels;
+      if (scale)
+        v *= scale[ch];
+      if (bias)
+        v += bias[ch];
+    }
+    st (y, i, apply_chain<T> (c, v, i));
+  }
+}
+
+/* Vector of V activations in one 16-byte access. */
+template <typename T> struct Vec;
+template <> struct Vec<float> { static const int V = 4; typedef float4 U; };
+template <> struct Vec<__half> { static const int V = 8; typedef uint4 U; };
+
+/* k_chain on 16-byte vectors with 32-bit indices: n % V == 0, 16-byte aligned
+ * pointers, and either inner % V == 0 (one channel per vector) or inner == 1
+ * (V consecutive channels, channels % V == 0). */
+template <typename T>
+__global__ void
+k_chain_vec (const T *x, T *y, unsigned nv, const float *scale, const float *bias, unsigned channels,
+             unsigned inner, OvaCudaChain c)
+{
+  const int V = Vec<T>::V;
+  typedef typename Vec<T>::U U;
+  for (unsigned j = blockIdx.x * blockDim.x + threadIdx.x; j < nv; j += gridDim.x * blockDim.x) {
+    unsigned base = j * V;
+    U in = ((const U *) x)[j], out;
+    const T *xv = (const T *) &in;
+    T *yv = (T *) &out;
+    unsigned ch = (base / inner) % channels;
+    U ops[OVA_CUDA_MAX_CHAIN];
+#pragma unroll
+    for (int k = 0; k < OVA_CUDA_MAX_CHAIN; k++)
+      if (k < c.n && c.func[k] == OVA_CUDA_F_ADD_TENSOR)
+        ops[k] = ((const U *) c.operand[k])[j];
+#pragma unroll
+    for (int e = 0; e < V; e++) {
+      float v = ld (xv, e);
+      unsigned ce = inner == 1 ? ch + e : ch;
+      if (scale)
+        v *= scale[ce];
+      if (bias)
+        v += bias[ce];
+#pragma unroll
+      for (int k = 0; k < OVA_CUDA_MAX_CHAIN; k++) {
+        if (k >= c.n)
+          break;
+        float a = c.alpha[k], b = c.beta[k];
+        switch (c.func[k]) {
+          case OVA_CUDA_F_RELU: v = v > 0.f ? v : 0.f; break;
+          case OVA_CUDA_F_LEAKY_RELU: v = v >= 0.f ? v : a * v; break;
+          case OVA_CUDA_F_SIGMOID: v = 1.f / (1.f + __expf (-v)); break;
+          case OVA_CUDA_F_SILU: v = v / (1.f + __expf (-v)); break;
+          case OVA_CUDA_F_HARD_SWISH: v = v * fminf (fmaxf (v / 6.f + 0.5f, 0.f), 1.f); break;
+          case OVA_CUDA_F_HARD_SIGMOID: v = fminf (fmaxf (a * v + b, 0.f), 1.f); break;
+          case OVA_CUDA_F_CLIP: v = fminf (fmaxf (v, a), b); break;
+          case OVA_CUDA_F_TANH: v = tanhf (v); break;
+          case OVA_CUDA_F_EXP: v = __expf (v); break;
+          case OVA_CUDA_F_NEG: v = -v; break;
+          case OVA_CUDA_F_ABS: v = fabsf (v); break;
+          case OVA_CUDA_F_SQRT: v = sqrtf (v); break;
+          case OVA_CUDA_F_RECIPROCAL: v = 1.f / v; break;
+          case OVA_CUDA_F_ADD_TENSOR: v += ld ((const T *) &ops[k], e); break;
+          default: break;
+        }
+      }
+      st (yv, e, v);
+    }
+    ((U *) y)[j] = out;
+  }
+}
+
+template <typename S, typename D>
+__global__ void
+k_convert (const S *x, D *y, int64_t n)
+{
+  for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x)
+    st (y, i, ld (x, i));
+}
+
+template <typename T, typename I>
+__global__ void
+k_binary (const T *a, const T *b, T *y, int op, int rank, Dims dm, int64_t n, OvaCudaChain c)
+{
+  for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
+    I r = (I) i, ia = 0, ib = 0;
+    for (int d = rank - 1; d >= 0; d--) {
+      I q = r / (I) dm.d[d], x = r - q * (I) dm.d[d];
+      r = q;
+      ia += x * dm.a[d];
+      ib += x * dm.b[d];
+    }
+    float u = ld (a, ia), v = ld (b, ib), w;
+    switch (op) {
+      case OVA_CUDA_B_ADD: w = u + v; break;
+      case OVA_CUDA_B_SUB: w = u - v; break;
+      case OVA_CUDA_B_MUL: w = u * v; break;
+      case OVA_CUDA_B_DIV: w = u / v; break;
+      case OVA_CUDA_B_MAX: w = fmaxf (u, v); break;
+      case OVA_CUDA_B_MIN: w = fminf (u, v); break;
+      default: w = powf (u, v); break;
+    }
+    st (y, i, apply_chain<T> (c, w, i));
+  }
+}
+
+template <typename T, typename I>
+__global__ void
+k_strided_copy (const T *src, T *dst, int rank, Dims dm, int64_t so, int64_t dof, int64_t n)
+{
+  for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
+    I r = (I) i, ia = (I) so, ib = (I) dof;
+    for (int d = rank - 1; d >= 0; d--) {
+      I q = r / (I) dm.d[d], e = r - q * (I) dm.d[d];
+      r = q;
+      ia += e * dm.a[d];
+      ib += e * dm.b[d];
+    }
+    dst[ib] = src[ia];
+  }
+}
+
+template <typename T>
+__global__ void
+k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw, int sh,
+        int sw, int ph, int pw, int dh, int dw, int is_max, int incl, OvaCudaChain c)
+{
+  int64_t n = nc * oh * ow;
+  for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
+    int ox, oy;
+    const T *xp;
+    int64_t cs; /* element step between neighbouring pixels */
+    if (nhwc) {
+      int64_t cc = i % ch, q = i / ch;
+      ox = q % ow;
+      oy = (q / ow) % oh;
+      int64_t b = q / ((int64_t) ow * oh);
+      xp = x + b * h * w * ch + cc;
+      cs = ch;
+    } else {
+      ox = i % ow;
+      oy = (i / ow) % oh;
+      xp = x + (i / ((int64_t) oh * ow)) * h * w;
+      cs = 1;
+    }
+    float acc = is_max ? -INFINITY : 0.f;
+    int cnt = 0;
+    for (int ky = 0; ky < kh; ky++) {
+      int iy = oy * sh - ph + ky * dh;
+      if (iy < 0 || iy >= h)
+        continue;
+      for (int kx = 0; kx < kw; kx++) {
+        int ix = ox * sw - pw + kx * dw;
+        if (ix < 0 || ix >= w)
+          continue;
+        float v = ld (xp, ((int64_t) iy * w + ix) * cs);
+        acc = is_max ? fmaxf (acc, v) : acc + v;
+        cnt++;
+      }
+    }
+    if (!is_max) {
+      if (incl) {
+        /* the window as clipped to the padded input */
+        int y0 = oy * sh - ph, x0 = ox * sw - pw;
+        int y1 = min (y0 + (kh - 1) * dh + 1, h + ph), x1 = min (x0 + (kw - 1) * dw + 1, w + pw);
+        cnt = ((y1 - y0 + dh - 1) / dh) * ((x1 - x0 + dw - 1) / dw);
+      }
+      acc = cnt ? acc / cnt : 0.f;
+    }
+    st (y, i, apply_chain<T> (c, acc, i));
+  }
+}
+
+/* Depthwise convolution on NHWC (one output element per thread, channels
+ * fastest so a warp reads neighbouring channels), bias and chain fused.
+ * Weights are [kh * kw][C] fp32. */
+template <typename T>
+__global__ void
+k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c, int h, int wd, int oh, int ow,
+               int kh, int kw, int sh, int sw, int ph, int pw, OvaCudaChain ch)
+{
+  unsigned total = (unsigned) n * oh * ow * c;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    unsigned cc = i % c, q = i / c;
+    int ox = q % ow, oy = (q / ow) % oh, b = q / (ow * oh);
+    float acc = bias ? bias[cc] : 0.f;
+    const T *xb = x + (size_t) b * h * wd * c + cc;
+    for (int r = 0; r < kh; r++) {
+      int iy = oy * sh - ph + r;
+      if (iy < 0 || iy >= h)
+        continue;
+      for (int s = 0; s < kw; s++) {
+        int ix = ox * sw - pw + s;
+        if (ix < 0 || ix >= wd)
+          continue;
+        acc += ld (xb, ((size_t) iy * wd + ix) * c) * w[(r * kw + s) * c + cc];
+      }
+    }
+    st (y, i, apply_chain<T> (ch, acc, i));
+  }
+}
+
+__device__ __forceinline__ float
+src_coord (int ct, int o, float scale, int in_len, int out_len)
+{
+  switch (ct) {
+    case 0: return (o + 0.5f) / scale - 0.5f;
+    case 1: return out_len > 1 ? (o + 0.5f) / scale - 0.5f : 0.f;
+    case 2: return out_len == 1 ? 0.f : (float) o * (in_len - 1) / (out_len - 1);
+    case 3: return o / scale;
+    default: return (o + 0.5f) / scale;
+  }
+}
+
+__device__ __forceinline__ int
+nearest (int nm, float x, int len)
+{
+  int r;
+  switch (nm) {
+    case 0: r = (x - floorf (x) == 0.5f) ? (int) floorf (x) : (int) rintf (x); break;
+    case 1: r = (x - floorf (x) == 0.5f) ? (int) ceilf (x) : (int) rintf (x); break;
+    case 2: r = (int) floorf (x); break;
+    default: r = (int) ceilf (x); break;
+  }
+  return min (max (r, 0), len - 1);
+}
+
+template <typename T>
+__global__ void
+k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, float sh, float sw, int mode,
+          int ct, int nm)
+{
+  int64_t n = nc * oh * ow;
+  for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
+    int ox, oy;
+    const T *xp;
+    int64_t cs;
+    if (nhwc) {
+      int64_t cc = i % ch, q = i / ch;
+      ox = q % ow;
+      oy = (q / ow) % oh;
+      xp = x + (q / ((int64_t) ow * oh)) * h * w * ch + cc;
+      cs = ch;
+    } else {
+      ox = i % ow;
+      oy = (i / ow) % oh;
+      xp = x + (i / ((int64_t) oh * ow)) * h * w;
+      cs = 1;
+    }
+    float fy = src_coord (ct, oy, sh, h, oh), fx = src_coord (ct, ox, sw, w, ow);
+    float v;
+    if (mode == 0) {
+      v = ld (xp, ((int64_t) nearest (nm, fy, h) * w + nearest (nm, fx, w)) * cs);
+    } else {
+      fy = fminf (fmaxf (fy, 0.f), (float) (h - 1));
+      fx = fminf (fmaxf (fx, 0.f), (float) (w - 1));
+      int y0 = (int) floorf (fy), x0 = (int) floorf (fx);
+      int y1 = min (y0 + 1, h - 1), x1 = min (x0 + 1, w - 1);
+      float ly = fy - y0, lx = fx - x0;
+      float a = ld (xp, ((int64_t) y0 * w + x0) * cs), b = ld (xp, ((int64_t) y0 * w + x1) * cs);
+      float c = ld (xp, ((int64_t) y1 * w + x0) * cs), d = ld (xp, ((int64_t) y1 * w + x1) * cs);
+      v = (a * (1 - lx) + b * lx) * (1 - ly) + (c * (1 - lx) + d * lx) * ly;
+    }
+    st (y, i, v);
+  }
+}
+
+/* One block per row; the row's max and sum reduced in shared memory. */
+template <typename T>
+__global__ void
+k_softmax (const T *x, T *y, int64_t cols, int log)
+{
+  __shared__ float red[32];
+  const T *xr = x + blockIdx.x * cols;
+  T *yr = y + blockIdx.x * cols;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
+    m = fmaxf (m, ld (xr, j));
+  for (int o = 16; o; o >>= 1)
+    m = fmaxf (m, __shfl_xor_sync (0xffffffff, m, o));
+  if ((threadIdx.x & 31) == 0)
+    red[threadIdx.x >> 5] = m;
+  __syncthreads ();
+  if (threadIdx.x == 0) {
+    for (int k = 1; k < (int) (blockDim.x >> 5); k++)
+      red[0] = fmaxf (red[0], red[k]);
+  }
+  __syncthreads ();
+  m = red[0];
+  __syncthreads ();
+  float s = 0.f;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
+    s += __expf (ld (xr, j) - m);
+  for (int o = 16; o; o >>= 1)
+    s += __shfl_xor_sync (0xffffffff, s, o);
+  if ((threadIdx.x & 31) == 0)
+    red[threadIdx.x >> 5] = s;
+  __syncthreads ();
+  if (threadIdx.x == 0) {
+    for (int k = 1; k < (int) (blockDim.x >> 5); k++)
+      red[0] += red[k];
+  }
+  __syncthreads ();
+  s = red[0];
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    float e = ld (xr, j) - m;
+    st (yr, j, log ? e - logf (s) : __expf (e) / s);
+  }
+}
+
+inline unsigned
+blocks (int64_t n)
+{
+  int64_t b = (n + 255) / 256;
+  return (unsigned) (b < 1 ? 1 : b > 65535 * 8 ? 65535 * 8 : b);
+}
+
+OvaCudaChain
+chain_or_empty (const OvaCudaChain *c)
+{
+  OvaCudaChain e = {};
+  return c ? *c : e;
+}
+
+Dims
+make_dims (int rank, const int64_t *d, const int64_t *a, const int64_t *b)
+{
+  Dims m = {};
+  for (int i = 0; i < rank; i++) {
+    m.d[i] = d[i];
+    m.a[i] = a[i];
+    m.b[i] = b[i];
+  }
+  return m;
+}
+
+} // namespace
+
+#define S(stream) ((cudaStream_t) (stream))
+
+extern "C" int
+ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, int64_t n, void *stream)
+{
+  if (n <= 0)
+    return 0;
+  if (src_half == dst_half)
+    return cudaMemcpyAsync (dst, src, n * (src_half ? 2 : 4), cudaMemcpyDeviceToDevice, S (stream));
+  if (src_half)
+    k_convert<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (float *) dst, n);
+  else
+    k_convert<<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (__half *) dst, n);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_chain (const void *x, void *y, int half, int64_t n, const float *scale, const float *bias,
+                int64_t channels, int64_t inner, const OvaCudaChain *chain, void *stream)
+{
+  if (n <= 0)
+    return 0;
+  OvaCudaChain c = chain_or_empty (chain);
+  if (channels < 1)
+    channels = 1;
+  if (inner < 1)
+    inner = 1;
+  int V = half ? 8 : 4;
+  bool aligned = ((uintptr_t) x % 16) == 0 && ((uintptr_t) y % 16) == 0;
+  for (int k = 0; k < c.n; k++)
+    if (c.func[k] == OVA_CUDA_F_ADD_TENSOR && ((uintptr_t) c.operand[k] % 16) != 0)
+      aligned = false;
+  bool chan_ok = (!scale && !bias) || inner % V == 0 || (inner == 1 && channels % V == 0);
+  if (aligned && chan_ok && n % V == 0 && n < (1ll << 31)) {
+    unsigned nv = (unsigned) (n / V);
+    if (!scale && !bias) {
+      channels = 1;
+      inner = 1 << 30;
+    }
+    if (half)
+      k_chain_vec<<<blocks (nv), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nv, scale, bias,
+                                                       (unsigned) channels, (unsigned) inner, c);
+    else
+      k_chain_vec<<<blocks (nv), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nv, scale, bias,
+                                                       (unsigned) channels, (unsigned) inner, c);
+    return cudaGetLastError ();
+  }
+  bool small = n < (1ll << 31);
+  if (half && small)
+    k_chain<__half, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, n, scale, bias, channels, inner, c);
+  else if (half)
+    k_chain<__half, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, n, scale, bias, channels, inner, c);
+  else if (small)
+    k_chain<float, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, n, scale, bias, channels, inner, c);
+  else
+    k_chain<float, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, n, scale, bias, channels, inner, c);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_binary (const void *a, const void *b, void *y, int half, int op, int rank, const int64_t *dims,
+                 const int64_t *as, const int64_t *bs, const OvaCudaChain *chain, void *stream)
+{
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++)
+    n *= dims[i];
+  if (n <= 0)
+    return 0;
+  Dims dm = make_dims (rank, dims, as, bs);
+  OvaCudaChain c = chain_or_empty (chain);
+  bool small = n < (1ll << 30);
+  if (half && small)
+    k_binary<__half, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) a, (const __half *) b, (__half *) y, op, rank, dm, n, c);
+  else if (half)
+    k_binary<__half, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) a, (const __half *) b, (__half *) y, op, rank, dm, n, c);
+  else if (small)
+    k_binary<float, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const float *) a, (const float *) b, (float *) y, op, rank, dm, n, c);
+  else
+    k_binary<float, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const float *) a, (const float *) b, (float *) y, op, rank, dm, n, c);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int64_t *dims,
+                       const int64_t *ss, int64_t so, const int64_t *ds, int64_t dof, void *stream)
+{
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++)
+    n *= dims[i];
+  if (n <= 0)
+    return 0;
+  Dims dm = make_dims (rank, dims, ss, ds);
+  /* 32-bit index arithmetic when every offset fits (much cheaper division) */
+  int64_t smax = so, dmax = dof;
+  for (int i = 0; i < rank; i++) {
+    smax += (dims[i] - 1) * (ss[i] < 0 ? -ss[i] : ss[i]);
+    dmax += (dims[i] - 1) * ds[i];
+  }
+  bool small = n < (1ll << 31) && smax < (1ll << 31) && dmax < (1ll << 31) && so >= 0;
+  for (int i = 0; i < rank; i++)
+    if (ss[i] < 0)
+      small = false;
+  if (half && small)
+    k_strided_copy<__half, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (__half *) dst, rank, dm, so, dof, n);
+  else if (half)
+    k_strided_copy<__half, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (__half *) dst, rank, dm, so, dof, n);
+  else if (small)
+    k_strided_copy<float, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (float *) dst, rank, dm, so, dof, n);
+  else
+    k_strided_copy<float, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (float *) dst, rank, dm, so, dof, n);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw, int sh,
+                 int sw, int ph, int pw, int dh, int dw, int is_max, int incl, const OvaCudaChain *chain,
+                 void *stream)
+{
+  int64_t n = nc * oh * ow;
+  if (n <= 0)
+    return 0;
+  OvaCudaChain c = chain_or_empty (chain);
+  if (half)
+    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, h, w, oh, ow, kh, kw, sh, sw,
+                                                ph, pw, dh, dw, is_max, incl, c);
+  else
+    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, h, w, oh, ow, kh, kw, sh, sw, ph,
+                                                pw, dh, dw, is_max, incl, c);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, float sh, float sw,
+                   int mode, int ct, int nm, void *stream)
+{
+  int64_t n = nc * oh * ow;
+  if (n <= 0)
+    return 0;
+  if (half)
+    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, h, w, oh, ow, sh, sw, mode, ct, nm);
+  else
+    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, h, w, oh, ow, sh, sw, mode, ct, nm);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, int log, void *stream)
+{
+  if (rows <= 0 || cols <= 0)
+    return 0;
+  unsigned t = cols >= 1024 ? 1024 : cols >= 256 ? 256 : 64;
+  if (half)
+    k_softmax<<<(unsigned) rows, t, 0, S (stream)>>> ((const __half *) x, (__half *) y, cols, log);
+  else
+    k_softmax<<<(unsigned) rows, t, 0, S (stream)>>> ((const float *) x, (float *) y, cols, log);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h, int wd,
+                      int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, const OvaCudaChain *chain,
+                      void *stream)
+{
+  int64_t total = (int64_t) n * oh * ow * c;
+  if (total <= 0)
+    return 0;
+  if (total >= (1ll << 32))
+    return cudaErrorInvalidValue;
+  OvaCudaChain ch = chain_or_empty (chain);
+  if (half)
+    k_dwconv_nhwc<<<blocks (total), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, w, bias, n, c, h, wd, oh, ow,
+                                                          kh, kw, sh, sw, ph, pw, ch);
+  else
+    k_dwconv_nhwc<<<blocks (total), 256, 0, S (stream)>>> ((const float *) x, (float *) y, w, bias, n, c, h, wd, oh, ow,
+                                                          kh, kw, sh, sw, ph, pw, ch);
+  return cudaGetLastError ();
+}

@@ -1,0 +1,103 @@
+/* ova — Open Video Analytics
+ * SPDX-License-Identifier: MIT
+ *
+ * ova's own CUDA kernels for the engine's CUDA backend (internal). Each one
+ * works on fp32 or fp16 activations (half != 0) and computes in fp32; every
+ * one is checked against the operators' plain-C reference kernels
+ * (tests/gpu). Launchers enqueue on @stream and return a cudaError_t.
+ */
+#ifndef OVA_ENGINE_CUDA_KERNELS_H
+#define OVA_ENGINE_CUDA_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OVA_CUDA_MAX_RANK 6
+#define OVA_CUDA_MAX_CHAIN 6
+
+/* Element-wise functions of a fused chain. */
+typedef enum {
+  OVA_CUDA_F_IDENTITY = 0,
+  OVA_CUDA_F_RELU,
+  OVA_CUDA_F_LEAKY_RELU, /* alpha */
+  OVA_CUDA_F_SIGMOID,
+  OVA_CUDA_F_SILU,
+  OVA_CUDA_F_HARD_SWISH,
+  OVA_CUDA_F_HARD_SIGMOID, /* alpha, beta */
+  OVA_CUDA_F_CLIP,         /* alpha = min, beta = max */
+  OVA_CUDA_F_TANH,
+  OVA_CUDA_F_EXP,
+  OVA_CUDA_F_NEG,
+  OVA_CUDA_F_ABS,
+  OVA_CUDA_F_SQRT,
+  OVA_CUDA_F_RECIPROCAL,
+  OVA_CUDA_F_ADD_TENSOR,   /* + operand (same shape as the output, activation type) */
+} OvaCudaFunc;
+
+typedef struct {
+  int n;
+  int func[OVA_CUDA_MAX_CHAIN];
+  float alpha[OVA_CUDA_MAX_CHAIN], beta[OVA_CUDA_MAX_CHAIN];
+  const void *operand[OVA_CUDA_MAX_CHAIN];
+} OvaCudaChain;
+
+typedef enum {
+  OVA_CUDA_B_ADD = 0,
+  OVA_CUDA_B_SUB,
+  OVA_CUDA_B_MUL,
+  OVA_CUDA_B_DIV,
+  OVA_CUDA_B_MAX,
+  OVA_CUDA_B_MIN,
+  OVA_CUDA_B_POW,
+} OvaCudaBinary;
+
+/* dst = src converted (fp32 <-> fp16 or a plain copy). */
+int ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, int64_t n, void *stream);
+
+/* y[i] = chain (x[i] * scale[c] + bias[c]), c = (i / inner) % channels; scale and
+ * bias are fp32 and nullable. In place when x == y. */
+int ova_cuda_chain (const void *x, void *y, int half, int64_t n, const float *scale, const float *bias,
+                    int64_t channels, int64_t inner, const OvaCudaChain *chain, void *stream);
+
+/* y = chain (a op b) with broadcasting: strides are in elements, 0 where broadcast. */
+int ova_cuda_binary (const void *a, const void *b, void *y, int half, int op, int rank, const int64_t *dims,
+                     const int64_t *a_strides, const int64_t *b_strides, const OvaCudaChain *chain,
+                     void *stream);
+
+/* For every index i of @dims: dst[dst_off + i . dst_strides] = src[src_off + i . src_strides]
+ * (Transpose, Slice, Concat written through strides, Expand). */
+int ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int64_t *dims,
+                           const int64_t *src_strides, int64_t src_off, const int64_t *dst_strides,
+                           int64_t dst_off, void *stream);
+
+/* 2-D pooling over NCHW planes (nc = N*C; NHWC when @nhwc, @ch channels);
+ * windows clipped to the input. */
+int ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw,
+                     int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int count_include_pad,
+                     const OvaCudaChain *chain, void *stream);
+
+/* Resize of the last two axes of NCHW. mode 0 nearest, 1 linear; ct: coordinate
+ * transformation (0 half_pixel, 1 pytorch_half_pixel, 2 align_corners, 3 asymmetric,
+ * 4 tf_half_pixel_for_nn); nm: nearest mode (0 round_prefer_floor, 1 round_prefer_ceil,
+ * 2 floor, 3 ceil). scale_h/scale_w: output / input. */
+int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow,
+                       float scale_h, float scale_w, int mode, int ct, int nm, void *stream);
+
+/* Depthwise 2-D convolution (group == channels, one filter per channel) on
+ * NHWC activations; @w is [kh * kw][c] fp32, @bias fp32 (nullable); the
+ * chain is applied to each output (element index in NHWC order). */
+int ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h,
+                          int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
+                          const OvaCudaChain *chain, void *stream);
+
+/* Softmax (log_softmax when @log) over @cols contiguous elements of each row. */
+int ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, int log, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,394 @@
+/* ova — a model ready to run on batches: engine, staging, outputs, parsers.
+ * SPDX-License-Identifier: MIT */
+#include "infer-private.h"
+#include <string.h>
+
+struct _OvaInferContext {
+  const OvaInferConfig *cfg;
+  OvaEngine *engine;
+  OvaCustomParser *custom;
+  guint batch;             /* images per context run (config batch-size) */
+  guint engine_batch;      /* images per engine run (fixed batch dim) or 0 (symbolic) */
+  gint net_w, net_h, net_c;
+  gsize in_per;            /* floats per image */
+  gfloat *input;           /* batch * in_per */
+  OvaPreprocParams pp;
+  /* selected outputs */
+  guint n_out;
+  gint *out_index;         /* engine output index per selected output */
+  gchar **out_name;
+  OvaInferLayer *out_layer; /* dims for one image after the first run */
+  gsize *out_per;          /* bytes per image */
+  gsize *out_cap;          /* bytes allocated in out_buf */
+  guint8 **out_buf;        /* batch * out_per bytes */
+  const guint8 **out_data; /* last run's outputs: the engine's own when one run covered the batch */
+  gfloat *thresholds;
+};
+
+void
+ova_letterbox_unmap (const OvaLetterbox *lb, OvaInferObject *o)
+{
+  gfloat l = (o->left - lb->pad_x) / lb->scale_x + lb->crop_left;
+  gfloat t = (o->top - lb->pad_y) / lb->scale_y + lb->crop_top;
+  o->width /= lb->scale_x;
+  o->height /= lb->scale_y;
+  o->left = l;
+  o->top = t;
+}
+
+OvaInferContext *
+ova_infer_context_new (const OvaInferConfig *cfg, const OvaInferContextOptions *opts, GError **error)
+{
+  OvaEngineOptions eo;
+  if (!cfg->onnx_file) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_CONFIG, "%s: [property] onnx-file: not set",
+                 cfg->path ? cfg->path : "(config)");
+    return NULL;
+  }
+  if (!g_file_test (cfg->onnx_file, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_IO, "%s: [property] onnx-file: %s: no such file",
+                 cfg->path ? cfg->path : "(config)", cfg->onnx_file);
+    return NULL;
+  }
+  ova_engine_options_init (&eo);
+  if (opts && opts->backend)
+    eo.backend = opts->backend;
+  if (opts) {
+    eo.device_id = opts->device_id;
+    eo.threads = opts->threads;
+  }
+  eo.precision = cfg->network_mode;
+  eo.max_batch = cfg->batch_size;
+  eo.plan_cache = cfg->model_engine_file;
+  if (cfg->model_engine_file) {
+    /* the engine writes the plan there on first use */
+    g_autofree gchar *dir = g_path_get_dirname (cfg->model_engine_file);
+    g_mkdir_with_parents (dir, 0755);
+  }
+
+  OvaInferContext *x = g_new0 (OvaInferContext, 1);
+  x->cfg = cfg;
+  x->batch = cfg->batch_size;
+  x->engine = ova_engine_new (cfg->onnx_file, &eo, error);
+  if (!x->engine)
+    goto fail;
+  if (ova_engine_get_precision (x->engine) != (OvaPrecision) cfg->network_mode)
+    g_message ("%s: network-mode=%d not available on this backend; running %s", cfg->onnx_file,
+               cfg->network_mode, ova_engine_get_precision (x->engine) == OVA_PRECISION_FP32 ? "FP32" : "reduced precision");
+
+  if (ova_engine_get_n_inputs (x->engine) != 1) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "%s: the model has %d inputs; ovainfer feeds one image input",
+                 cfg->onnx_file, ova_engine_get_n_inputs (x->engine));
+    goto fail;
+  }
+  const OvaTensorInfo *in = ova_engine_get_input_info (x->engine, 0);
+  if (in->rank != 4 || in->dims[1] <= 0 || in->dims[2] <= 0 || in->dims[3] <= 0) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                 "%s: input '%s' must be N x C x H x W with fixed C, H, W", cfg->onnx_file, in->name);
+    goto fail;
+  }
+  if (in->dtype != OVA_DTYPE_FLOAT32) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "%s: input '%s' is %s; ovainfer feeds float32",
+                 cfg->onnx_file, in->name, ova_dtype_name (in->dtype));
+    goto fail;
+  }
+  x->net_c = in->dims[1];
+  x->net_h = in->dims[2];
+  x->net_w = in->dims[3];
+  gint want_c = cfg->model_color_format == OVA_COLOR_GRAY ? 1 : 3;
+  if (x->net_c != want_c) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                 "%s: input '%s' has %d channels but model-color-format=%d needs %d", cfg->onnx_file,
+                 in->name, x->net_c, cfg->model_color_format, want_c);
+    goto fail;
+  }
+  x->engine_batch = in->dims[0] > 0 ? in->dims[0] : 0;
+  if (x->engine_batch == 0 && ova_engine_get_max_batch (x->engine) < (gint) x->batch)
+    x->engine_batch = MAX (1, ova_engine_get_max_batch (x->engine));
+  x->in_per = (gsize) x->net_c * x->net_h * x->net_w;
+  guint alloc_batch = MAX (x->batch, x->engine_batch);
+  alloc_batch = x->engine_batch ? ((x->batch + x->engine_batch - 1) / x->engine_batch) * x->engine_batch : x->batch;
+  x->input = g_malloc0 (sizeof (gfloat) * x->in_per * alloc_batch);
+  ova_preproc_params_from_config (&x->pp, cfg, x->net_w, x->net_h);
+
+  /* outputs: output-blob-names in that order, else all in graph order */
+  gint n_all = ova_engine_get_n_outputs (x->engine);
+  GArray *sel = g_array_new (FALSE, FALSE, sizeof (gint));
+  if (cfg->output_blob_names) {
+    for (gchar **nm = cfg->output_blob_names; *nm; nm++) {
+      gint found = -1;
+      for (gint i = 0; i < n_all; i++)
+        if (!g_strcmp0 (ova_engine_get_output_info (x->engine, i)->name, *nm))
+          found = i;
+      if (found < 0) {
+        GString *names = g_string_new (NULL);
+        for (gint i = 0; i < n_all; i++)
+          g_string_append_printf (names, "%s%s", i ? ", " : "", ova_engine_get_output_info (x->engine, i)->name);
+        g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_CONFIG,
+                     "%s: [property] output-blob-names: the model has no output '%s' (it has: %s)",
+                     cfg->path ? cfg->path : "(config)", *nm, names->str);
+        g_string_free (names, TRUE);
+        g_array_free (sel, TRUE);
+        goto fail;
+      }
+      g_array_append_val (sel, found);
+    }
+  } else {
+    for (gint i = 0; i < n_all; i++)
+      g_array_append_val (sel, i);
+  }
+  x->n_out = sel->len;
+  x->out_index = (gint *) g_array_free (sel, FALSE);
+  x->out_name = g_new0 (gchar *, x->n_out + 1);
+  x->out_layer = g_new0 (OvaInferLayer, x->n_out);
+  x->out_per = g_new0 (gsize, x->n_out);
+  x->out_cap = g_new0 (gsize, x->n_out);
+  x->out_buf = g_new0 (guint8 *, x->n_out);
+  x->out_data = g_new0 (const guint8 *, x->n_out);
+  for (guint i = 0; i < x->n_out; i++)
+    x->out_name[i] = g_strdup (ova_engine_get_output_info (x->engine, x->out_index[i])->name);
+
+  if (cfg->network_type == OVA_NETWORK_DETECTOR) {
+    if (cfg->parser == OVA_PARSER_CUSTOM) {
+      x->custom = ova_custom_parser_open (cfg->custom_lib_path, cfg->parse_bbox_func_name, error);
+      if (!x->custom)
+        goto fail;
+    } else if (cfg->parser == OVA_PARSER_SSD && x->n_out < 2) {
+      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                   "%s: the ssd parser needs two outputs (boxes, scores); set output-blob-names",
+                   cfg->onnx_file);
+      goto fail;
+    }
+    x->thresholds = g_new (gfloat, MAX (cfg->num_detected_classes, 1));
+    for (gint c = 0; c < MAX (cfg->num_detected_classes, 1); c++)
+      x->thresholds[c] = ova_infer_config_class_attrs (cfg, c)->pre_cluster_threshold;
+  }
+  return x;
+fail:
+  ova_infer_context_free (x);
+  return NULL;
+}
+
+void
+ova_infer_context_free (OvaInferContext *x)
+{
+  if (!x)
+    return;
+  if (x->engine)
+    ova_engine_free (x->engine);
+  ova_custom_parser_free (x->custom);
+  for (guint i = 0; i < x->n_out; i++)
+    g_free (x->out_buf[i]);
+  g_free (x->out_buf);
+  g_free (x->out_data);
+  g_free (x->out_per);
+  g_free (x->out_cap);
+  g_free (x->out_layer);
+  g_strfreev (x->out_name);
+  g_free (x->out_index);
+  g_free (x->input);
+  g_free (x->thresholds);
+  g_free (x);
+}
+
+guint
+ova_infer_context_batch_size (const OvaInferContext *x)
+{
+  return x->batch;
+}
+
+void
+ova_infer_context_net_info (const OvaInferContext *x, OvaInferNetworkInfo *net)
+{
+  net->width = x->net_w;
+  net->height = x->net_h;
+  net->channels = x->net_c;
+}
+
+gfloat *
+ova_infer_context_input (OvaInferContext *x, guint slot)
+{
+  g_return_val_if_fail (slot < x->batch, NULL);
+  return x->input + x->in_per * slot;
+}
+
+gboolean
+ova_infer_context_preprocess (OvaInferContext *x, guint slot, const OvaImage *img, const OvaRect *crop,
+                              OvaLetterbox *lb)
+{
+  g_return_val_if_fail (slot < x->batch, FALSE);
+  return ova_preprocess (img, crop, &x->pp, x->input + x->in_per * slot, lb);
+}
+
+gsize
+ova_infer_context_input_floats (const OvaInferContext *x)
+{
+  return x->in_per;
+}
+
+gboolean
+ova_infer_context_preprocess_into (const OvaInferContext *x, gfloat *dst, const OvaImage *img,
+                                   const OvaRect *crop, OvaLetterbox *lb)
+{
+  return ova_preprocess (img, crop, &x->pp, dst, lb);
+}
+
+static gboolean
+run_on (OvaInferContext *x, const gfloat *input, guint n, GError **error)
+{
+  g_return_val_if_fail (n <= x->batch, FALSE);
+  guint step = x->engine_batch ? x->engine_batch : n;
+  OvaTensor *outs = g_newa (OvaTensor, ova_engine_get_n_outputs (x->engine));
+  for (guint first = 0; first < n; first += step) {
+    /* a fixed batch dimension runs full (unused images are stale but ignored) */
+    guint cnt = x->engine_batch ? x->engine_batch : n - first;
+    const gfloat *data = input + x->in_per * first;
+    if (input != x->input && first + cnt > n) {
+      /* the caller's buffer ends before a full fixed-size chunk: stage it */
+      memcpy (x->input, data, sizeof (gfloat) * x->in_per * (n - first));
+      data = x->input;
+    }
+    OvaTensor in = { 0 };
+    in.data = (gpointer) data;
+    in.dtype = OVA_DTYPE_FLOAT32;
+    in.rank = 4;
+    in.dims[0] = cnt;
+    in.dims[1] = x->net_c;
+    in.dims[2] = x->net_h;
+    in.dims[3] = x->net_w;
+    in.device = OVA_DEVICE_CPU;
+    if (!ova_engine_run (x->engine, &in, 1, outs, ova_engine_get_n_outputs (x->engine), error))
+      return FALSE;
+    for (guint i = 0; i < x->n_out; i++) {
+      const OvaTensor *t = &outs[x->out_index[i]];
+      if (t->rank < 1 || t->dims[0] != (gint64) cnt) {
+        g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                     "%s: output '%s' has no batch dimension of %u", x->cfg->onnx_file, x->out_name[i], cnt);
+        return FALSE;
+      }
+      gsize per = ova_dtype_size (t->dtype);
+      for (int d = 1; d < t->rank; d++)
+        per *= t->dims[d];
+      x->out_per[i] = per;
+      OvaInferLayer *l = &x->out_layer[i];
+      l->name = x->out_name[i];
+      l->dtype = t->dtype;
+      l->rank = t->rank;
+      memcpy (l->dims, t->dims, sizeof (gint64) * MIN (t->rank, 8));
+      l->dims[0] = 1;
+      if (first == 0 && cnt >= n) {
+        /* one engine run covered the batch: read its outputs in place (valid
+         * until the next run) instead of copying them */
+        x->out_data[i] = t->data;
+        continue;
+      }
+      gsize need = (gsize) per * (x->batch + step);
+      if (!x->out_buf[i] || x->out_cap[i] < need) {
+        g_free (x->out_buf[i]);
+        x->out_buf[i] = g_malloc (need);
+        x->out_cap[i] = need;
+      }
+      guint keep = MIN (cnt, n - first);
+      memcpy (x->out_buf[i] + per * first, t->data, per * keep);
+      x->out_data[i] = x->out_buf[i];
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+ova_infer_context_run (OvaInferContext *x, guint n, GError **error)
+{
+  return run_on (x, x->input, n, error);
+}
+
+gboolean
+ova_infer_context_run_input (OvaInferContext *x, const gfloat *input, guint n, GError **error)
+{
+  return run_on (x, input, n, error);
+}
+
+guint
+ova_infer_context_n_outputs (const OvaInferContext *x)
+{
+  return x->n_out;
+}
+
+void
+ova_infer_context_output (const OvaInferContext *x, guint slot, guint i, OvaInferLayer *layer)
+{
+  *layer = x->out_layer[i];
+  layer->data = x->out_data[i] ? x->out_data[i] + x->out_per[i] * slot : NULL;
+}
+
+gboolean
+ova_infer_context_detect (OvaInferContext *x, guint slot, const OvaLetterbox *lb, gfloat to_src_x,
+                          gfloat to_src_y, gfloat fw, gfloat fh, OvaInferObjectList *out, GError **error)
+{
+  const OvaInferConfig *cfg = x->cfg;
+  OvaInferNetworkInfo net;
+  OvaInferLayer *layers = g_newa (OvaInferLayer, MAX (x->n_out, 1));
+  ova_infer_context_net_info (x, &net);
+  for (guint i = 0; i < x->n_out; i++)
+    ova_infer_context_output (x, slot, i, &layers[i]);
+  OvaInferParseParams params = { MAX (cfg->num_detected_classes, 0), x->thresholds,
+                                 (const char *const *) cfg->labels };
+  if (cfg->labels && cfg->n_labels < (guint) cfg->num_detected_classes)
+    params.labels = NULL;
+  gboolean ok;
+  out->n = 0;
+  switch (cfg->parser) {
+    case OVA_PARSER_YOLOX: ok = ova_parse_yolox (&layers[0], &net, &params, out); break;
+    case OVA_PARSER_YOLOV8: ok = ova_parse_yolov8 (&layers[0], &net, &params, out); break;
+    case OVA_PARSER_YOLOV5: ok = ova_parse_yolov5 (&layers[0], &net, &params, out); break;
+    case OVA_PARSER_SSD: ok = ova_parse_ssd (&layers[0], &layers[1], &net, &params, out); break;
+    case OVA_PARSER_CUSTOM: ok = ova_custom_parser_run (x->custom, layers, x->n_out, &net, &params, out); break;
+    default: ok = FALSE; break;
+  }
+  if (!ok) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_PARSER, "%s: the output parser (%s) failed on the outputs of %s",
+                 cfg->path ? cfg->path : "(config)", cfg->parse_bbox_func_name ? cfg->parse_bbox_func_name : "yolox",
+                 cfg->onnx_file);
+    return FALSE;
+  }
+  /* custom parsers may return boxes below threshold or of unknown classes */
+  size_t k = 0;
+  for (size_t i = 0; i < out->n; i++) {
+    OvaInferObject *o = &out->objects[i];
+    if (o->class_id < 0 || (cfg->num_detected_classes > 0 && o->class_id >= cfg->num_detected_classes))
+      continue;
+    if (o->confidence < ova_infer_config_class_attrs (cfg, o->class_id)->pre_cluster_threshold)
+      continue;
+    out->objects[k++] = *o;
+  }
+  out->n = k;
+  if (cfg->cluster_mode == OVA_CLUSTER_NMS)
+    ova_nms (out, cfg, cfg->class_agnostic_nms, -1);
+  k = 0;
+  for (size_t i = 0; i < out->n; i++) {
+    OvaInferObject o = out->objects[i];
+    ova_letterbox_unmap (lb, &o);
+    o.left *= to_src_x;
+    o.width *= to_src_x;
+    o.top *= to_src_y;
+    o.height *= to_src_y;
+    gfloat l = CLAMP (o.left, 0, fw), t = CLAMP (o.top, 0, fh);
+    gfloat r = CLAMP (o.left + o.width, 0, fw), b = CLAMP (o.top + o.height, 0, fh);
+    o.left = l;
+    o.top = t;
+    o.width = r - l;
+    o.height = b - t;
+    if (o.width <= 0 || o.height <= 0)
+      continue;
+    const OvaClassAttrs *ca = ova_infer_config_class_attrs (cfg, o.class_id);
+    if ((ca->detected_min_w && o.width < ca->detected_min_w) || (ca->detected_min_h && o.height < ca->detected_min_h) ||
+        (ca->detected_max_w && o.width > ca->detected_max_w) || (ca->detected_max_h && o.height > ca->detected_max_h))
+      continue;
+    gfloat cy = o.top + o.height / 2;
+    if (cy < ca->roi_top_offset || cy > fh - ca->roi_bottom_offset)
+      continue;
+    out->objects[k++] = o;
+  }
+  out->n = k;
+  return TRUE;
+}

@@ -1,0 +1,67 @@
+/* ova — internals of lib/infer shared with the ovainfer element.
+ * SPDX-License-Identifier: MIT */
+#ifndef OVA_INFER_PRIVATE_H
+#define OVA_INFER_PRIVATE_H
+
+#include <ova/infer.h>
+#include <ova/engine.h>
+
+G_BEGIN_DECLS
+
+typedef struct _OvaCustomParser OvaCustomParser;
+OvaCustomParser *ova_custom_parser_open (const gchar *lib_path, const gchar *func_name, GError **error);
+gboolean ova_custom_parser_run (OvaCustomParser *p, const OvaInferLayer *layers, guint n,
+                                const OvaInferNetworkInfo *net, const OvaInferParseParams *params,
+                                OvaInferObjectList *out);
+void ova_custom_parser_free (OvaCustomParser *p);
+
+/* A model ready to run on batches of images or crops: engine, input
+ * staging, outputs copied out per image, parser. Used by one thread at a time. */
+typedef struct _OvaInferContext OvaInferContext;
+
+typedef struct {
+  const gchar *backend;   /* "cpu" (default) */
+  gint device_id;
+  gint threads;           /* 0: all cores */
+} OvaInferContextOptions;
+
+OvaInferContext *ova_infer_context_new (const OvaInferConfig *cfg, const OvaInferContextOptions *opts,
+                                        GError **error);
+void ova_infer_context_free (OvaInferContext *ctx);
+/** Images per ova_infer_context_run (the config's batch-size). */
+guint ova_infer_context_batch_size (const OvaInferContext *ctx);
+void ova_infer_context_net_info (const OvaInferContext *ctx, OvaInferNetworkInfo *net);
+/** The staging buffer of image @slot (channels x height x width floats). */
+gfloat *ova_infer_context_input (OvaInferContext *ctx, guint slot);
+gboolean ova_infer_context_preprocess (OvaInferContext *ctx, guint slot, const OvaImage *img,
+                                       const OvaRect *crop, OvaLetterbox *lb);
+/** Runs the engine on slots 0..n-1 (in chunks the engine accepts). */
+gboolean ova_infer_context_run (OvaInferContext *ctx, guint n, GError **error);
+/* Pipelining: another thread preprocesses into its own buffers
+ * (ova_infer_context_preprocess_into, thread-safe) while this context runs;
+ * run_input then runs n images from such a buffer. */
+gsize ova_infer_context_input_floats (const OvaInferContext *ctx);
+gboolean ova_infer_context_preprocess_into (const OvaInferContext *ctx, gfloat *dst, const OvaImage *img,
+                                            const OvaRect *crop, OvaLetterbox *lb);
+gboolean ova_infer_context_run_input (OvaInferContext *ctx, const gfloat *input, guint n, GError **error);
+guint ova_infer_context_n_outputs (const OvaInferContext *ctx);
+/** Output @i of image @slot of the last run (batch dimension 1). */
+void ova_infer_context_output (const OvaInferContext *ctx, guint slot, guint i, OvaInferLayer *layer);
+/**
+ * ova_infer_context_detect:
+ * Decodes image @slot's outputs, clusters, maps the boxes through @lb to
+ * the pixels of the image that was preprocessed, multiplies them by
+ * @to_src_x/@to_src_y (image -> source pixels, when the muxer scaled the
+ * frame; else 1), clips them to @src_w x @src_h and applies the per-class
+ * size/ROI filters. @out receives source-pixel boxes.
+ */
+gboolean ova_infer_context_detect (OvaInferContext *ctx, guint slot, const OvaLetterbox *lb,
+                                   gfloat to_src_x, gfloat to_src_y, gfloat src_w, gfloat src_h,
+                                   OvaInferObjectList *out, GError **error);
+
+/** Maps a network-pixel box back to source pixels. */
+void ova_letterbox_unmap (const OvaLetterbox *lb, OvaInferObject *o);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,490 @@
+/* ova — AMQP 0-9-1 adapter (librabbitmq). Messages are published to an
+ * exchange (default amq.topic) with the topic as routing key, on a channel in
+ * confirm mode: a message is acknowledged by the broker's basic.ack.
+ * Cloud-to-device: a second connection consumes from an exclusive queue
+ * bound to the exchange with each subscribed topic.
+ *
+ * [message-broker] keys: username, password (default guest/guest), vhost
+ * (default /), exchange (default amq.topic), queue (cloud-to-device: a durable
+ * named queue; default an exclusive one), frame-size, heartbeat (s),
+ * plus the common ones. DeepStream's amqp-host/amqp-port/amqp-username/
+ * amqp-password keys are accepted too.
+ * SPDX-License-Identifier: MIT */
+#include "common.h"
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+
+#define BATCH 256
+
+typedef struct {
+  OvaAdCommon c;
+  gchar *username, *password, *vhost, *exchange, *queue;
+  gint64 frame_size, heartbeat;
+  OvaMsgApiConnectCb ccb;
+  void *cuser;
+
+  GMutex lock;
+  GCond cond;
+  GQueue outq;
+  GThread *thread, *sub_thread;
+  gboolean stop;
+  gboolean connected;
+  gint first_result;
+  gchar *first_error;
+  gchar **sub_topics;
+  OvaMsgApiSubscribeCb scb;
+  void *suser;
+  amqp_connection_state_t conn; /* thread-only */
+  guint64 next_tag;
+} Amqp;
+
+static gchar *
+reply_text (amqp_rpc_reply_t r)
+{
+  switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL: return g_strdup ("ok");
+    case AMQP_RESPONSE_NONE: return g_strdup ("missing RPC reply");
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION: return g_strdup (amqp_error_string2 (r.library_error));
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        amqp_connection_close_t *m = r.reply.decoded;
+        return g_strdup_printf ("server closed the connection: %u %.*s", m->reply_code,
+                                (int) m->reply_text.len, (char *) m->reply_text.bytes);
+      }
+      if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        amqp_channel_close_t *m = r.reply.decoded;
+        return g_strdup_printf ("server closed the channel: %u %.*s", m->reply_code,
+                                (int) m->reply_text.len, (char *) m->reply_text.bytes);
+      }
+      return g_strdup_printf ("server error, method 0x%08x", r.reply.id);
+  }
+  return g_strdup ("unknown error");
+}
+
+static void
+close_conn (amqp_connection_state_t conn, gboolean polite)
+{
+  if (polite) {
+    amqp_channel_close (conn, 1, AMQP_REPLY_SUCCESS);
+    amqp_connection_close (conn, AMQP_REPLY_SUCCESS);
+  }
+  amqp_destroy_connection (conn);
+}
+
+static amqp_connection_state_t
+open_conn (Amqp *a, gboolean confirm, gchar **why)
+{
+  amqp_connection_state_t conn = amqp_new_connection ();
+  amqp_socket_t *sock = amqp_tcp_socket_new (conn);
+  struct timeval tv = { a->c.connect_timeout_ms / 1000, (a->c.connect_timeout_ms % 1000) * 1000 };
+  amqp_set_handshake_timeout (conn, &tv);
+  amqp_set_rpc_timeout (conn, &tv);
+  int st = amqp_socket_open_noblock (sock, a->c.host, (int) a->c.port, &tv);
+  if (st != AMQP_STATUS_OK) {
+    *why = g_strdup_printf ("cannot connect to %s:%u: %s", a->c.host, a->c.port,
+                            amqp_error_string2 (st));
+    amqp_destroy_connection (conn);
+    return NULL;
+  }
+  amqp_rpc_reply_t r = amqp_login (conn, a->vhost, 0, (int) a->frame_size, (int) a->heartbeat,
+                                   AMQP_SASL_METHOD_PLAIN, a->username, a->password);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL)
+    goto bad;
+  amqp_channel_open (conn, 1);
+  r = amqp_get_rpc_reply (conn);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL)
+    goto bad;
+  if (confirm) {
+    amqp_confirm_select (conn, 1);
+    r = amqp_get_rpc_reply (conn);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL)
+      goto bad;
+  }
+  return conn;
+bad: {
+    g_autofree gchar *t = reply_text (r);
+    *why = g_strdup_printf ("%s:%u: %s", a->c.host, a->c.port, t);
+    amqp_destroy_connection (conn);
+    return NULL;
+  }
+}
+
+static void
+lose (Amqp *a, GQueue *batch, const gchar *why)
+{
+  if (a->conn) {
+    close_conn (a->conn, why == NULL);
+    a->conn = NULL;
+  }
+  g_mutex_lock (&a->lock);
+  gboolean was = a->connected;
+  a->connected = FALSE;
+  GQueue rest = a->outq;
+  g_queue_init (&a->outq);
+  g_mutex_unlock (&a->lock);
+  OvaAdReq *q;
+  while ((q = g_queue_pop_head (batch)))
+    ova_ad_req_done (q, OVA_MSGAPI_ERR);
+  while ((q = g_queue_pop_head (&rest)))
+    ova_ad_req_done (q, OVA_MSGAPI_ERR);
+  if (was && why && a->ccb)
+    a->ccb (a, OVA_MSGAPI_EVT_DISCONNECT, why, a->cuser);
+}
+
+/* Publishes @batch and waits for the broker's confirms. FALSE: connection lost (*why set). */
+static gboolean
+publish_batch (Amqp *a, GQueue *batch, gchar **why)
+{
+  amqp_basic_properties_t props;
+  props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+  props.content_type = amqp_cstring_bytes ("application/json");
+  props.delivery_mode = 2; /* persistent */
+  guint64 first_tag = a->next_tag + 1;
+  for (GList *l = batch->head; l; l = l->next) {
+    OvaAdReq *q = l->data;
+    gsize len;
+    const void *p = g_bytes_get_data (q->data, &len);
+    amqp_bytes_t body = { len, (void *) p };
+    int st = amqp_basic_publish (a->conn, 1, amqp_cstring_bytes (a->exchange),
+                                 amqp_cstring_bytes (q->topic), 0, 0, &props, body);
+    if (st != AMQP_STATUS_OK) {
+      *why = g_strdup_printf ("publish to %s:%u failed: %s", a->c.host, a->c.port,
+                              amqp_error_string2 (st));
+      return FALSE;
+    }
+    a->next_tag++;
+  }
+  /* confirms arrive in order; "multiple" acks cover every tag up to theirs */
+  gint64 deadline = g_get_monotonic_time () + (gint64) a->c.connect_timeout_ms * 1000;
+  guint64 done_upto = first_tag - 1;
+  while (!g_queue_is_empty (batch)) {
+    amqp_frame_t frame;
+    struct timeval tv = { 0, 100000 };
+    int st = amqp_simple_wait_frame_noblock (a->conn, &frame, &tv);
+    if (st == AMQP_STATUS_TIMEOUT) {
+      if (g_get_monotonic_time () > deadline) {
+        *why = g_strdup_printf ("no publisher confirm from %s:%u within %u ms", a->c.host,
+                                a->c.port, a->c.connect_timeout_ms);
+        return FALSE;
+      }
+      continue;
+    }
+    if (st != AMQP_STATUS_OK) {
+      *why = g_strdup_printf ("connection to %s:%u lost: %s", a->c.host, a->c.port,
+                              amqp_error_string2 (st));
+      return FALSE;
+    }
+    if (frame.frame_type != AMQP_FRAME_METHOD)
+      continue;
+    guint64 tag;
+    gboolean multiple, ok;
+    if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) {
+      amqp_basic_ack_t *m = frame.payload.method.decoded;
+      tag = m->delivery_tag;
+      multiple = m->multiple;
+      ok = TRUE;
+    } else if (frame.payload.method.id == AMQP_BASIC_NACK_METHOD) {
+      amqp_basic_nack_t *m = frame.payload.method.decoded;
+      tag = m->delivery_tag;
+      multiple = m->multiple;
+      ok = FALSE;
+    } else if (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+               frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+      *why = g_strdup_printf ("%s:%u closed the %s", a->c.host, a->c.port,
+                              frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ? "channel"
+                                                                                    : "connection");
+      return FALSE;
+    } else {
+      continue;
+    }
+    guint64 from = multiple ? done_upto + 1 : tag;
+    for (guint64 t = done_upto + 1; t <= tag && !g_queue_is_empty (batch); t++) {
+      if (t < from)
+        continue;
+      ova_ad_req_done (g_queue_pop_head (batch), ok ? OVA_MSGAPI_OK : OVA_MSGAPI_ERR);
+    }
+    done_upto = MAX (done_upto, tag);
+    deadline = g_get_monotonic_time () + (gint64) a->c.connect_timeout_ms * 1000;
+  }
+  return TRUE;
+}
+
+static gpointer
+amqp_main (gpointer data)
+{
+  Amqp *a = data;
+  GQueue batch = G_QUEUE_INIT;
+  gint64 stop_deadline = 0;
+  for (;;) {
+    if (!a->conn) {
+      gchar *why = NULL;
+      a->conn = open_conn (a, TRUE, &why);
+      a->next_tag = 0;
+      g_mutex_lock (&a->lock);
+      if (a->conn) {
+        gboolean first = a->first_result == 0;
+        a->first_result = 1;
+        a->connected = TRUE;
+        g_cond_broadcast (&a->cond);
+        g_mutex_unlock (&a->lock);
+        if (!first && a->ccb)
+          a->ccb (a, OVA_MSGAPI_EVT_SUCCESS, "reconnected", a->cuser);
+      } else {
+        if (a->first_result == 0) {
+          a->first_result = -1;
+          a->first_error = why;
+          g_cond_broadcast (&a->cond);
+          g_mutex_unlock (&a->lock);
+          return NULL;
+        }
+        if (!a->stop)
+          g_cond_wait_until (&a->cond, &a->lock,
+                             g_get_monotonic_time () + (gint64) a->c.reconnect_ms * 1000);
+        gboolean stop = a->stop;
+        g_mutex_unlock (&a->lock);
+        g_free (why);
+        if (stop)
+          break;
+        continue;
+      }
+    }
+    g_mutex_lock (&a->lock);
+    if (g_queue_is_empty (&a->outq) && !a->stop)
+      g_cond_wait_until (&a->cond, &a->lock, g_get_monotonic_time () + 200000);
+    for (guint i = 0; i < BATCH && !g_queue_is_empty (&a->outq); i++)
+      g_queue_push_tail (&batch, g_queue_pop_head (&a->outq));
+    gboolean stop = a->stop;
+    g_mutex_unlock (&a->lock);
+    if (stop) {
+      gint64 now = g_get_monotonic_time ();
+      if (!stop_deadline)
+        stop_deadline = now + (gint64) a->c.connect_timeout_ms * 1000;
+      if (g_queue_is_empty (&batch) || now > stop_deadline)
+        break;
+    }
+    if (g_queue_is_empty (&batch)) {
+      /* idle: read what the server sent (heartbeats, close) to notice a dead broker */
+      amqp_frame_t frame;
+      struct timeval tv = { 0, 0 };
+      int st = amqp_simple_wait_frame_noblock (a->conn, &frame, &tv);
+      if (st != AMQP_STATUS_OK && st != AMQP_STATUS_TIMEOUT) {
+        g_autofree gchar *why = g_strdup_printf ("connection to %s:%u lost: %s", a->c.host,
+                                                 a->c.port, amqp_error_string2 (st));
+        lose (a, &batch, why);
+      }
+      continue;
+    }
+    gchar *why = NULL;
+    if (!publish_batch (a, &batch, &why)) {
+      lose (a, &batch, why);
+      g_free (why);
+    }
+  }
+  lose (a, &batch, NULL);
+  return NULL;
+}
+
+static gpointer
+amqp_sub_main (gpointer data)
+{
+  Amqp *a = data;
+  amqp_connection_state_t conn = NULL;
+  for (;;) {
+    g_mutex_lock (&a->lock);
+    gboolean stop = a->stop;
+    g_mutex_unlock (&a->lock);
+    if (stop)
+      break;
+    if (!conn) {
+      gchar *why = NULL;
+      conn = open_conn (a, FALSE, &why);
+      if (conn) {
+        /* a named queue is durable and outlives us (messages wait in it while
+         * we reconnect); without a name, an exclusive one for this connection */
+        amqp_queue_declare_ok_t *q =
+            a->queue ? amqp_queue_declare (conn, 1, amqp_cstring_bytes (a->queue), 0, 1, 0, 0,
+                                           amqp_empty_table)
+                     : amqp_queue_declare (conn, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+        amqp_rpc_reply_t r = amqp_get_rpc_reply (conn);
+        amqp_bytes_t qname = q && r.reply_type == AMQP_RESPONSE_NORMAL ? amqp_bytes_malloc_dup (q->queue)
+                                                                       : amqp_empty_bytes;
+        for (guint i = 0; qname.bytes && a->sub_topics[i] && r.reply_type == AMQP_RESPONSE_NORMAL; i++) {
+          amqp_queue_bind (conn, 1, qname, amqp_cstring_bytes (a->exchange),
+                           amqp_cstring_bytes (a->sub_topics[i]), amqp_empty_table);
+          r = amqp_get_rpc_reply (conn);
+        }
+        if (qname.bytes && r.reply_type == AMQP_RESPONSE_NORMAL) {
+          amqp_basic_consume (conn, 1, qname, amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
+          r = amqp_get_rpc_reply (conn);
+        }
+        if (qname.bytes)
+          amqp_bytes_free (qname);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+          g_autofree gchar *t = reply_text (r);
+          g_warning ("amqp: cannot subscribe: %s", t);
+          close_conn (conn, FALSE);
+          conn = NULL;
+        }
+      } else {
+        g_free (why);
+      }
+      if (!conn) {
+        g_usleep ((gulong) a->c.reconnect_ms * 1000);
+        continue;
+      }
+    }
+    amqp_envelope_t env;
+    struct timeval tv = { 0, 200000 };
+    amqp_maybe_release_buffers (conn);
+    amqp_rpc_reply_t r = amqp_consume_message (conn, &env, &tv, 0);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+      g_autofree gchar *topic = g_strndup (env.routing_key.bytes, env.routing_key.len);
+      if (a->scb)
+        a->scb (OVA_MSGAPI_OK, env.message.body.bytes, (int) env.message.body.len, topic, a->suser);
+      amqp_destroy_envelope (&env);
+    } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+               r.library_error == AMQP_STATUS_TIMEOUT) {
+      continue;
+    } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+               r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+      amqp_frame_t frame;
+      if (amqp_simple_wait_frame (conn, &frame) != AMQP_STATUS_OK) {
+        close_conn (conn, FALSE);
+        conn = NULL;
+      }
+    } else {
+      close_conn (conn, FALSE);
+      conn = NULL;
+    }
+  }
+  if (conn)
+    close_conn (conn, TRUE);
+  return NULL;
+}
+
+static void
+amqp_free (Amqp *a)
+{
+  g_free (a->username);
+  g_free (a->password);
+  g_free (a->vhost);
+  g_free (a->exchange);
+  g_free (a->queue);
+  g_free (a->first_error);
+  g_strfreev (a->sub_topics);
+  ova_ad_common_clear (&a->c);
+  g_mutex_clear (&a->lock);
+  g_cond_clear (&a->cond);
+  g_free (a);
+}
+
+OvaMsgApiHandle
+ova_msgapi_connect (const char *conn_str, OvaMsgApiConnectCb connect_cb, const char *config_path,
+                    void *user_ptr, char **error_out)
+{
+  static const char *const known[] = { "username", "password", "vhost", "exchange", "frame-size",
+                                       "heartbeat", "amqp-host", "amqp-port", "amqp-username",
+                                       "amqp-password", "queue", NULL };
+  OvaAdCommon c;
+  GKeyFile *kf = ova_ad_load_config (conn_str, config_path, known, &c, error_out);
+  if (!kf)
+    return NULL;
+  Amqp *a = g_new0 (Amqp, 1);
+  a->c = c;
+  g_mutex_init (&a->lock);
+  g_cond_init (&a->cond);
+  g_queue_init (&a->outq);
+  a->frame_size = 131072;
+  a->heartbeat = 0;
+  if (!ova_ad_get_int (kf, config_path, "frame-size", 4096, 1 << 24, &a->frame_size, error_out) ||
+      !ova_ad_get_int (kf, config_path, "heartbeat", 0, 3600, &a->heartbeat, error_out)) {
+    g_key_file_unref (kf);
+    amqp_free (a);
+    return NULL;
+  }
+  gchar *u = ova_ad_get_str (kf, "amqp-username", "guest");
+  gchar *p = ova_ad_get_str (kf, "amqp-password", "guest");
+  a->username = ova_ad_get_str (kf, "username", u);
+  a->password = ova_ad_get_str (kf, "password", p);
+  g_free (u);
+  g_free (p);
+  a->vhost = ova_ad_get_str (kf, "vhost", "/");
+  a->exchange = ova_ad_get_str (kf, "exchange", "amq.topic");
+  a->queue = ova_ad_get_str (kf, "queue", NULL);
+  g_key_file_unref (kf);
+  a->ccb = connect_cb;
+  a->cuser = user_ptr;
+  a->thread = g_thread_new ("ova-amqp", amqp_main, a);
+  g_mutex_lock (&a->lock);
+  while (a->first_result == 0)
+    g_cond_wait (&a->cond, &a->lock);
+  gboolean ok = a->first_result > 0;
+  g_mutex_unlock (&a->lock);
+  if (!ok) {
+    ova_ad_set_error (error_out, "AMQP %s", a->first_error);
+    g_thread_join (a->thread);
+    amqp_free (a);
+    errno = ECONNREFUSED; /* the broker, not the settings */
+    return NULL;
+  }
+  return a;
+}
+
+OvaMsgApiErrorType
+ova_msgapi_send_async (OvaMsgApiHandle h, const char *topic, const uint8_t *payload, size_t nbuf,
+                       OvaMsgApiSendCb send_cb, void *user_ptr)
+{
+  Amqp *a = h;
+  if (!a)
+    return OVA_MSGAPI_ERR;
+  const char *t = topic && *topic ? topic : a->c.topic;
+  if (!t)
+    return OVA_MSGAPI_UNKNOWN_TOPIC;
+  g_mutex_lock (&a->lock);
+  if (!a->connected || a->stop) {
+    g_mutex_unlock (&a->lock);
+    return OVA_MSGAPI_ERR;
+  }
+  g_queue_push_tail (&a->outq, ova_ad_req_new (t, payload, nbuf, send_cb, user_ptr));
+  if (a->outq.length == 1)
+    g_cond_broadcast (&a->cond);
+  g_mutex_unlock (&a->lock);
+  return OVA_MSGAPI_OK;
+}
+
+OVA_AD_DEFINE_SYNC_SEND (((Amqp *) h)->c.connect_timeout_ms)
+
+OvaMsgApiErrorType
+ova_msgapi_subscribe (OvaMsgApiHandle h, char **topics, int num_topics, OvaMsgApiSubscribeCb cb,
+                      void *user_ptr)
+{
+  Amqp *a = h;
+  if (!a || !topics || num_topics <= 0 || !cb || a->sub_thread)
+    return OVA_MSGAPI_ERR;
+  a->sub_topics = g_new0 (gchar *, num_topics + 1);
+  for (int i = 0; i < num_topics; i++)
+    a->sub_topics[i] = g_strdup (topics[i]);
+  a->scb = cb;
+  a->suser = user_ptr;
+  a->sub_thread = g_thread_new ("ova-amqp-sub", amqp_sub_main, a);
+  return OVA_MSGAPI_OK;
+}
+
+OvaMsgApiErrorType
+ova_msgapi_disconnect (OvaMsgApiHandle h)
+{
+  Amqp *a = h;
+  if (!a)
+    return OVA_MSGAPI_ERR;
+  g_mutex_lock (&a->lock);
+  a->stop = TRUE;
+  g_cond_broadcast (&a->cond);
+  g_mutex_unlock (&a->lock);
+  g_thread_join (a->thread);
+  if (a->sub_thread)
+    g_thread_join (a->sub_thread);
+  amqp_free (a);
+  return OVA_MSGAPI_OK;
+}
+
+OVA_AD_DEFINE_SIGNATURE ("AMQP")

@@ -1,0 +1,925 @@
+/* ova — ovamux. SPDX-License-Identifier: MIT */
+/**
+ * SECTION:element-ovamux
+ * @title: ovamux
+ *
+ * Collects one frame from each source into one batched buffer, nvstreammux's
+ * role. The output buffer holds the very GstMemory objects of the input
+ * frames (system or CUDA memory): no pixel is copied. An #OvaBatchMeta on the
+ * buffer says which memories belong to which source and how they are laid
+ * out. Sources may differ in resolution, format and frame rate.
+ *
+ * When one source ends, a custom downstream event "ova-stream-eos" carrying
+ * its source id is sent and the others go on; requesting and releasing pads
+ * while PLAYING sends "ova-stream-add" / "ova-stream-remove".
+ *
+ * With live sources (or `live-source=true`), a partial batch is pushed when
+ * `batched-push-timeout` expires, so one stalled camera never stalls the others.
+ *
+ * A batch keeps its input buffers until it is freed, and lets go of the
+ * borrowed memories before it releases them, so the buffers return to their
+ * pools intact and are reused (see docs/elements/ovamux.md).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 ovamux name=m batch-size=2 ! fakesink \
+ *   videotestsrc num-buffers=100 ! video/x-raw,width=640,height=480 ! m.sink_0 \
+ *   videotestsrc num-buffers=100 ! video/x-raw,format=NV12,width=1280,height=720 ! m.sink_1
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "gstovamux.h"
+#include "gstovabatchpool.h"
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (ova_mux_debug);
+#define GST_CAT_DEFAULT ova_mux_debug
+
+#define DEFAULT_BATCH_SIZE 0
+#define DEFAULT_TIMEOUT_US 40000
+#define DEFAULT_LIVE FALSE
+#define DEFAULT_SYNC_INPUTS FALSE
+
+enum
+{
+  PROP_0,
+  PROP_BATCH_SIZE,
+  PROP_BATCHED_PUSH_TIMEOUT,
+  PROP_LIVE_SOURCE,
+  PROP_SYNC_INPUTS,
+  PROP_WIDTH,
+  PROP_HEIGHT,
+  PROP_GPU_ID,
+};
+
+struct _GstOvaMuxPad
+{
+  GstAggregatorPad parent;
+  guint source_id;
+  gboolean have_info;
+  GstVideoInfo info;
+  OvaMemoryType mem_type;
+  guint64 frame_num;
+  /* Running-time continuity across new segments (file-loop seeks restart at 0). */
+  gboolean seen_data;
+  GstClockTime rt_offset;
+  GstClockTime last_rt_end;
+  /* Arrival times of queued buffers, for the latency record (FIFO, same
+   * order as the aggregator pad's queue). */
+  GMutex arrivals_lock;
+  GQueue arrivals;
+  /* Optional scaling to the muxer's width/height (system memory only). */
+  GstVideoConverter *conv;
+  GstVideoInfo out_info;
+  GstBufferPool *scale_pool;    /* frames scaled to out_info */
+};
+
+struct _GstOvaMux
+{
+  GstAggregator parent;
+  guint batch_size;
+  gint64 timeout_us;
+  gboolean live_source;
+  gboolean sync_inputs;
+  guint width, height;
+  gint gpu_id;
+
+  OvaMetaPool *pool;
+  GstBufferPool *batch_pool;    /* batch buffers, which hold their input frames */
+  guint rr_start;               /* round-robin start when there are more pads than batch-size */
+  GQueue pending_events;        /* stream add/remove/eos events for the src thread */
+  gboolean pushed_any;
+  GstCaps *batch_caps;
+  guint64 batches;
+  gint seeking;                 /* a seek sent through our src pad is in progress */
+};
+
+G_DEFINE_TYPE (GstOvaMuxPad, gst_ova_mux_pad, GST_TYPE_AGGREGATOR_PAD);
+G_DEFINE_TYPE (GstOvaMux, gst_ova_mux, GST_TYPE_AGGREGATOR);
+GST_ELEMENT_REGISTER_DEFINE (ovamux, "ovamux", GST_RANK_NONE, GST_TYPE_OVA_MUX);
+
+#define SINK_CAPS "video/x-raw; video/x-raw(memory:CUDAMemory)"
+#define SRC_CAPS OVA_BATCH_CAPS_NAME "; " OVA_BATCH_CAPS_NAME "(memory:CUDAMemory)"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink_%u",
+    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS (SINK_CAPS));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (SRC_CAPS));
+
+/* ------------------------------------------------------------------ pad */
+
+static void
+gst_ova_mux_pad_finalize (GObject *obj)
+{
+  GstOvaMuxPad *pad = GST_OVA_MUX_PAD (obj);
+  if (pad->conv)
+    gst_video_converter_free (pad->conv);
+  if (pad->scale_pool) {
+    gst_buffer_pool_set_active (pad->scale_pool, FALSE);
+    gst_object_unref (pad->scale_pool);
+  }
+  g_queue_clear (&pad->arrivals);
+  g_mutex_clear (&pad->arrivals_lock);
+  G_OBJECT_CLASS (gst_ova_mux_pad_parent_class)->finalize (obj);
+}
+
+static void
+gst_ova_mux_pad_class_init (GstOvaMuxPadClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = gst_ova_mux_pad_finalize;
+}
+
+static void
+gst_ova_mux_pad_init (GstOvaMuxPad *pad)
+{
+  gst_video_info_init (&pad->info);
+  g_mutex_init (&pad->arrivals_lock);
+  g_queue_init (&pad->arrivals);
+  pad->last_rt_end = 0;
+  pad->rt_offset = 0;
+}
+
+/* -------------------------------------------------------------- helpers */
+
+static void
+queue_stream_event (GstOvaMux *mux, const gchar *name, guint source_id)
+{
+  GST_OBJECT_LOCK (mux);
+  g_queue_push_tail (&mux->pending_events, ova_event_new_stream (name, source_id));
+  GST_OBJECT_UNLOCK (mux);
+}
+
+/* Called from the src thread only: custom events must follow the mandatory
+ * stream-start/caps/segment that GstAggregator sends with the first buffer. */
+static void
+push_pending_events (GstOvaMux *mux)
+{
+  GstEvent *ev;
+  if (!mux->pushed_any)
+    return;
+  for (;;) {
+    GST_OBJECT_LOCK (mux);
+    ev = g_queue_pop_head (&mux->pending_events);
+    GST_OBJECT_UNLOCK (mux);
+    if (!ev)
+      break;
+    GST_DEBUG_OBJECT (mux, "pushing %" GST_PTR_FORMAT, ev);
+    gst_pad_push_event (GST_AGGREGATOR_SRC_PAD (mux), ev);
+  }
+}
+
+static GstCaps *
+compute_batch_caps (GstOvaMux *mux)
+{
+  gboolean any = FALSE, cuda = FALSE;
+  GstCaps *caps;
+  guint n_pads = 0;
+
+  GST_OBJECT_LOCK (mux);
+  for (GList *l = GST_ELEMENT (mux)->sinkpads; l; l = l->next) {
+    GstOvaMuxPad *p = l->data;
+    n_pads++;
+    if (p->have_info) {
+      any = TRUE;
+      cuda |= p->mem_type == OVA_MEMORY_CUDA;
+    }
+  }
+  GST_OBJECT_UNLOCK (mux);
+  if (!any)
+    return NULL;
+  caps = gst_caps_new_simple (OVA_BATCH_CAPS_NAME, "max-batch-size", G_TYPE_INT,
+      (gint) (mux->batch_size ? mux->batch_size : MAX (n_pads, 1)), NULL);
+  if (cuda)
+    gst_caps_set_features (caps, 0, gst_caps_features_new ("memory:CUDAMemory", NULL));
+  return caps;
+}
+
+static GstFlowReturn
+gst_ova_mux_update_src_caps (GstAggregator *agg, GstCaps *downstream, GstCaps **ret)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  GstCaps *caps = compute_batch_caps (mux);
+  if (!caps)
+    return GST_AGGREGATOR_FLOW_NEED_DATA;
+  if (downstream && !gst_caps_can_intersect (caps, downstream)) {
+    GST_ELEMENT_ERROR (mux, CORE, NEGOTIATION, ("downstream does not accept batches"),
+        ("ovamux outputs %" GST_PTR_FORMAT "; downstream accepts %" GST_PTR_FORMAT
+         ". Put ovainfer/ovatrack/ovaosd/ovatiler/ovademux or fakesink after ovamux.",
+         caps, downstream));
+    gst_caps_unref (caps);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  gst_caps_replace (&mux->batch_caps, caps);
+  *ret = caps;
+  return GST_FLOW_OK;
+}
+
+static gboolean
+pad_set_caps (GstOvaMux *mux, GstOvaMuxPad *pad, GstCaps *caps)
+{
+  GstVideoInfo info;
+  GstCapsFeatures *f = gst_caps_get_features (caps, 0);
+  OvaMemoryType mt = (f && gst_caps_features_contains (f, "memory:CUDAMemory"))
+      ? OVA_MEMORY_CUDA : OVA_MEMORY_SYSTEM;
+
+  if (!gst_video_info_from_caps (&info, caps)) {
+    GST_ELEMENT_ERROR (mux, STREAM, FORMAT, ("source %u: caps are not raw video", pad->source_id),
+        ("%" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  /* One batch holds one memory type: mixing would make every consumer branch per frame. */
+  GST_OBJECT_LOCK (mux);
+  for (GList *l = GST_ELEMENT (mux)->sinkpads; l; l = l->next) {
+    GstOvaMuxPad *o = l->data;
+    if (o != pad && o->have_info && o->mem_type != mt) {
+      GST_OBJECT_UNLOCK (mux);
+      GST_ELEMENT_ERROR (mux, STREAM, FORMAT,
+          ("source %u delivers %s memory while source %u delivers %s memory",
+              pad->source_id, mt == OVA_MEMORY_CUDA ? "CUDA" : "system", o->source_id,
+              o->mem_type == OVA_MEMORY_CUDA ? "CUDA" : "system"),
+          ("Use cudaupload or cudadownload so that all sources of one ovamux agree."));
+      return FALSE;
+    }
+  }
+  GST_OBJECT_UNLOCK (mux);
+
+  if (pad->conv) {
+    gst_video_converter_free (pad->conv);
+    pad->conv = NULL;
+  }
+  if (pad->scale_pool) {
+    gst_buffer_pool_set_active (pad->scale_pool, FALSE);
+    gst_object_unref (pad->scale_pool);
+    pad->scale_pool = NULL;
+  }
+  if (mux->width && mux->height && mt == OVA_MEMORY_SYSTEM
+      && (info.width != (gint) mux->width || info.height != (gint) mux->height)) {
+    gst_video_info_set_format (&pad->out_info, GST_VIDEO_INFO_FORMAT (&info), mux->width, mux->height);
+    pad->out_info.fps_n = info.fps_n;
+    pad->out_info.fps_d = info.fps_d;
+    pad->conv = gst_video_converter_new (&info, &pad->out_info,
+        gst_structure_new ("ova-mux-scale",
+            GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, 1,
+            GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+            GST_VIDEO_RESAMPLER_METHOD_LINEAR, NULL));
+    {
+      /* Scaled frames come from a pool: no allocation per frame. */
+      GstCaps *oc = gst_video_info_to_caps (&pad->out_info);
+      GstStructure *cfg;
+      pad->scale_pool = gst_video_buffer_pool_new ();
+      cfg = gst_buffer_pool_get_config (pad->scale_pool);
+      gst_buffer_pool_config_set_params (cfg, oc, GST_VIDEO_INFO_SIZE (&pad->out_info), 2, 0);
+      gst_buffer_pool_set_config (pad->scale_pool, cfg);
+      if (!gst_buffer_pool_set_active (pad->scale_pool, TRUE)) {
+        gst_object_unref (pad->scale_pool);
+        pad->scale_pool = NULL;
+      }
+      gst_caps_unref (oc);
+    }
+  } else if (mux->width && mux->height && mt == OVA_MEMORY_CUDA) {
+    GST_WARNING_OBJECT (mux, "width/height scaling of CUDA memory is not supported; "
+        "frames of source %u are batched at their own size", pad->source_id);
+  }
+  pad->info = info;
+  pad->mem_type = mt;
+  pad->have_info = TRUE;
+  GST_INFO_OBJECT (mux, "source %u: %s %dx%d %s", pad->source_id,
+      gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info)), info.width, info.height,
+      mt == OVA_MEMORY_CUDA ? "CUDA" : "system");
+  gst_pad_mark_reconfigure (GST_AGGREGATOR_SRC_PAD (mux));
+  return TRUE;
+}
+
+static gboolean
+gst_ova_mux_sink_event (GstAggregator *agg, GstAggregatorPad *apad, GstEvent *event)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  GstOvaMuxPad *pad = GST_OVA_MUX_PAD (apad);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      gboolean ok;
+      gst_event_parse_caps (event, &caps);
+      ok = pad_set_caps (mux, pad, caps);
+      gst_event_unref (event);
+      return ok;
+    }
+    case GST_EVENT_SEGMENT:{
+      const GstSegment *seg;
+      gst_event_parse_segment (event, &seg);
+      if (pad->seen_data && seg->format == GST_FORMAT_TIME) {
+        /* A new segment (a loop's seek): continue the running time where the
+         * previous one ended so batches stay monotonic. */
+        GstClockTime start_rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, seg->start);
+        if (GST_CLOCK_TIME_IS_VALID (start_rt) && pad->last_rt_end > start_rt)
+          pad->rt_offset = pad->last_rt_end - start_rt;
+      }
+      break;
+    }
+    case GST_EVENT_EOS:
+      GST_INFO_OBJECT (mux, "source %u reached EOS", pad->source_id);
+      queue_stream_event (mux, OVA_EVENT_STREAM_EOS, pad->source_id);
+      break;
+    case GST_EVENT_FLUSH_START:
+    case GST_EVENT_FLUSH_STOP:
+      if (!g_atomic_int_get (&mux->seeking)) {
+        /* One source flushing (a file-loop seek, a reconnect) must not flush
+         * the batches of every other source downstream. */
+        GST_DEBUG_OBJECT (mux, "source %u: %s kept upstream", pad->source_id, GST_EVENT_TYPE_NAME (event));
+        gst_event_unref (event);
+        return TRUE;
+      }
+      break;
+    case GST_EVENT_STREAM_START:
+      /* Each source's stream-start is its own; the batch has one from the aggregator. */
+      gst_event_unref (event);
+      return TRUE;
+    default:
+      break;
+  }
+  return GST_AGGREGATOR_CLASS (gst_ova_mux_parent_class)->sink_event (agg, apad, event);
+}
+
+static gboolean
+gst_ova_mux_sink_query (GstAggregator *agg, GstAggregatorPad *apad, GstQuery *query)
+{
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_CAPS:{
+      GstCaps *filter, *tmpl = gst_pad_get_pad_template_caps (GST_PAD (apad)), *res;
+      gst_query_parse_caps (query, &filter);
+      res = filter ? gst_caps_intersect_full (filter, tmpl, GST_CAPS_INTERSECT_FIRST) : gst_caps_ref (tmpl);
+      gst_query_set_caps_result (query, res);
+      gst_caps_unref (res);
+      gst_caps_unref (tmpl);
+      return TRUE;
+    }
+    case GST_QUERY_ACCEPT_CAPS:{
+      GstCaps *caps, *tmpl = gst_pad_get_pad_template_caps (GST_PAD (apad));
+      gst_query_parse_accept_caps (query, &caps);
+      gst_query_set_accept_caps_result (query, gst_caps_is_subset (caps, tmpl));
+      gst_caps_unref (tmpl);
+      return TRUE;
+    }
+    case GST_QUERY_ALLOCATION:
+      /* Frames are kept as they are, padded strides included. */
+      gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+      return TRUE;
+    default:
+      return GST_AGGREGATOR_CLASS (gst_ova_mux_parent_class)->sink_query (agg, apad, query);
+  }
+}
+
+/* The frame's layout: the caps', or the buffer's GstVideoMeta when it has one
+ * (decoders with padded strides). */
+static void
+frame_layout (const GstVideoInfo *caps_info, GstBuffer *buf, GstVideoInfo *out)
+{
+  GstVideoMeta *vm = gst_buffer_get_video_meta (buf);
+  *out = *caps_info;
+  if (vm) {
+    for (guint p = 0; p < vm->n_planes && p < GST_VIDEO_MAX_PLANES; p++) {
+      out->offset[p] = vm->offset[p];
+      out->stride[p] = vm->stride[p];
+    }
+  }
+}
+
+static gboolean
+append_scaled (GstOvaMux *mux, GstOvaMuxPad *pad, GstBuffer *in, GstBuffer *out, OvaFrameMeta *f)
+{
+  GstVideoFrame src, dst;
+  GstBuffer *tmp = NULL;
+  gboolean ok = FALSE;
+  if (!pad->scale_pool || gst_buffer_pool_acquire_buffer (pad->scale_pool, &tmp, NULL) != GST_FLOW_OK)
+    tmp = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&pad->out_info), NULL);
+  if (gst_video_frame_map (&src, &pad->info, in, GST_MAP_READ)) {
+    if (gst_video_frame_map (&dst, &pad->out_info, tmp, GST_MAP_WRITE)) {
+      gst_video_converter_frame (pad->conv, &src, &dst);
+      gst_video_frame_unmap (&dst);
+      ok = TRUE;
+    }
+    gst_video_frame_unmap (&src);
+  }
+  if (ok) {
+    f->n_mems = gst_buffer_n_memory (tmp);
+    f->video_info = pad->out_info;
+    if (gst_buffer_n_memory (out) + f->n_mems <= gst_buffer_get_max_memory ()) {
+      /* Its memory moves into the batch (writable in place there) and goes
+       * back to the scale pool with its buffer when the batch is done. */
+      f->mem_index = gst_buffer_n_memory (out);
+      gst_ova_batch_pool_add_frame (out, tmp);
+    } else {
+      f->mem_index = 0;
+      f->buffer = tmp;          /* past the 16 memories of a GstBuffer */
+    }
+  } else {
+    gst_buffer_unref (tmp);
+  }
+  return ok;
+}
+
+typedef struct
+{
+  GstOvaMuxPad *pad;
+  GstBuffer *buf;
+  GstClockTime rt;
+} Taken;
+
+static GstClockTime
+pad_running_time (GstOvaMuxPad *pad, GstBuffer *buf)
+{
+  GstAggregatorPad *ap = GST_AGGREGATOR_PAD (pad);
+  GstClockTime ts = GST_BUFFER_PTS_IS_VALID (buf) ? GST_BUFFER_PTS (buf) : GST_BUFFER_DTS (buf);
+  GstClockTime rt;
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || ap->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  rt = gst_segment_to_running_time (&ap->segment, GST_FORMAT_TIME, ts);
+  return GST_CLOCK_TIME_IS_VALID (rt) ? rt + pad->rt_offset : rt;
+}
+
+static GstPadProbeReturn
+arrival_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstOvaMuxPad *mp = GST_OVA_MUX_PAD (pad);
+  if (!ova_latency_enabled ())
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&mp->arrivals_lock);
+  if (g_queue_get_length (&mp->arrivals) < 1024)
+    g_queue_push_tail (&mp->arrivals, GSIZE_TO_POINTER ((gsize) ova_latency_now_ns ()));
+  g_mutex_unlock (&mp->arrivals_lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static guint64
+pop_arrival (GstOvaMuxPad *mp, guint64 fallback)
+{
+  gpointer p;
+  g_mutex_lock (&mp->arrivals_lock);
+  p = g_queue_pop_head (&mp->arrivals);
+  g_mutex_unlock (&mp->arrivals_lock);
+  return p ? (guint64) GPOINTER_TO_SIZE (p) : fallback;
+}
+
+static GstFlowReturn
+gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  GPtrArray *pads = g_ptr_array_new_with_free_func (gst_object_unref);
+  Taken taken[256];
+  guint n_taken = 0, max, n, eos_pads = 0;
+  GstBuffer *out;
+  OvaBatchMeta *batch;
+  GstClockTime out_pts = GST_CLOCK_TIME_NONE, out_end = GST_CLOCK_TIME_NONE, min_rt = GST_CLOCK_TIME_NONE;
+  GstFlowReturn ret;
+  guint64 now_ns = ova_latency_now_ns ();
+  guint64 ntp = (guint64) g_get_real_time () * 1000;
+
+  push_pending_events (mux);
+
+  GST_OBJECT_LOCK (mux);
+  for (GList *l = GST_ELEMENT (mux)->sinkpads; l; l = l->next)
+    g_ptr_array_add (pads, gst_object_ref (l->data));
+  GST_OBJECT_UNLOCK (mux);
+  n = pads->len;
+  max = mux->batch_size ? mux->batch_size : MAX (n, 1);
+  max = MIN (max, G_N_ELEMENTS (taken));
+
+  /* With sync-inputs, a frame much later than the earliest waiting one waits
+   * for a later batch, so a batch holds frames of about the same time. */
+  if (mux->sync_inputs) {
+    for (guint i = 0; i < n; i++) {
+      GstBuffer *b = gst_aggregator_pad_peek_buffer (g_ptr_array_index (pads, i));
+      if (b) {
+        GstClockTime rt = pad_running_time (g_ptr_array_index (pads, i), b);
+        if (GST_CLOCK_TIME_IS_VALID (rt) && (!GST_CLOCK_TIME_IS_VALID (min_rt) || rt < min_rt))
+          min_rt = rt;
+        gst_buffer_unref (b);
+      }
+    }
+  }
+
+  for (guint k = 0; k < n && n_taken < max; k++) {
+    GstOvaMuxPad *pad = g_ptr_array_index (pads, (mux->rr_start + k) % n);
+    GstBuffer *b;
+    if (gst_aggregator_pad_is_eos (GST_AGGREGATOR_PAD (pad)) && !gst_aggregator_pad_has_buffer (GST_AGGREGATOR_PAD (pad))) {
+      eos_pads++;
+      continue;
+    }
+    b = gst_aggregator_pad_peek_buffer (GST_AGGREGATOR_PAD (pad));
+    if (!b)
+      continue;
+    if (mux->sync_inputs && GST_CLOCK_TIME_IS_VALID (min_rt)) {
+      GstClockTime rt = pad_running_time (pad, b);
+      GstClockTime tol = pad->info.fps_n > 0
+          ? gst_util_uint64_scale (GST_SECOND, pad->info.fps_d, pad->info.fps_n) / 2 : 20 * GST_MSECOND;
+      if (GST_CLOCK_TIME_IS_VALID (rt) && rt > min_rt + tol) {
+        gst_buffer_unref (b);
+        continue;
+      }
+    }
+    gst_buffer_unref (b);
+    b = gst_aggregator_pad_pop_buffer (GST_AGGREGATOR_PAD (pad));
+    if (!b)
+      continue;
+    if (!pad->have_info) {
+      GST_ELEMENT_ERROR (mux, CORE, NEGOTIATION, ("source %u sent a frame before its caps", pad->source_id), (NULL));
+      gst_buffer_unref (b);
+      for (guint i = 0; i < n_taken; i++)
+        gst_buffer_unref (taken[i].buf);
+      g_ptr_array_unref (pads);
+      return GST_FLOW_NOT_NEGOTIATED;
+    }
+    taken[n_taken].pad = pad;
+    taken[n_taken].buf = b;
+    taken[n_taken].rt = pad_running_time (pad, b);
+    n_taken++;
+  }
+  if (n > 0)
+    mux->rr_start = (mux->rr_start + 1) % n;
+
+  if (n_taken == 0) {
+    gboolean all_eos = TRUE;
+    for (guint i = 0; i < n; i++)
+      if (!gst_aggregator_pad_is_eos (g_ptr_array_index (pads, i)))
+        all_eos = FALSE;
+    g_ptr_array_unref (pads);
+    if (all_eos && n > 0) {
+      push_pending_events (mux);
+      GST_INFO_OBJECT (mux, "all sources ended after %" G_GUINT64_FORMAT " batches", mux->batches);
+      return GST_FLOW_EOS;
+    }
+    if (timeout) {
+      /* Nothing arrived in time: move on so the next timeout is in the future. */
+      GstSegment *seg = &GST_AGGREGATOR_PAD (agg->srcpad)->segment;
+      GstClockTime step = mux->timeout_us > 0 ? (GstClockTime) mux->timeout_us * 1000 : 40 * GST_MSECOND;
+      seg->position = GST_CLOCK_TIME_IS_VALID (seg->position) ? seg->position + step : step;
+    }
+    return GST_FLOW_OK;
+  }
+
+  if (gst_buffer_pool_acquire_buffer (mux->batch_pool, &out, NULL) != GST_FLOW_OK)
+    out = gst_buffer_new ();
+  batch = ova_buffer_add_batch_meta (out, max, mux->pool);
+  for (guint i = 0; i < n_taken; i++) {
+    GstOvaMuxPad *pad = taken[i].pad;
+    GstBuffer *b = taken[i].buf;
+    OvaFrameMeta *f = ova_batch_meta_acquire_frame (batch);
+    GstClockTime rt = taken[i].rt, dur = GST_BUFFER_DURATION (b);
+
+    f->source_id = pad->source_id;
+    f->pad_index = pad->source_id;
+    f->frame_num = pad->frame_num++;
+    f->buf_pts = GST_BUFFER_PTS (b);
+    f->duration = dur;
+    f->ntp_timestamp = ntp;
+    f->source_width = GST_VIDEO_INFO_WIDTH (&pad->info);
+    f->source_height = GST_VIDEO_INFO_HEIGHT (&pad->info);
+    f->memory_type = pad->mem_type;
+    f->latency.source_ns = ova_latency_enabled () ? pop_arrival (pad, now_ns) : now_ns;
+    if (pad->conv) {
+      if (!append_scaled (mux, pad, b, out, f)) {
+        /* Keep the frame (its meta says where it came from) but without pixels:
+         * consumers skip frames with n_mems == 0. */
+        GST_ELEMENT_WARNING (mux, STREAM, DECODE, ("source %u: could not map a frame to scale it",
+                pad->source_id), (NULL));
+        f->n_mems = 0;
+      }
+    } else {
+      guint nm = gst_buffer_n_memory (b);
+      frame_layout (&pad->info, b, &f->video_info);
+      f->n_mems = nm;
+      if (gst_buffer_n_memory (out) + nm <= gst_buffer_get_max_memory ()) {
+        /* appended by gst_ova_batch_pool_add_frame() below */
+        f->mem_index = gst_buffer_n_memory (out);
+      } else {
+        /* A GstBuffer holds at most 16 memories and would merge (copy) them
+         * past that: frames beyond the limit keep their own buffer. */
+        f->mem_index = 0;
+        f->buffer = gst_buffer_ref (b);
+      }
+    }
+    ova_batch_meta_add_frame (batch, f);
+
+    if (GST_CLOCK_TIME_IS_VALID (rt)) {
+      GstClockTime end = rt + (GST_CLOCK_TIME_IS_VALID (dur) ? dur : 0);
+      if (!GST_CLOCK_TIME_IS_VALID (out_pts) || rt < out_pts)
+        out_pts = rt;
+      if (!GST_CLOCK_TIME_IS_VALID (out_end) || end > out_end)
+        out_end = end;
+      pad->last_rt_end = end;
+    }
+    pad->seen_data = TRUE;
+    if (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT))
+      GST_BUFFER_FLAG_SET (out, GST_BUFFER_FLAG_DISCONT);
+    /* The batch takes the input frame's memories and keeps the input buffer
+     * until it is done with them, so the buffer returns to its pool intact
+     * (see gstovabatchpool.c). */
+    if (pad->conv || f->buffer)
+      gst_buffer_unref (b);     /* scaled copy, or kept by the frame meta */
+    else
+      gst_ova_batch_pool_add_frame (out, b);
+  }
+  g_ptr_array_unref (pads);
+
+  /* Output time is running time (the src segment starts at 0): monotonic across sources. */
+  {
+    GstSegment *seg = &GST_AGGREGATOR_PAD (agg->srcpad)->segment;
+    if (GST_CLOCK_TIME_IS_VALID (out_pts) && GST_CLOCK_TIME_IS_VALID (seg->position) && out_pts < seg->position
+        && seg->position != (GstClockTime) seg->start)
+      out_pts = MAX (out_pts, seg->position > 0 ? seg->position - 1 : 0);
+    GST_BUFFER_PTS (out) = out_pts;
+    GST_BUFFER_DURATION (out) = GST_CLOCK_TIME_IS_VALID (out_end) && out_end > out_pts ? out_end - out_pts : GST_CLOCK_TIME_NONE;
+    if (GST_CLOCK_TIME_IS_VALID (out_end))
+      seg->position = out_end;
+    else if (GST_CLOCK_TIME_IS_VALID (out_pts))
+      seg->position = out_pts;
+  }
+
+  if (ova_latency_enabled ()) {
+    /* The muxer's latency is the wait for the batch: arrival to push. */
+    for (guint i = 0; i < batch->frames->len; i++) {
+      OvaFrameMeta *f = g_ptr_array_index (batch->frames, i);
+      ova_frame_meta_latency_enter (f, GST_OBJECT_NAME (mux));
+      if (f->latency.n_entries > 0)
+        f->latency.entries[f->latency.n_entries - 1].in_ns = f->latency.source_ns;
+      ova_frame_meta_latency_exit (f, GST_OBJECT_NAME (mux));
+    }
+  }
+  mux->batches++;
+  GST_LOG_OBJECT (mux, "batch %" G_GUINT64_FORMAT ": %u frames, pts %" GST_TIME_FORMAT,
+      mux->batches, n_taken, GST_TIME_ARGS (out_pts));
+  ret = gst_aggregator_finish_buffer (agg, out);
+  mux->pushed_any = TRUE;
+  /* Stream events right after the batch (the first batch opens the stream). */
+  push_pending_events (mux);
+  return ret;
+}
+
+static gboolean
+gst_ova_mux_src_event (GstAggregator *agg, GstEvent *event)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  gboolean ret;
+  if (GST_EVENT_TYPE (event) == GST_EVENT_SEEK) {
+    g_atomic_int_set (&mux->seeking, 1);
+    ret = GST_AGGREGATOR_CLASS (gst_ova_mux_parent_class)->src_event (agg, event);
+    g_atomic_int_set (&mux->seeking, 0);
+    return ret;
+  }
+  return GST_AGGREGATOR_CLASS (gst_ova_mux_parent_class)->src_event (agg, event);
+}
+
+static gboolean
+gst_ova_mux_src_query (GstAggregator *agg, GstQuery *query)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  gboolean ret = GST_AGGREGATOR_CLASS (gst_ova_mux_parent_class)->src_query (agg, query);
+
+  if (ret && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY && mux->live_source) {
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency (query, &live, &min, &max);
+    if (!live) {
+      /* With live-source the muxer batches on the clock, like a live source
+       * that adds batched-push-timeout (plus any extra aggregator latency):
+       * say so, or sinks would find every batch late. Nothing upstream limits
+       * how long data can wait, hence no maximum. */
+      GstClockTime ours = 0;
+      g_object_get (mux, "latency", &ours, NULL);
+      if (mux->timeout_us > 0)
+        ours += (GstClockTime) mux->timeout_us * 1000;
+      gst_query_set_latency (query, TRUE, ours, GST_CLOCK_TIME_NONE);
+    }
+  }
+  return ret;
+}
+
+static GstPad *
+gst_ova_mux_request_new_pad (GstElement *element, GstPadTemplate *templ, const gchar *req_name,
+    const GstCaps *caps)
+{
+  GstOvaMux *mux = GST_OVA_MUX (element);
+  GstPad *pad;
+  guint idx = 0;
+
+  if (req_name && sscanf (req_name, "sink_%u", &idx) != 1) {
+    GST_ELEMENT_WARNING (mux, CORE, PAD, ("bad pad name '%s': use sink_%%u", req_name), (NULL));
+    return NULL;
+  }
+  pad = GST_ELEMENT_CLASS (gst_ova_mux_parent_class)->request_new_pad (element, templ, req_name, caps);
+  if (!pad)
+    return NULL;
+  if (sscanf (GST_PAD_NAME (pad), "sink_%u", &idx) == 1)
+    GST_OVA_MUX_PAD (pad)->source_id = idx;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, arrival_probe, NULL, NULL);
+  queue_stream_event (mux, OVA_EVENT_STREAM_ADD, GST_OVA_MUX_PAD (pad)->source_id);
+  gst_pad_mark_reconfigure (GST_AGGREGATOR_SRC_PAD (mux));
+  return pad;
+}
+
+static void
+gst_ova_mux_release_pad (GstElement *element, GstPad *pad)
+{
+  GstOvaMux *mux = GST_OVA_MUX (element);
+  guint sid = GST_OVA_MUX_PAD (pad)->source_id, other;
+  gboolean cancelled = FALSE;
+
+  GST_INFO_OBJECT (mux, "releasing %s", GST_PAD_NAME (pad));
+  /* A pad released before its ova-stream-add went out and before any of its
+   * frames did never existed for downstream: drop the pending add instead
+   * of announcing add + remove.
+   * gst-launch-1.0 does this when it tries links it makes later. */
+  GST_OBJECT_LOCK (mux);
+  for (GList *l = mux->pending_events.head; l && !GST_OVA_MUX_PAD (pad)->seen_data; l = l->next) {
+    if (ova_event_parse_stream (l->data, OVA_EVENT_STREAM_ADD, &other) && other == sid) {
+      gst_event_unref (l->data);
+      g_queue_delete_link (&mux->pending_events, l);
+      cancelled = TRUE;
+      break;
+    }
+  }
+  GST_OBJECT_UNLOCK (mux);
+  if (!cancelled)
+    queue_stream_event (mux, OVA_EVENT_STREAM_REMOVE, sid);
+  GST_ELEMENT_CLASS (gst_ova_mux_parent_class)->release_pad (element, pad);
+}
+
+static gboolean
+gst_ova_mux_start (GstAggregator *agg)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  mux->pushed_any = FALSE;
+  mux->batches = 0;
+  mux->rr_start = 0;
+  return TRUE;
+}
+
+static gboolean
+gst_ova_mux_stop (GstAggregator *agg)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  GST_OBJECT_LOCK (mux);
+  g_queue_clear_full (&mux->pending_events, (GDestroyNotify) gst_event_unref);
+  GST_OBJECT_UNLOCK (mux);
+  gst_caps_replace (&mux->batch_caps, NULL);
+  return TRUE;
+}
+
+static void
+apply_live_settings (GstOvaMux *mux)
+{
+  GstAggregator *agg = GST_AGGREGATOR (mux);
+  GstClockTime t = mux->timeout_us > 0 ? (GstClockTime) mux->timeout_us * 1000 : 0;
+  /* In live mode the aggregator times out at running time + latency: the
+   * batched-push-timeout is the latency this element adds. It is reported as
+   * such (the aggregator's own "latency" property stays the user's, for extra
+   * queueing; setting both would count the timeout twice). */
+  gst_aggregator_set_latency (agg, t, t);
+}
+
+static void
+gst_ova_mux_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstOvaMux *mux = GST_OVA_MUX (object);
+  switch (prop_id) {
+    case PROP_BATCH_SIZE:
+      mux->batch_size = g_value_get_uint (value);
+      gst_pad_mark_reconfigure (GST_AGGREGATOR_SRC_PAD (mux));
+      break;
+    case PROP_BATCHED_PUSH_TIMEOUT:
+      mux->timeout_us = g_value_get_int (value);
+      apply_live_settings (mux);
+      break;
+    case PROP_LIVE_SOURCE:
+      mux->live_source = g_value_get_boolean (value);
+      if (GST_STATE (mux) > GST_STATE_READY)
+        GST_WARNING_OBJECT (mux, "live-source takes effect in NULL/READY only");
+      else {
+        gst_aggregator_set_force_live (GST_AGGREGATOR (mux), mux->live_source);
+        gst_aggregator_set_ignore_inactive_pads (GST_AGGREGATOR (mux), mux->live_source);
+      }
+      break;
+    case PROP_SYNC_INPUTS:
+      mux->sync_inputs = g_value_get_boolean (value);
+      break;
+    case PROP_WIDTH:
+      mux->width = g_value_get_uint (value);
+      break;
+    case PROP_HEIGHT:
+      mux->height = g_value_get_uint (value);
+      break;
+    case PROP_GPU_ID:
+      mux->gpu_id = g_value_get_int (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+gst_ova_mux_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstOvaMux *mux = GST_OVA_MUX (object);
+  switch (prop_id) {
+    case PROP_BATCH_SIZE: g_value_set_uint (value, mux->batch_size); break;
+    case PROP_BATCHED_PUSH_TIMEOUT: g_value_set_int (value, (gint) mux->timeout_us); break;
+    case PROP_LIVE_SOURCE: g_value_set_boolean (value, mux->live_source); break;
+    case PROP_SYNC_INPUTS: g_value_set_boolean (value, mux->sync_inputs); break;
+    case PROP_WIDTH: g_value_set_uint (value, mux->width); break;
+    case PROP_HEIGHT: g_value_set_uint (value, mux->height); break;
+    case PROP_GPU_ID: g_value_set_int (value, mux->gpu_id); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+gst_ova_mux_finalize (GObject *object)
+{
+  GstOvaMux *mux = GST_OVA_MUX (object);
+  g_queue_clear_full (&mux->pending_events, (GDestroyNotify) gst_event_unref);
+  gst_caps_replace (&mux->batch_caps, NULL);
+  ova_meta_pool_unref (mux->pool);
+  gst_buffer_pool_set_active (mux->batch_pool, FALSE);
+  gst_object_unref (mux->batch_pool);
+  G_OBJECT_CLASS (gst_ova_mux_parent_class)->finalize (object);
+}
+
+static void
+gst_ova_mux_class_init (GstOvaMuxClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAggregatorClass *agg_class = GST_AGGREGATOR_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (ova_mux_debug, "ovamux", 0, "ova batch muxer");
+
+  gobject_class->set_property = gst_ova_mux_set_property;
+  gobject_class->get_property = gst_ova_mux_get_property;
+  gobject_class->finalize = gst_ova_mux_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint ("batch-size", "Batch size",
+          "Maximum frames per batch; 0 = one per connected source", 0, 256, DEFAULT_BATCH_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_BATCHED_PUSH_TIMEOUT,
+      g_param_spec_int ("batched-push-timeout", "Batched push timeout",
+          "With live sources: microseconds to wait for the slowest source before a partial batch "
+          "is pushed (-1 or 0: wait only for the upstream latency)", -1, G_MAXINT, DEFAULT_TIMEOUT_US,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_LIVE_SOURCE,
+      g_param_spec_boolean ("live-source", "Live source",
+          "Batch on a deadline even if no source reports itself live (cameras, RTSP); "
+          "sources that have not started yet are not waited for", DEFAULT_LIVE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_SYNC_INPUTS,
+      g_param_spec_boolean ("sync-inputs", "Synchronise inputs",
+          "Only batch frames whose running times agree within half a frame; later frames wait "
+          "for the next batch", DEFAULT_SYNC_INPUTS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_WIDTH,
+      g_param_spec_uint ("width", "Width",
+          "Scale every frame to this width (0: keep each source's size, no copy)", 0, 16384, 0,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_HEIGHT,
+      g_param_spec_uint ("height", "Height",
+          "Scale every frame to this height (0: keep each source's size, no copy)", 0, 16384, 0,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_GPU_ID,
+      g_param_spec_int ("gpu-id", "GPU id", "GPU of CUDA frames (accepted for nvstreammux compatibility)",
+          0, 64, 0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template_with_gtype (element_class, &sink_template, GST_TYPE_OVA_MUX_PAD);
+  gst_element_class_add_static_pad_template_with_gtype (element_class, &src_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_set_static_metadata (element_class, "ova batch muxer", "Muxer/Video",
+      "Batches frames of many sources into one buffer without copying pixels",
+      "The ova authors");
+
+  element_class->request_new_pad = GST_DEBUG_FUNCPTR (gst_ova_mux_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_ova_mux_release_pad);
+  agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_ova_mux_aggregate);
+  agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_ova_mux_sink_event);
+  agg_class->sink_query = GST_DEBUG_FUNCPTR (gst_ova_mux_sink_query);
+  agg_class->src_event = GST_DEBUG_FUNCPTR (gst_ova_mux_src_event);
+  agg_class->src_query = GST_DEBUG_FUNCPTR (gst_ova_mux_src_query);
+  agg_class->update_src_caps = GST_DEBUG_FUNCPTR (gst_ova_mux_update_src_caps);
+  agg_class->start = GST_DEBUG_FUNCPTR (gst_ova_mux_start);
+  agg_class->stop = GST_DEBUG_FUNCPTR (gst_ova_mux_stop);
+  agg_class->get_next_time = gst_aggregator_simple_get_next_time;
+
+  gst_type_mark_as_plugin_api (GST_TYPE_OVA_MUX_PAD, 0);
+}
+
+static void
+gst_ova_mux_init (GstOvaMux *mux)
+{
+  mux->batch_size = DEFAULT_BATCH_SIZE;
+  mux->timeout_us = DEFAULT_TIMEOUT_US;
+  mux->pool = ova_meta_pool_new ();
+  mux->batch_pool = gst_ova_batch_pool_new ();
+  g_queue_init (&mux->pending_events);
+  apply_live_settings (mux);
+}

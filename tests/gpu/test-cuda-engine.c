@@ -1,0 +1,611 @@
+/* ova — Open Video Analytics
+ * SPDX-License-Identifier: MIT
+ *
+ * The CUDA backend against the CPU backend, on a GPU (exit 77 without one):
+ *  1. every kernel against its operator's plain-C reference on the same
+ *     inputs (OVA_CUDA_CHECK), yolox_nano and osnet, fp32 and fp16;
+ *  2. fp32 outputs against the CPU backend within 1e-3 of the output range,
+ *     at several batch sizes of one engine (dynamic batch), CUDA-graph replay
+ *     and the plan cache;
+ *  3. with --frames FILE (uint8 N x 416 x 416 x 3 letterboxed BGR frames of
+ *     the sample video): YOLOX detections after NMS, fp16 against fp32
+ *     (>= 99 % of boxes matched with IoU >= 0.9);
+ *  4. with --bench: images/s of yolox_nano at batch 1, 8, 32, 64, fp16 and fp32.
+ * Lines starting with "RESULT" are collected by tests/gpu/device.sh.
+ */
+#include <ova/cuda.h>
+#include <ova/engine.h>
+#include <ova/infer.h>
+
+#include <cuda_runtime.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+#define CK(call)                                                                          \
+  do {                                                                                    \
+    cudaError_t e_ = (call);                                                              \
+    if (e_ != cudaSuccess) {                                                              \
+      fprintf (stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString (e_)); \
+      exit (1);                                                                           \
+    }                                                                                     \
+  } while (0)
+
+static void
+fail (const char *what, GError *e)
+{
+  fprintf (stderr, "FAIL %s: %s\n", what, e ? e->message : "");
+  failures++;
+}
+
+static OvaEngine *
+engine (const char *model, const char *backend, OvaPrecision prec, int max_batch, const char *cache, GError **e)
+{
+  OvaEngineOptions o;
+  ova_engine_options_init (&o);
+  o.backend = backend;
+  o.precision = prec;
+  o.max_batch = max_batch;
+  o.plan_cache = cache;
+  return ova_engine_new (model, &o, e);
+}
+
+/* Runs @e on input @x (shape of input 0 with batch @batch) given in host memory,
+ * or copied to device memory first (@device); returns a host copy of output 0. */
+static float *
+run_io (OvaEngine *e, const float *x, int batch, gboolean device, int64_t *n_out, GError **err)
+{
+  const OvaTensorInfo *ii = ova_engine_get_input_info (e, 0);
+  OvaTensor in = { 0 };
+  in.dtype = OVA_DTYPE_FLOAT32;
+  in.rank = ii->rank;
+  memcpy (in.dims, ii->dims, sizeof in.dims);
+  in.dims[0] = batch;
+  int64_t n = 1;
+  for (int d = 0; d < in.rank; d++)
+    n *= in.dims[d];
+  void *dx = NULL;
+  OvaTensor out = { 0 };
+  gboolean ok;
+  /* host memory for the CPU backend; the CUDA backend asks for device memory */
+  in.device = OVA_DEVICE_CPU;
+  in.data = (void *) x;
+  if (device) {
+    CK (cudaMalloc (&dx, n * 4));
+    CK (cudaMemcpy (dx, x, n * 4, cudaMemcpyHostToDevice));
+    in.device = OVA_DEVICE_CUDA;
+    in.data = dx;
+  }
+  ok = ova_engine_run (e, &in, 1, &out, 1, err);
+  if (ok && (out.device == OVA_DEVICE_CUDA) != device) {
+    g_set_error (err, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_ARGUMENT, "output in %s memory for %s input",
+                 out.device == OVA_DEVICE_CUDA ? "device" : "host", device ? "device" : "host");
+    ok = FALSE;
+  }
+  if (!ok) {
+    if (dx)
+      cudaFree (dx);
+    return NULL;
+  }
+  int64_t m = 1;
+  for (int d = 0; d < out.rank; d++)
+    m *= out.dims[d];
+  float *y = g_new (float, m);
+  if (out.device == OVA_DEVICE_CUDA)
+    CK (cudaMemcpy (y, out.data, m * 4, cudaMemcpyDeviceToHost));
+  else
+    memcpy (y, out.data, m * 4);
+  if (dx)
+    cudaFree (dx);
+  *n_out = m;
+  return y;
+}
+
+static float *
+run_host (OvaEngine *e, const float *x, int batch, int64_t *n_out, GError **err)
+{
+  return run_io (e, x, batch, FALSE, n_out, err);
+}
+
+static float *
+random_input (int64_t n, float lo, float hi, guint32 seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  float *x = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (r, lo, hi);
+  g_rand_free (r);
+  return x;
+}
+
+static int64_t
+input_numel (OvaEngine *e, int batch)
+{
+  const OvaTensorInfo *ii = ova_engine_get_input_info (e, 0);
+  int64_t n = batch;
+  for (int d = 1; d < ii->rank; d++)
+    n *= ii->dims[d];
+  return n;
+}
+
+/* 1. per-kernel check */
+static void
+check_kernels (const char *model, OvaPrecision prec, int batch, float lo, float hi)
+{
+  GError *e = NULL;
+  g_setenv ("OVA_CUDA_CHECK", "1", TRUE);
+  OvaEngine *g = engine (model, "cuda", prec, batch, NULL, &e);
+  if (!g) {
+    fail ("kernel check: engine", e);
+    g_clear_error (&e);
+    g_unsetenv ("OVA_CUDA_CHECK");
+    return;
+  }
+  int64_t n = input_numel (g, batch), m;
+  float *x = random_input (n, lo, hi, 7 + batch);
+  float *y = run_host (g, x, batch, &m, &e);
+  char *what = g_strdup_printf ("kernels vs reference: %s %s batch %d", g_path_get_basename (model),
+                                prec == OVA_PRECISION_FP16 ? "fp16" : "fp32", batch);
+  if (!y)
+    fail (what, e);
+  printf ("RESULT kernels %s %s %s\n", g_path_get_basename (model), prec == OVA_PRECISION_FP16 ? "fp16" : "fp32",
+          y ? "pass" : "FAIL");
+  g_clear_error (&e);
+  g_free (what);
+  g_free (x);
+  g_free (y);
+  ova_engine_free (g);
+  g_unsetenv ("OVA_CUDA_CHECK");
+}
+
+/* 2. fp32 against the CPU backend, several batches of one engine */
+static void
+check_parity (const char *model, int max_batch, const int *batches, int nb, float lo, float hi, const char *cache)
+{
+  GError *e = NULL;
+  OvaEngine *cpu = engine (model, "cpu", OVA_PRECISION_FP32, max_batch, NULL, &e);
+  OvaEngine *gpu = cpu ? engine (model, "cuda", OVA_PRECISION_FP32, max_batch, cache, &e) : NULL;
+  if (!gpu) {
+    fail ("parity: engines", e);
+    g_clear_error (&e);
+    ova_engine_free (cpu);
+    return;
+  }
+  char *base = g_path_get_basename (model);
+  for (int b = 0; b < nb; b++) {
+    int batch = batches[b];
+    int64_t n = input_numel (cpu, batch), m1 = 0, m2 = 0;
+    float *x = random_input (n, lo, hi, 100 + batch);
+    float *r = run_host (cpu, x, batch, &m1, &e);
+    /* host input (outputs come back to the host), then device input: the
+     * second run replays the CUDA graph and must give the same bits */
+    float *y = r ? run_io (gpu, x, batch, FALSE, &m2, &e) : NULL;
+    float *y2 = y ? run_io (gpu, x, batch, TRUE, &m2, &e) : NULL;
+    if (!y2 || m1 != m2) {
+      fail ("parity: run", e);
+      g_clear_error (&e);
+    } else {
+      double maxref = 0, maxd = 0, maxd2 = 0;
+      for (int64_t i = 0; i < m1; i++) {
+        maxref = MAX (maxref, fabs (r[i]));
+        double d = fabs ((double) r[i] - y[i]), d2 = fabs ((double) y2[i] - y[i]);
+        maxd = isnan (d) || d > maxd ? (isnan (d) ? INFINITY : d) : maxd;
+        maxd2 = MAX (maxd2, d2);
+      }
+      double tol = 1e-3 * MAX (1.0, maxref);
+      gboolean ok = maxd <= tol && maxd2 == 0;
+      printf ("RESULT parity %s batch %d max|cpu|=%.4g max|cuda-cpu|=%.3g (tol %.3g) replay-diff=%.3g %s\n", base,
+              batch, maxref, maxd, tol, maxd2, ok ? "pass" : "FAIL");
+      if (!ok)
+        fail ("parity", NULL);
+    }
+    g_free (x);
+    g_free (r);
+    g_free (y);
+    g_free (y2);
+  }
+  ova_engine_free (gpu);
+  if (cache) {
+    /* a second engine loads the plan from the cache */
+    OvaEngine *again = engine (model, "cuda", OVA_PRECISION_FP32, max_batch, cache, &e);
+    gboolean ok = again && ova_engine_plan_from_cache (again);
+    int batch = batches[nb - 1];
+    int64_t n = input_numel (cpu, batch), m1, m2;
+    float *x = random_input (n, lo, hi, 100 + batch);
+    float *r = ok ? run_host (cpu, x, batch, &m1, &e) : NULL;
+    float *y = r ? run_host (again, x, batch, &m2, &e) : NULL;
+    double maxd = 0, maxref = 0;
+    for (int64_t i = 0; y && i < m1; i++) {
+      maxref = MAX (maxref, fabs (r[i]));
+      maxd = MAX (maxd, fabs ((double) r[i] - y[i]));
+    }
+    ok = ok && y && maxd <= 1e-3 * MAX (1.0, maxref);
+    printf ("RESULT plan-cache %s from_cache=%d %s\n", base, again ? ova_engine_plan_from_cache (again) : -1,
+            ok ? "pass" : "FAIL");
+    if (!ok)
+      fail ("plan cache", e);
+    g_clear_error (&e);
+    g_free (x);
+    g_free (r);
+    g_free (y);
+    ova_engine_free (again);
+  }
+  g_free (base);
+  ova_engine_free (cpu);
+}
+
+/* 3. fp16 detections against fp32 over frames */
+static float *
+load_frames (const char *path, int *n_frames)
+{
+  gchar *data;
+  gsize len;
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return NULL;
+  gsize per = 416 * 416 * 3;
+  *n_frames = len / per;
+  float *x = g_new (float, (gsize) *n_frames * per);
+  for (int f = 0; f < *n_frames; f++)
+    for (int c = 0; c < 3; c++)
+      for (int i = 0; i < 416 * 416; i++)
+        x[(gsize) f * per + c * 416 * 416 + i] = (guint8) data[(gsize) f * per + i * 3 + c];
+  g_free (data);
+  return x;
+}
+
+static void
+detect (const float *out, int rows, int cols, OvaInferObjectList *list)
+{
+  static float th[80];
+  for (int i = 0; i < 80; i++)
+    th[i] = 0.3f;
+  OvaInferLayer l = { "output", 1, 3, { 1, rows, cols }, out };
+  OvaInferNetworkInfo net = { 416, 416, 3 };
+  OvaInferParseParams p = { 80, th, NULL };
+  list->n = 0;
+  ova_parse_yolox (&l, &net, &p, list);
+  ova_nms_simple (list, 0.45f, FALSE, -1);
+}
+
+static void
+check_detections (const char *model, const char *frames)
+{
+  int nf = 0;
+  float *x = load_frames (frames, &nf);
+  if (!x || nf == 0) {
+    fail ("frames", NULL);
+    return;
+  }
+  GError *e = NULL;
+  const int B = 16;
+  OvaEngine *f32 = engine (model, "cuda", OVA_PRECISION_FP32, B, NULL, &e);
+  OvaEngine *f16 = f32 ? engine (model, "cuda", OVA_PRECISION_FP16, B, NULL, &e) : NULL;
+  if (!f16) {
+    fail ("detections: engines", e);
+    g_clear_error (&e);
+    return;
+  }
+  gsize per = 416 * 416 * 3;
+  long total = 0, matched = 0, extra = 0;
+  double worst = 0;
+  OvaInferObjectList a = { 0 }, b = { 0 };
+  for (int f0 = 0; f0 < nf; f0 += B) {
+    int batch = MIN (B, nf - f0);
+    int64_t m1, m2;
+    float *y1 = run_host (f32, x + f0 * per, batch, &m1, &e);
+    float *y2 = y1 ? run_host (f16, x + f0 * per, batch, &m2, &e) : NULL;
+    if (!y2) {
+      fail ("detections: run", e);
+      g_clear_error (&e);
+      g_free (y1);
+      break;
+    }
+    int rows = 3549, cols = 85;
+    for (int i = 0; i < batch; i++) {
+      detect (y1 + (gsize) i * rows * cols, rows, cols, &a);
+      detect (y2 + (gsize) i * rows * cols, rows, cols, &b);
+      total += a.n;
+      for (gsize j = 0; j < a.n; j++) {
+        float best = 0;
+        for (gsize k = 0; k < b.n; k++)
+          if (b.objects[k].class_id == a.objects[j].class_id)
+            best = MAX (best, ova_box_iou (&a.objects[j], &b.objects[k]));
+        if (best >= 0.9f)
+          matched++;
+      }
+      extra += b.n > a.n ? b.n - a.n : 0;
+    }
+    for (int64_t i = 0; i < m1; i++)
+      worst = MAX (worst, fabs (y1[i] - y2[i]));
+    g_free (y1);
+    g_free (y2);
+  }
+  double pct = total ? 100.0 * matched / total : 0;
+  gboolean ok = total > 0 && pct >= 99.0;
+  printf ("RESULT fp16-vs-fp32 frames=%d boxes_fp32=%ld matched_iou0.9=%ld (%.2f %%) extra_fp16=%ld max|out diff|=%.3g %s\n",
+          nf, total, matched, pct, extra, worst, ok ? "pass" : "FAIL");
+  if (!ok)
+    fail ("fp16 detections", NULL);
+  g_free (a.objects);
+  g_free (b.objects);
+  ova_engine_free (f32);
+  ova_engine_free (f16);
+  g_free (x);
+}
+
+/* 5. NV12 preprocessing on the GPU against ova_preprocess_reference */
+static void
+check_preprocess (gboolean bench_it)
+{
+  const int W = 1920, H = 1080, YS = 2048, UVS = 2048;
+  guint8 *y = g_malloc ((gsize) YS * H), *uv = g_malloc ((gsize) UVS * (H / 2));
+  GRand *r = g_rand_new_with_seed (3);
+  for (int j = 0; j < H; j++)
+    for (int i = 0; i < YS; i++)
+      y[(gsize) j * YS + i] = (guint8) CLAMP ((i + 2 * j) / 12 + g_rand_int_range (r, -20, 20), 0, 255);
+  for (int j = 0; j < H / 2; j++)
+    for (int i = 0; i < UVS; i++)
+      uv[(gsize) j * UVS + i] = (guint8) CLAMP (128 + ((i & 1) ? j / 8 : -i / 16) + g_rand_int_range (r, -10, 10), 0, 255);
+  g_rand_free (r);
+  void *dy, *duv;
+  CK (cudaMalloc (&dy, (gsize) YS * H));
+  CK (cudaMalloc (&duv, (gsize) UVS * (H / 2)));
+  CK (cudaMemcpy (dy, y, (gsize) YS * H, cudaMemcpyHostToDevice));
+  CK (cudaMemcpy (duv, uv, (gsize) UVS * (H / 2), cudaMemcpyHostToDevice));
+  struct {
+    const char *name;
+    int nw, nh;
+    OvaNetColor color;
+    gboolean aspect, sym, half, crop;
+    float scale, offset;
+    GstVideoColorMatrix matrix;
+    GstVideoColorRange range;
+  } cases[] = {
+    { "yolox 416 letterbox BGR fp32", 416, 416, OVA_COLOR_BGR, TRUE, FALSE, FALSE, FALSE, 1.f, 0.f, 0, 0 },
+    { "640x384 stretch RGB /255 fp16", 640, 384, OVA_COLOR_RGB, FALSE, FALSE, TRUE, FALSE, 1 / 255.f, 0.f, 0, 0 },
+    { "crop 128x256 symmetric RGB fp32 bt709 full", 128, 256, OVA_COLOR_RGB, TRUE, TRUE, FALSE, TRUE, 0.0174f, 123.7f,
+      GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_0_255 },
+    { "gray 224 fp32", 224, 224, OVA_COLOR_GRAY, TRUE, TRUE, FALSE, FALSE, 1.f, 0.f, 0, 0 },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    OvaPreprocParams p = { 0 };
+    p.net_width = cases[c].nw;
+    p.net_height = cases[c].nh;
+    p.color = cases[c].color;
+    p.maintain_aspect_ratio = cases[c].aspect;
+    p.symmetric_padding = cases[c].sym;
+    p.pad_value = 114;
+    for (int k = 0; k < 3; k++) {
+      p.scale[k] = cases[c].scale;
+      p.offset[k] = cases[c].offset;
+    }
+    OvaRect crop = { 301.5f, 207.25f, 640.f, 900.f };
+    OvaImage img = { GST_VIDEO_FORMAT_NV12, W, H, { y, uv, NULL }, { YS, UVS, 0 }, cases[c].matrix, cases[c].range };
+    int C = cases[c].color == OVA_COLOR_GRAY ? 1 : 3;
+    gsize n = (gsize) C * p.net_width * p.net_height;
+    float *ref = g_new (float, n);
+    OvaLetterbox lb_ref, lb;
+    ova_preprocess_reference (&img, cases[c].crop ? &crop : NULL, &p, ref, &lb_ref);
+    OvaCudaNv12Frame f = { dy, duv, YS, UVS, W, H, cases[c].matrix, cases[c].range, { 0, 0, 0, 0 } };
+    if (cases[c].crop)
+      f.crop = crop;
+    void *dd;
+    CK (cudaMalloc (&dd, n * 4));
+    GError *e = NULL;
+    gboolean ok = ova_cuda_preprocess_nv12 (&f, 1, &p, dd, cases[c].half, NULL, &lb, &e);
+    CK (cudaDeviceSynchronize ());
+    float *got = g_new (float, n);
+    if (ok && cases[c].half) {
+      guint16 *h = g_new (guint16, n);
+      CK (cudaMemcpy (h, dd, n * 2, cudaMemcpyDeviceToHost));
+      for (gsize i = 0; i < n; i++) {
+        /* IEEE half -> float */
+        guint32 s = (h[i] & 0x8000u) << 16, ex = (h[i] >> 10) & 0x1f, m = h[i] & 0x3ff, bits;
+        if (ex == 0)
+          bits = s; /* zero or denormal (none here at this scale) */
+        else if (ex == 31)
+          bits = s | 0x7f800000u | (m << 13);
+        else
+          bits = s | ((ex + 112) << 23) | (m << 13);
+        memcpy (&got[i], &bits, 4);
+      }
+      g_free (h);
+    } else if (ok)
+      CK (cudaMemcpy (got, dd, n * 4, cudaMemcpyDeviceToHost));
+    double maxref = 0, maxd = 0;
+    for (gsize i = 0; ok && i < n; i++) {
+      maxref = MAX (maxref, fabs (ref[i]));
+      double d = fabs ((double) ref[i] - got[i]);
+      maxd = isnan (d) ? INFINITY : MAX (maxd, d);
+    }
+    double tol = cases[c].half ? 1e-3 * MAX (1.0, maxref) : 1e-4 * MAX (1.0, maxref);
+    ok = ok && maxd <= tol && lb.out_w == lb_ref.out_w && lb.pad_y == lb_ref.pad_y;
+    printf ("RESULT preprocess-nv12 %s max|ref|=%.4g max|diff|=%.3g (tol %.3g) %s\n", cases[c].name, maxref, maxd, tol,
+            ok ? "pass" : "FAIL");
+    if (!ok)
+      fail ("preprocess", e);
+    g_clear_error (&e);
+    g_free (ref);
+    g_free (got);
+    cudaFree (dd);
+  }
+  if (bench_it) {
+    /* 32 1080p frames -> 32 x 3 x 416 x 416 fp16 */
+    OvaCudaNv12Frame fr[32];
+    for (int i = 0; i < 32; i++)
+      fr[i] = (OvaCudaNv12Frame) { dy, duv, YS, UVS, W, H, 0, 0, { 0, 0, 0, 0 } };
+    OvaPreprocParams p = { 0 };
+    p.net_width = p.net_height = 416;
+    p.color = OVA_COLOR_BGR;
+    p.maintain_aspect_ratio = TRUE;
+    p.pad_value = 114;
+    p.scale[0] = p.scale[1] = p.scale[2] = 1;
+    void *dd;
+    CK (cudaMalloc (&dd, (gsize) 32 * 3 * 416 * 416 * 2));
+    gboolean ok = TRUE;
+    for (int i = 0; i < 10 && ok; i++)
+      ok = ova_cuda_preprocess_nv12 (fr, 32, &p, dd, TRUE, NULL, NULL, NULL);
+    CK (cudaDeviceSynchronize ());
+    gint64 t0 = g_get_monotonic_time ();
+    for (int i = 0; i < 100 && ok; i++)
+      ok = ova_cuda_preprocess_nv12 (fr, 32, &p, dd, TRUE, NULL, NULL, NULL);
+    CK (cudaDeviceSynchronize ());
+    double ms = (g_get_monotonic_time () - t0) / 1000.0 / 100;
+    printf ("RESULT bench preprocess-nv12 1080p->416x416 fp16 batch 32: %.4f ms/batch %.0f frames/s\n", ms, 32000 / ms);
+    cudaFree (dd);
+  }
+  cudaFree (dy);
+  cudaFree (duv);
+  g_free (y);
+  g_free (uv);
+}
+
+/* 4. throughput */
+static void
+bench (const char *model)
+{
+  static const int batches[] = { 1, 8, 32, 64 };
+  /* fp16 (NHWC, 1x1 convolutions as GEMMs), fp32, and fp16 kept NCHW for comparison */
+  static const char *names[] = { "fp16", "fp32", "fp16-nchw" };
+  for (int p = 0; p < 3; p++) {
+    OvaPrecision prec = p == 1 ? OVA_PRECISION_FP32 : OVA_PRECISION_FP16;
+    GError *e = NULL;
+    if (p == 2)
+      g_setenv ("OVA_CUDA_NHWC", "0", TRUE);
+    OvaEngine *g = engine (model, "cuda", prec, 64, NULL, &e); /* plans for smaller batches are built on demand */
+    if (!g) {
+      fail ("bench: engine", e);
+      g_clear_error (&e);
+      g_unsetenv ("OVA_CUDA_NHWC");
+      continue;
+    }
+    for (int b = 0; b < 4; b++) {
+      int batch = batches[b];
+      int64_t n = input_numel (g, batch);
+      float *hx = random_input (n, 0, 255, 5);
+      void *dx;
+      CK (cudaMalloc (&dx, n * 4));
+      CK (cudaMemcpy (dx, hx, n * 4, cudaMemcpyHostToDevice));
+      OvaTensor in = { dx, OVA_DTYPE_FLOAT32, 4, { batch, 3, 416, 416 }, OVA_DEVICE_CUDA };
+      OvaTensor out;
+      gboolean ok = TRUE;
+      for (int i = 0; i < 20 && ok; i++)
+        ok = ova_engine_run (g, &in, 1, &out, 1, &e);
+      int iters = batch >= 32 ? 100 : 300;
+      double ms[5];
+      for (int rep = 0; rep < 5 && ok; rep++) {
+        gint64 t0 = g_get_monotonic_time ();
+        for (int i = 0; i < iters && ok; i++)
+          ok = ova_engine_run_async (g, &in, 1, &out, 1, NULL, &e);
+        ok = ok && ova_engine_synchronize (g, &e);
+        ms[rep] = (g_get_monotonic_time () - t0) / 1000.0 / iters;
+      }
+      if (!ok) {
+        fail ("bench: run", e);
+        g_clear_error (&e);
+      } else {
+        /* median of 5 */
+        for (int i = 0; i < 5; i++)
+          for (int j = i + 1; j < 5; j++)
+            if (ms[j] < ms[i]) {
+              double t = ms[i];
+              ms[i] = ms[j];
+              ms[j] = t;
+            }
+        printf ("RESULT bench ova %s batch %d %.4f ms/batch %.0f img/s\n", names[p], batch, ms[2],
+                batch * 1000.0 / ms[2]);
+        fflush (stdout);
+      }
+      if (ok && p < 2 && (batch == 1 || batch == 32)) {
+        /* kernel-by-kernel times, reported when the engine is freed */
+        g_setenv ("OVA_CUDA_PROFILE", "1", TRUE);
+        for (int i = 0; i < 5 && ok; i++)
+          ok = ova_engine_run (g, &in, 1, &out, 1, &e);
+        g_unsetenv ("OVA_CUDA_PROFILE");
+        g_clear_error (&e);
+      }
+      cudaFree (dx);
+      g_free (hx);
+    }
+    ova_engine_free (g);
+    g_unsetenv ("OVA_CUDA_NHWC");
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *dir = NULL, *frames = NULL;
+  gboolean do_bench = FALSE, quick = FALSE;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp (argv[i], "--frames") && i + 1 < argc)
+      frames = argv[++i];
+    else if (!strcmp (argv[i], "--bench"))
+      do_bench = TRUE;
+    else if (!strcmp (argv[i], "--quick"))
+      quick = TRUE;
+    else if (!strcmp (argv[i], "-h") || !strcmp (argv[i], "--help")) {
+      printf ("Usage: test-cuda-engine [--frames FRAMES.u8] [--bench] [--quick] [ASSET_DIR]\n"
+              "Checks the CUDA backend against the CPU backend; exit 77 without a GPU.\n");
+      return 0;
+    } else
+      dir = argv[i];
+  }
+  char *def = NULL;
+  if (!dir) {
+    const char *src = g_getenv ("OVA_SOURCE_DIR");
+    dir = def = g_build_filename (src ? src : ".", ".cache", "assets", NULL);
+  }
+  char *yolox = g_build_filename (dir, "yolox_nano.onnx", NULL);
+  char *yolox_dyn = g_build_filename (dir, "yolox_nano_dynbatch.onnx", NULL);
+  char *osnet = g_build_filename (dir, "osnet_x0_25_msmt17.onnx", NULL);
+  int count = 0;
+  if (cudaGetDeviceCount (&count) != cudaSuccess || count == 0) {
+    printf ("SKIP: no CUDA device\n");
+    return 77;
+  }
+  GError *e = NULL;
+  OvaEngine *probe = engine (yolox, "cuda", OVA_PRECISION_FP32, 1, NULL, &e);
+  if (!probe && e && strstr (e->message, "not available")) {
+    printf ("SKIP: %s\n", e->message);
+    return 77;
+  }
+  if (!probe && e && strstr (e->message, "No such file")) {
+    printf ("SKIP: %s (run tools/fetch-assets.sh)\n", e->message);
+    return 77;
+  }
+  if (!probe)
+    fail ("probe", e);
+  g_clear_error (&e);
+  ova_engine_free (probe);
+  struct cudaDeviceProp prop;
+  CK (cudaGetDeviceProperties (&prop, 0));
+  printf ("RESULT device %s sm_%d%d %d SMs\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+
+  for (int p = 0; p < 2; p++) {
+    OvaPrecision prec = p ? OVA_PRECISION_FP16 : OVA_PRECISION_FP32;
+    check_kernels (yolox, prec, 1, 0, 255);
+    check_kernels (osnet, prec, 4, -2, 2);
+    if (!quick)
+      check_kernels (yolox_dyn, prec, 3, 0, 255);
+  }
+  static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
+  char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);
+  g_unlink (cache);
+  check_parity (yolox, 1, yb, 1, 0, 255, cache);
+  check_parity (yolox_dyn, 8, db, 3, 0, 255, NULL);
+  check_parity (osnet, 16, ob, 3, -2, 2, NULL);
+  g_unlink (cache);
+  check_preprocess (do_bench);
+  if (frames)
+    check_detections (yolox_dyn, frames);
+  if (do_bench)
+    bench (yolox_dyn);
+  printf ("RESULT failures %d\n", failures);
+  g_free (def);
+  return failures ? 1 : 0;
+}
