@@ -10,7 +10,7 @@
  * plus the common ones. DeepStream's amqp-host/amqp-port/amqp-username/
  * amqp-password keys are accepted too.
  * SPDX-License-Identifier: MIT */
-#include "common.h"
+#include "worker.h"
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 
@@ -20,20 +20,7 @@ typedef struct {
   OvaAdCommon c;
   gchar *username, *password, *vhost, *exchange, *queue;
   gint64 frame_size, heartbeat;
-  OvaMsgApiConnectCb ccb;
-  void *cuser;
-
-  GMutex lock;
-  GCond cond;
-  GQueue outq;
-  GThread *thread, *sub_thread;
-  gboolean stop;
-  gboolean connected;
-  gint first_result;
-  gchar *first_error;
-  gchar **sub_topics;
-  OvaMsgApiSubscribeCb scb;
-  void *suser;
+  OvaAdWorker w;
   amqp_connection_state_t conn; /* thread-only */
   guint64 next_tag;
 } Amqp;
@@ -116,19 +103,7 @@ lose (Amqp *a, GQueue *batch, const gchar *why)
     close_conn (a->conn, why == NULL);
     a->conn = NULL;
   }
-  g_mutex_lock (&a->lock);
-  gboolean was = a->connected;
-  a->connected = FALSE;
-  GQueue rest = a->outq;
-  g_queue_init (&a->outq);
-  g_mutex_unlock (&a->lock);
-  OvaAdReq *q;
-  while ((q = g_queue_pop_head (batch)))
-    ova_ad_req_done (q, OVA_MSGAPI_ERR);
-  while ((q = g_queue_pop_head (&rest)))
-    ova_ad_req_done (q, OVA_MSGAPI_ERR);
-  if (was && why && a->ccb)
-    a->ccb (a, OVA_MSGAPI_EVT_DISCONNECT, why, a->cuser);
+  ova_ad_worker_lost (&a->w, batch, why);
 }
 
 /* Publishes @batch and waits for the broker's confirms. FALSE: connection lost (*why set). */
@@ -220,41 +195,18 @@ amqp_main (gpointer data)
       gchar *why = NULL;
       a->conn = open_conn (a, TRUE, &why);
       a->next_tag = 0;
-      g_mutex_lock (&a->lock);
-      if (a->conn) {
-        gboolean first = a->first_result == 0;
-        a->first_result = 1;
-        a->connected = TRUE;
-        g_cond_broadcast (&a->cond);
-        g_mutex_unlock (&a->lock);
-        if (!first && a->ccb)
-          a->ccb (a, OVA_MSGAPI_EVT_SUCCESS, "reconnected", a->cuser);
-      } else {
-        if (a->first_result == 0) {
-          a->first_result = -1;
-          a->first_error = why;
-          g_cond_broadcast (&a->cond);
-          g_mutex_unlock (&a->lock);
-          return NULL;
-        }
-        if (!a->stop)
-          g_cond_wait_until (&a->cond, &a->lock,
-                             g_get_monotonic_time () + (gint64) a->c.reconnect_ms * 1000);
-        gboolean stop = a->stop;
-        g_mutex_unlock (&a->lock);
-        g_free (why);
-        if (stop)
-          break;
+      switch (ova_ad_worker_opened (&a->w, a->conn != NULL, why, a->c.reconnect_ms)) {
+      case OVA_AD_OPEN_FAILED:
+        return NULL;
+      case OVA_AD_OPEN_STOP:
+        goto done;
+      case OVA_AD_OPEN_RETRY:
         continue;
+      case OVA_AD_OPEN_UP:
+        break;
       }
     }
-    g_mutex_lock (&a->lock);
-    if (g_queue_is_empty (&a->outq) && !a->stop)
-      g_cond_wait_until (&a->cond, &a->lock, g_get_monotonic_time () + 200000);
-    for (guint i = 0; i < BATCH && !g_queue_is_empty (&a->outq); i++)
-      g_queue_push_tail (&batch, g_queue_pop_head (&a->outq));
-    gboolean stop = a->stop;
-    g_mutex_unlock (&a->lock);
+    gboolean stop = ova_ad_worker_take (&a->w, &batch, BATCH);
     if (stop) {
       gint64 now = g_get_monotonic_time ();
       if (!stop_deadline)
@@ -280,6 +232,7 @@ amqp_main (gpointer data)
       g_free (why);
     }
   }
+done:
   lose (a, &batch, NULL);
   return NULL;
 }
@@ -290,10 +243,7 @@ amqp_sub_main (gpointer data)
   Amqp *a = data;
   amqp_connection_state_t conn = NULL;
   for (;;) {
-    g_mutex_lock (&a->lock);
-    gboolean stop = a->stop;
-    g_mutex_unlock (&a->lock);
-    if (stop)
+    if (ova_ad_worker_stopping (&a->w))
       break;
     if (!conn) {
       gchar *why = NULL;
@@ -308,9 +258,9 @@ amqp_sub_main (gpointer data)
         amqp_rpc_reply_t r = amqp_get_rpc_reply (conn);
         amqp_bytes_t qname = q && r.reply_type == AMQP_RESPONSE_NORMAL ? amqp_bytes_malloc_dup (q->queue)
                                                                        : amqp_empty_bytes;
-        for (guint i = 0; qname.bytes && a->sub_topics[i] && r.reply_type == AMQP_RESPONSE_NORMAL; i++) {
+        for (guint i = 0; qname.bytes && a->w.sub_topics[i] && r.reply_type == AMQP_RESPONSE_NORMAL; i++) {
           amqp_queue_bind (conn, 1, qname, amqp_cstring_bytes (a->exchange),
-                           amqp_cstring_bytes (a->sub_topics[i]), amqp_empty_table);
+                           amqp_cstring_bytes (a->w.sub_topics[i]), amqp_empty_table);
           r = amqp_get_rpc_reply (conn);
         }
         if (qname.bytes && r.reply_type == AMQP_RESPONSE_NORMAL) {
@@ -339,8 +289,8 @@ amqp_sub_main (gpointer data)
     amqp_rpc_reply_t r = amqp_consume_message (conn, &env, &tv, 0);
     if (r.reply_type == AMQP_RESPONSE_NORMAL) {
       g_autofree gchar *topic = g_strndup (env.routing_key.bytes, env.routing_key.len);
-      if (a->scb)
-        a->scb (OVA_MSGAPI_OK, env.message.body.bytes, (int) env.message.body.len, topic, a->suser);
+      if (a->w.scb)
+        a->w.scb (OVA_MSGAPI_OK, env.message.body.bytes, (int) env.message.body.len, topic, a->w.suser);
       amqp_destroy_envelope (&env);
     } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
                r.library_error == AMQP_STATUS_TIMEOUT) {
@@ -370,11 +320,8 @@ amqp_free (Amqp *a)
   g_free (a->vhost);
   g_free (a->exchange);
   g_free (a->queue);
-  g_free (a->first_error);
-  g_strfreev (a->sub_topics);
   ova_ad_common_clear (&a->c);
-  g_mutex_clear (&a->lock);
-  g_cond_clear (&a->cond);
+  ova_ad_worker_clear (&a->w);
   g_free (a);
 }
 
@@ -391,9 +338,7 @@ ova_msgapi_connect (const char *conn_str, OvaMsgApiConnectCb connect_cb, const c
     return NULL;
   Amqp *a = g_new0 (Amqp, 1);
   a->c = c;
-  g_mutex_init (&a->lock);
-  g_cond_init (&a->cond);
-  g_queue_init (&a->outq);
+  ova_ad_worker_init (&a->w, a, connect_cb, user_ptr);
   a->frame_size = 131072;
   a->heartbeat = 0;
   if (!ova_ad_get_int (kf, config_path, "frame-size", 4096, 1 << 24, &a->frame_size, error_out) ||
@@ -412,17 +357,7 @@ ova_msgapi_connect (const char *conn_str, OvaMsgApiConnectCb connect_cb, const c
   a->exchange = ova_ad_get_str (kf, "exchange", "amq.topic");
   a->queue = ova_ad_get_str (kf, "queue", NULL);
   g_key_file_unref (kf);
-  a->ccb = connect_cb;
-  a->cuser = user_ptr;
-  a->thread = g_thread_new ("ova-amqp", amqp_main, a);
-  g_mutex_lock (&a->lock);
-  while (a->first_result == 0)
-    g_cond_wait (&a->cond, &a->lock);
-  gboolean ok = a->first_result > 0;
-  g_mutex_unlock (&a->lock);
-  if (!ok) {
-    ova_ad_set_error (error_out, "AMQP %s", a->first_error);
-    g_thread_join (a->thread);
+  if (!ova_ad_worker_start (&a->w, "ova-amqp", amqp_main, "AMQP", error_out)) {
     amqp_free (a);
     errno = ECONNREFUSED; /* the broker, not the settings */
     return NULL;
@@ -437,19 +372,7 @@ ova_msgapi_send_async (OvaMsgApiHandle h, const char *topic, const uint8_t *payl
   Amqp *a = h;
   if (!a)
     return OVA_MSGAPI_ERR;
-  const char *t = topic && *topic ? topic : a->c.topic;
-  if (!t)
-    return OVA_MSGAPI_UNKNOWN_TOPIC;
-  g_mutex_lock (&a->lock);
-  if (!a->connected || a->stop) {
-    g_mutex_unlock (&a->lock);
-    return OVA_MSGAPI_ERR;
-  }
-  g_queue_push_tail (&a->outq, ova_ad_req_new (t, payload, nbuf, send_cb, user_ptr));
-  if (a->outq.length == 1)
-    g_cond_broadcast (&a->cond);
-  g_mutex_unlock (&a->lock);
-  return OVA_MSGAPI_OK;
+  return ova_ad_worker_enqueue (&a->w, a->c.topic, topic, payload, nbuf, send_cb, user_ptr);
 }
 
 OVA_AD_DEFINE_SYNC_SEND (((Amqp *) h)->c.connect_timeout_ms)
@@ -459,15 +382,9 @@ ova_msgapi_subscribe (OvaMsgApiHandle h, char **topics, int num_topics, OvaMsgAp
                       void *user_ptr)
 {
   Amqp *a = h;
-  if (!a || !topics || num_topics <= 0 || !cb || a->sub_thread)
+  if (!a)
     return OVA_MSGAPI_ERR;
-  a->sub_topics = g_new0 (gchar *, num_topics + 1);
-  for (int i = 0; i < num_topics; i++)
-    a->sub_topics[i] = g_strdup (topics[i]);
-  a->scb = cb;
-  a->suser = user_ptr;
-  a->sub_thread = g_thread_new ("ova-amqp-sub", amqp_sub_main, a);
-  return OVA_MSGAPI_OK;
+  return ova_ad_worker_subscribe (&a->w, "ova-amqp-sub", amqp_sub_main, topics, num_topics, cb, user_ptr);
 }
 
 OvaMsgApiErrorType
@@ -476,13 +393,7 @@ ova_msgapi_disconnect (OvaMsgApiHandle h)
   Amqp *a = h;
   if (!a)
     return OVA_MSGAPI_ERR;
-  g_mutex_lock (&a->lock);
-  a->stop = TRUE;
-  g_cond_broadcast (&a->cond);
-  g_mutex_unlock (&a->lock);
-  g_thread_join (a->thread);
-  if (a->sub_thread)
-    g_thread_join (a->sub_thread);
+  ova_ad_worker_stop (&a->w);
   amqp_free (a);
   return OVA_MSGAPI_OK;
 }

@@ -6,7 +6,7 @@
  * [message-broker] keys: password, db, maxlen (XADD MAXLEN ~ N; 0 = unbounded),
  * field (default "payload"), plus the common ones.
  * SPDX-License-Identifier: MIT */
-#include "common.h"
+#include "worker.h"
 #include <hiredis/hiredis.h>
 
 #define BATCH 512
@@ -15,20 +15,7 @@ typedef struct {
   OvaAdCommon c;
   gchar *password, *field;
   gint64 db, maxlen;
-  OvaMsgApiConnectCb ccb;
-  void *cuser;
-
-  GMutex lock;
-  GCond cond;
-  GQueue outq;
-  GThread *thread, *sub_thread;
-  gboolean stop;
-  gboolean connected;
-  gint first_result;
-  gchar *first_error;
-  gchar **sub_topics;
-  OvaMsgApiSubscribeCb scb;
-  void *suser;
+  OvaAdWorker w;
   redisContext *ctx; /* thread-only */
 } Redis;
 
@@ -70,33 +57,13 @@ bad:
 }
 
 static void
-fail_queue (Redis *r, GQueue *batch)
-{
-  OvaAdReq *q;
-  while ((q = g_queue_pop_head (batch)))
-    ova_ad_req_done (q, OVA_MSGAPI_ERR);
-  g_mutex_lock (&r->lock);
-  GQueue rest = r->outq;
-  g_queue_init (&r->outq);
-  g_mutex_unlock (&r->lock);
-  while ((q = g_queue_pop_head (&rest)))
-    ova_ad_req_done (q, OVA_MSGAPI_ERR);
-}
-
-static void
 lose (Redis *r, GQueue *batch, const gchar *why)
 {
   if (r->ctx) {
     redisFree (r->ctx);
     r->ctx = NULL;
   }
-  g_mutex_lock (&r->lock);
-  gboolean was = r->connected;
-  r->connected = FALSE;
-  g_mutex_unlock (&r->lock);
-  fail_queue (r, batch);
-  if (was && why && r->ccb)
-    r->ccb (r, OVA_MSGAPI_EVT_DISCONNECT, why, r->cuser);
+  ova_ad_worker_lost (&r->w, batch, why);
 }
 
 static gpointer
@@ -110,43 +77,19 @@ redis_main (gpointer data)
     if (!r->ctx) {
       gchar *why = NULL;
       r->ctx = open_conn (r, &why);
-      g_mutex_lock (&r->lock);
-      if (r->ctx) {
-        gboolean first = r->first_result == 0;
-        r->first_result = 1;
-        r->connected = TRUE;
-        g_cond_broadcast (&r->cond);
-        g_mutex_unlock (&r->lock);
-        if (!first && r->ccb)
-          r->ccb (r, OVA_MSGAPI_EVT_SUCCESS, "reconnected", r->cuser);
-        last_io = g_get_monotonic_time ();
-      } else {
-        if (r->first_result == 0) {
-          r->first_result = -1;
-          r->first_error = why;
-          g_cond_broadcast (&r->cond);
-          g_mutex_unlock (&r->lock);
-          return NULL;
-        }
-        gboolean stop = r->stop;
-        if (!stop)
-          g_cond_wait_until (&r->cond, &r->lock,
-                             g_get_monotonic_time () + (gint64) r->c.reconnect_ms * 1000);
-        stop = r->stop;
-        g_mutex_unlock (&r->lock);
-        g_free (why);
-        if (stop)
-          break;
+      switch (ova_ad_worker_opened (&r->w, r->ctx != NULL, why, r->c.reconnect_ms)) {
+      case OVA_AD_OPEN_FAILED:
+        return NULL;
+      case OVA_AD_OPEN_STOP:
+        goto done;
+      case OVA_AD_OPEN_RETRY:
         continue;
+      case OVA_AD_OPEN_UP:
+        break;
       }
+      last_io = g_get_monotonic_time ();
     }
-    g_mutex_lock (&r->lock);
-    if (g_queue_is_empty (&r->outq) && !r->stop)
-      g_cond_wait_until (&r->cond, &r->lock, g_get_monotonic_time () + 200000);
-    for (guint i = 0; i < BATCH && !g_queue_is_empty (&r->outq); i++)
-      g_queue_push_tail (&batch, g_queue_pop_head (&r->outq));
-    gboolean stop = r->stop;
-    g_mutex_unlock (&r->lock);
+    gboolean stop = ova_ad_worker_take (&r->w, &batch, BATCH);
     if (stop) {
       gint64 now = g_get_monotonic_time ();
       if (!stop_deadline)
@@ -195,6 +138,7 @@ redis_main (gpointer data)
     }
     last_io = g_get_monotonic_time ();
   }
+done:
   lose (r, &batch, NULL);
   return NULL;
 }
@@ -206,15 +150,12 @@ redis_sub_main (gpointer data)
 {
   Redis *r = data;
   redisContext *ctx = NULL;
-  guint n = g_strv_length (r->sub_topics);
+  guint n = g_strv_length (r->w.sub_topics);
   gchar **ids = g_new0 (gchar *, n + 1);
   for (guint i = 0; i < n; i++)
     ids[i] = g_strdup ("$");
   for (;;) {
-    g_mutex_lock (&r->lock);
-    gboolean stop = r->stop;
-    g_mutex_unlock (&r->lock);
-    if (stop)
+    if (ova_ad_worker_stopping (&r->w))
       break;
     if (!ctx) {
       gchar *why = NULL;
@@ -233,7 +174,7 @@ redis_sub_main (gpointer data)
     argv[0] = "XREAD"; argv[1] = "COUNT"; argv[2] = "100"; argv[3] = "BLOCK"; argv[4] = "500";
     argv[5] = "STREAMS";
     for (guint i = 0; i < n; i++) {
-      argv[6 + i] = r->sub_topics[i];
+      argv[6 + i] = r->w.sub_topics[i];
       argv[6 + n + i] = ids[i];
     }
     redisReply *rep = redisCommandArgv (ctx, (int) argc, argv, NULL);
@@ -250,7 +191,7 @@ redis_sub_main (gpointer data)
           continue;
         const char *key = st->element[0]->str;
         guint ki = 0;
-        while (ki < n && g_strcmp0 (r->sub_topics[ki], key))
+        while (ki < n && g_strcmp0 (r->w.sub_topics[ki], key))
           ki++;
         redisReply *entries = st->element[1];
         for (size_t e = 0; e < entries->elements; e++) {
@@ -263,9 +204,9 @@ redis_sub_main (gpointer data)
           }
           redisReply *kv = en->element[1];
           for (size_t f = 0; f + 1 < kv->elements; f += 2)
-            if (!g_strcmp0 (kv->element[f]->str, r->field) && r->scb)
-              r->scb (OVA_MSGAPI_OK, kv->element[f + 1]->str, (int) kv->element[f + 1]->len,
-                      (char *) key, r->suser);
+            if (!g_strcmp0 (kv->element[f]->str, r->field) && r->w.scb)
+              r->w.scb (OVA_MSGAPI_OK, kv->element[f + 1]->str, (int) kv->element[f + 1]->len,
+                      (char *) key, r->w.suser);
         }
       }
     }
@@ -282,11 +223,8 @@ redis_free (Redis *r)
 {
   g_free (r->password);
   g_free (r->field);
-  g_free (r->first_error);
-  g_strfreev (r->sub_topics);
   ova_ad_common_clear (&r->c);
-  g_mutex_clear (&r->lock);
-  g_cond_clear (&r->cond);
+  ova_ad_worker_clear (&r->w);
   g_free (r);
 }
 
@@ -301,9 +239,7 @@ ova_msgapi_connect (const char *conn_str, OvaMsgApiConnectCb connect_cb, const c
     return NULL;
   Redis *r = g_new0 (Redis, 1);
   r->c = c;
-  g_mutex_init (&r->lock);
-  g_cond_init (&r->cond);
-  g_queue_init (&r->outq);
+  ova_ad_worker_init (&r->w, r, connect_cb, user_ptr);
   if (!ova_ad_get_int (kf, config_path, "db", 0, 1 << 20, &r->db, error_out) ||
       !ova_ad_get_int (kf, config_path, "maxlen", 0, G_MAXINT64, &r->maxlen, error_out)) {
     g_key_file_unref (kf);
@@ -313,17 +249,7 @@ ova_msgapi_connect (const char *conn_str, OvaMsgApiConnectCb connect_cb, const c
   r->password = ova_ad_get_str (kf, "password", NULL);
   r->field = ova_ad_get_str (kf, "field", "payload");
   g_key_file_unref (kf);
-  r->ccb = connect_cb;
-  r->cuser = user_ptr;
-  r->thread = g_thread_new ("ova-redis", redis_main, r);
-  g_mutex_lock (&r->lock);
-  while (r->first_result == 0)
-    g_cond_wait (&r->cond, &r->lock);
-  gboolean ok = r->first_result > 0;
-  g_mutex_unlock (&r->lock);
-  if (!ok) {
-    ova_ad_set_error (error_out, "Redis %s", r->first_error);
-    g_thread_join (r->thread);
+  if (!ova_ad_worker_start (&r->w, "ova-redis", redis_main, "Redis", error_out)) {
     redis_free (r);
     errno = ECONNREFUSED; /* the broker, not the settings */
     return NULL;
@@ -338,19 +264,7 @@ ova_msgapi_send_async (OvaMsgApiHandle h, const char *topic, const uint8_t *payl
   Redis *r = h;
   if (!r)
     return OVA_MSGAPI_ERR;
-  const char *t = topic && *topic ? topic : r->c.topic;
-  if (!t)
-    return OVA_MSGAPI_UNKNOWN_TOPIC;
-  g_mutex_lock (&r->lock);
-  if (!r->connected || r->stop) {
-    g_mutex_unlock (&r->lock);
-    return OVA_MSGAPI_ERR;
-  }
-  g_queue_push_tail (&r->outq, ova_ad_req_new (t, payload, nbuf, send_cb, user_ptr));
-  if (r->outq.length == 1)
-    g_cond_broadcast (&r->cond);
-  g_mutex_unlock (&r->lock);
-  return OVA_MSGAPI_OK;
+  return ova_ad_worker_enqueue (&r->w, r->c.topic, topic, payload, nbuf, send_cb, user_ptr);
 }
 
 OVA_AD_DEFINE_SYNC_SEND (((Redis *) h)->c.connect_timeout_ms)
@@ -360,15 +274,9 @@ ova_msgapi_subscribe (OvaMsgApiHandle h, char **topics, int num_topics, OvaMsgAp
                       void *user_ptr)
 {
   Redis *r = h;
-  if (!r || !topics || num_topics <= 0 || !cb || r->sub_thread)
+  if (!r)
     return OVA_MSGAPI_ERR;
-  r->sub_topics = g_new0 (gchar *, num_topics + 1);
-  for (int i = 0; i < num_topics; i++)
-    r->sub_topics[i] = g_strdup (topics[i]);
-  r->scb = cb;
-  r->suser = user_ptr;
-  r->sub_thread = g_thread_new ("ova-redis-sub", redis_sub_main, r);
-  return OVA_MSGAPI_OK;
+  return ova_ad_worker_subscribe (&r->w, "ova-redis-sub", redis_sub_main, topics, num_topics, cb, user_ptr);
 }
 
 OvaMsgApiErrorType
@@ -377,13 +285,7 @@ ova_msgapi_disconnect (OvaMsgApiHandle h)
   Redis *r = h;
   if (!r)
     return OVA_MSGAPI_ERR;
-  g_mutex_lock (&r->lock);
-  r->stop = TRUE;
-  g_cond_broadcast (&r->cond);
-  g_mutex_unlock (&r->lock);
-  g_thread_join (r->thread);
-  if (r->sub_thread)
-    g_thread_join (r->sub_thread);
+  ova_ad_worker_stop (&r->w);
   redis_free (r);
   return OVA_MSGAPI_OK;
 }
