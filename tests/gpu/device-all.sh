@@ -11,7 +11,8 @@
 #   2. gpu-pipeline.sh (bench/gpu-pipeline/run.sh): decode-only against the
 #      full pipeline at 1/8/32/64 streams, latency at 30 live streams;
 #   3. device.sh: the engine's kernel checks and benchmark against PyTorch.
-# OVA_DEVICE_BUDGET (seconds, default 450) bounds the whole.
+# OVA_DEVICE_BUDGET (seconds, default 450) bounds the whole; OVA_DEVICE_STAGES
+# (default "1 2 3") picks stages.
 #
 # Usage: bash PACK/device-all.sh PACK
 set -u
@@ -19,7 +20,9 @@ P=${1:-.devpack}
 DEST=${OUT:-/tmp/ova-out}
 BUDGET=${OVA_DEVICE_BUDGET:-450}
 T0=$(date +%s)
+STAGES=" ${OVA_DEVICE_STAGES:-1 2 3} "
 left () { echo $((BUDGET - ($(date +%s) - T0))); }
+stage () { case "$STAGES" in *" $1 "*) return 0 ;; esac; return 1; }
 W=$(mktemp -d)
 O=$W/logs
 mkdir -p "$DEST" "$O"
@@ -46,22 +49,27 @@ for e in ovamux ovainfer ovatrack; do
   gst-inspect-1.0 "$e" >/dev/null 2>>"$O/machine.txt" || echo "element $e does not load" | tee -a "$O/machine.txt"
 done
 
-echo "== 1. GPU path test ($(left) s left)"
-timeout -k 5 100 bash "$P/test-cuda-pipeline.sh" "$BENCH" "$P/assets" >"$O/test-pipeline.txt" 2>&1
-echo "test-cuda-pipeline exit code $?" >>"$O/test-pipeline.txt"
-grep -v "Message" "$O/test-pipeline.txt" | tail -16
-bundle
+if stage 1; then
+  echo "== 1. GPU path test ($(left) s left)"
+  timeout -k 5 100 bash "$P/test-cuda-pipeline.sh" "$BENCH" "$P/assets" >"$O/test-pipeline.txt" 2>&1
+  echo "test-cuda-pipeline exit code $?" >>"$O/test-pipeline.txt"
+  grep -v "Message" "$O/test-pipeline.txt" | tail -16
+  bundle
+fi
 
-echo "== 2. pipeline benchmark ($(left) s left)"
 T=$(( $(left) - 100 ))
 [ "$T" -gt 240 ] && T=240
-OVA_BENCH_TIMEOUT=70 timeout -k 5 "$T" bash "$P/gpu-pipeline.sh" "$BENCH" "$P/assets" "$O" 1 8 32 64 2>&1 | tail -30
-[ -f "$O/pipeline.md" ] || { echo "partial:"; cat "$O/pipeline.txt"; }
-bundle
+if stage 2 && [ "$T" -gt 20 ]; then
+  echo "== 2. pipeline benchmark ($(left) s left)"
+  OVA_BENCH_TIMEOUT=${OVA_BENCH_TIMEOUT:-70} timeout -k 5 "$T" bash "$P/gpu-pipeline.sh" "$BENCH" "$P/assets" "$O" \
+    ${OVA_BENCH_STREAMS:-1 8 32 64} 2>&1 | tail -30
+  [ -s "$O/pipeline.md" ] || { echo "partial:"; cat "$O/pipeline.txt"; }
+  bundle
+fi
 
-echo "== 3. engine checks and benchmark ($(left) s left)"
 T=$(( $(left) - 10 ))
-if [ "$T" -gt 30 ]; then
+if stage 3 && [ "$T" -gt 30 ]; then
+  echo "== 3. engine checks and benchmark ($(left) s left)"
   OUT=$O timeout -k 5 "$T" sh "$P/device.sh" "$P" >"$O/engine.txt" 2>&1
   echo "device.sh exit code $?" >>"$O/engine.txt"
   grep -v '^ova-cuda-check: [A-Z]' "$O/engine.txt" | tail -24
