@@ -8,6 +8,7 @@
 # (every log and result file), so what finished is kept when a later stage
 # runs out of time:
 #   1. test-cuda-pipeline.sh: ovainfer's GPU path against the CPU path;
+#      test-cuda-app.sh: ova-app choosing the GPU path, and falling back;
 #   2. gpu-pipeline.sh (bench/gpu-pipeline/run.sh): decode-only against the
 #      full pipeline at 1/8/32/64 streams, latency at 30 live streams;
 #   3. device.sh: the engine's kernel checks and benchmark against PyTorch.
@@ -55,13 +56,18 @@ if stage 1; then
   echo "test-cuda-pipeline exit code $?" >>"$O/test-pipeline.txt"
   grep -v "Message" "$O/test-pipeline.txt" | tail -16
   bundle
+  echo "== 1b. ova-app GPU path ($(left) s left)"
+  timeout -k 5 100 bash "$P/test-cuda-app.sh" "$W/ova/bin/ova-app" "$P/assets" >"$O/test-app.txt" 2>&1
+  echo "test-cuda-app exit code $?" >>"$O/test-app.txt"
+  grep -v "Message\|notice" "$O/test-app.txt" | tail -12
+  bundle
 fi
 
 T=$(( $(left) - 100 ))
 [ "$T" -gt 240 ] && T=240
 if stage 2 && [ "$T" -gt 20 ]; then
   echo "== 2. pipeline benchmark ($(left) s left)"
-  OVA_BENCH_TIMEOUT=${OVA_BENCH_TIMEOUT:-70} timeout -k 5 "$T" bash "$P/gpu-pipeline.sh" "$BENCH" "$P/assets" "$O" \
+  OVA_BENCH_TIMEOUT=${OVA_BENCH_TIMEOUT:-45} timeout -k 5 "$T" bash "$P/gpu-pipeline.sh" "$BENCH" "$P/assets" "$O" \
     ${OVA_BENCH_STREAMS:-1 8 32 64} 2>&1 | tail -30
   [ -s "$O/pipeline.md" ] || { echo "partial:"; cat "$O/pipeline.txt"; }
   bundle

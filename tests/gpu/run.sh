@@ -23,7 +23,8 @@ CUDA=${CUDA_HOME:-/usr/local/cuda}
 [ -f "$ASSETS/yolox_nano_dynbatch.onnx" ] || "$SRC/tools/fetch-assets.sh"
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$SRC" -Dcuda=enabled -Dtests=disabled
 ninja -C "$BUILD" lib/libova.so.0.1.0 plugins/mux/libgstovabatch.so plugins/infer/libgstovainfer.so \
-  plugins/track/libgstovatrack.so plugins/osd/libgstovaosd.so bench/gpu-pipeline/ova-pipeline-bench
+  plugins/track/libgstovatrack.so plugins/osd/libgstovaosd.so bench/gpu-pipeline/ova-pipeline-bench \
+  apps/ova-app/ova-app
 MP4=$ASSETS/vtest1080p30.mp4
 [ -f "$MP4" ] || "$SRC/tools/make-1080p-h264.sh" "$MP4" 300
 GSTROOT=${OVA_GST_SYSROOT:-$SRC/.cache/gst-sysroot}
@@ -46,10 +47,10 @@ cp -L "$BUILD/lib/libova.so.0" "$PACK/lib/"
 mkdir -p "$PACK/ova/plugins" "$PACK/ova/bin"
 PLUGINS="$BUILD/plugins/mux/libgstovabatch.so $BUILD/plugins/infer/libgstovainfer.so $BUILD/plugins/track/libgstovatrack.so $BUILD/plugins/osd/libgstovaosd.so"
 cp $PLUGINS "$PACK/ova/plugins/"
-cp "$BUILD/bench/gpu-pipeline/ova-pipeline-bench" "$PACK/ova/bin/"
+cp "$BUILD/bench/gpu-pipeline/ova-pipeline-bench" "$BUILD/apps/ova-app/ova-app" "$PACK/ova/bin/"
 SYSLIB=$GSTROOT/root/usr/lib/x86_64-linux-gnu
 # shellcheck disable=SC2086
-ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" | \
+ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \
     awk '/=> \//{print $3}' | sort -u | while read -r l; do
   b=$(basename "$l")
   case "$b" in
@@ -60,7 +61,7 @@ done
 (cd "$PACK" && tar czf libs.tgz lib && rm -rf lib && tar czf ova-gst.tgz ova && rm -rf ova)
 (cd "$GSTROOT/.." && tar czf "$PACK/gst.tgz" --transform "s,^$(basename "$GSTROOT"),gst," "$(basename "$GSTROOT")")
 cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/device-all.sh" \
-   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$PACK/"
+   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$PACK/"
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
    "$ASSETS/vtest.avi" "$MP4" "$ASSETS/coco80.txt" "$PACK/assets/"
