@@ -46,6 +46,7 @@
 #include <gst/cuda/gstcudacontext.h>
 #include <gst/cuda/gstcudamemory.h>
 #include <gst/cuda/gstcudautils.h>
+#include <gmodule.h>
 #endif
 
 GST_DEBUG_CATEGORY_STATIC (gst_ova_infer_debug);
@@ -714,18 +715,27 @@ cuda_context_ensure (GstOvaInfer *self, GError **error)
   }
   if (!ova_infer_cuda_init_device (self->gpu_id, error))
     return FALSE;
-  /* the runtime made the primary context current: take its handle */
   CUcontext cur = NULL;
   CUdevice dev = 0;
-  if (CuCtxPopCurrent (&cur) != CUDA_SUCCESS || !cur) {
-    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "no current CUDA context after initialising GPU %u",
-                 self->gpu_id);
-    return FALSE;
-  }
-  CuCtxPushCurrent (cur);
   if (CuDeviceGet (&dev, self->gpu_id) != CUDA_SUCCESS) {
     g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "no CUDA device %u", self->gpu_id);
     return FALSE;
+  }
+  /* The device's primary context: the one the CUDA runtime (and so the
+   * engine) uses. Asked of the driver (retained once for the process, the
+   * runtime holds it too); else the context the runtime made current. */
+  static GModule *driver = NULL;
+  static CUresult (*primary_retain) (CUcontext *, CUdevice) = NULL;
+  if (!driver && (driver = g_module_open ("libcuda.so.1", G_MODULE_BIND_LAZY)))
+    g_module_symbol (driver, "cuDevicePrimaryCtxRetain", (gpointer *) &primary_retain);
+  if (!primary_retain || primary_retain (&cur, dev) != CUDA_SUCCESS || !cur) {
+    cur = NULL;
+    if (CuCtxPopCurrent (&cur) != CUDA_SUCCESS || !cur) {
+      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "no CUDA context after initialising GPU %u",
+                   self->gpu_id);
+      return FALSE;
+    }
+    CuCtxPushCurrent (cur);
   }
   GstCudaContext *c = gst_cuda_context_new_wrapped (cur, dev);
   if (!c) {
