@@ -299,36 +299,88 @@ link_adapted (OvaAppSource *src, GstPad *out)
 }
 
 /* Between a source's decoded pad and ovamux, what makes every frame of the
- * batch the same kind of memory. GPU path: cudaupload ! cudaconvert to NV12
- * in CUDA memory (passthrough for nvh264dec/nvh265dec's CUDA output; uploads
- * what software decoders and cameras give). CPU path on a machine with
- * NVIDIA decoders: system memory only, so that a decoder that could keep
- * frames in CUDA memory downloads them. Elsewhere nothing. Returns the pad to
- * link to ovamux (a new reference) or NULL. */
+ * batch the same kind of memory. GPU path: NV12 in CUDA memory (cudaupload is
+ * a passthrough for nvh264dec/nvh265dec's CUDA output and uploads NV12 from
+ * system memory; other formats are converted to NV12 on the CPU first).
+ * CPU path on a machine with NVIDIA decoders: system memory only, so that a
+ * decoder that could keep frames in CUDA memory downloads them. Elsewhere
+ * nothing. Returns the pad to link to ovamux (a new reference) or NULL. */
 static GstPad *
 memory_adapter (OvaApp *app, OvaAppSource *src, GstPad *pad)
 {
-  const gchar *desc = NULL;
-  if (app->gpu)
-    desc = "cudaupload ! cudaconvert ! video/x-raw(memory:CUDAMemory),format=NV12";
-  else if (gst_element_factory_find ("nvh264dec"))
-    desc = "capsfilter caps=video/x-raw(memory:SystemMemory)";
-  if (!desc)
+  GstElementFactory *nv = app->gpu ? NULL : gst_element_factory_find ("nvh264dec");
+  if (!app->gpu && !nv)
     return gst_object_ref (pad);
-  GError *err = NULL;
-  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &err);
-  if (!bin) {
-    g_printerr ("ova-app: source %u: %s\n", src->source_id, err->message);
-    g_error_free (err);
+  if (nv)
+    gst_object_unref (nv);
+  GPtrArray *chain = g_ptr_array_new ();
+  const gchar *missing = NULL;
+  if (app->gpu) {
+    GstCaps *caps = gst_pad_get_current_caps (pad);
+    if (!caps)
+      caps = gst_pad_query_caps (pad, NULL);
+    const gchar *fmt = caps && gst_caps_get_size (caps) ? gst_structure_get_string (gst_caps_get_structure (caps, 0), "format") : NULL;
+    gboolean nv12 = !fmt || !strcmp (fmt, "NV12");
+    if (caps)
+      gst_caps_unref (caps);
+    if (!nv12) {
+      /* a software decoder or camera in another format */
+      GstElement *conv = gst_element_factory_make ("videoconvert", NULL);
+      GstElement *f = gst_element_factory_make ("capsfilter", NULL);
+      if (!conv || !f)
+        missing = "videoconvert";
+      if (conv)
+        g_ptr_array_add (chain, conv);
+      if (f) {
+        GstCaps *c = gst_caps_from_string ("video/x-raw,format=NV12");
+        g_object_set (f, "caps", c, NULL);
+        gst_caps_unref (c);
+        g_ptr_array_add (chain, f);
+      }
+    }
+    GstElement *up = gst_element_factory_make ("cudaupload", NULL);
+    if (!up)
+      missing = "cudaupload";
+    else
+      g_ptr_array_add (chain, up);
+  }
+  GstElement *f = gst_element_factory_make ("capsfilter", NULL);
+  if (f) {
+    GstCaps *c = gst_caps_from_string (app->gpu ? "video/x-raw(memory:CUDAMemory),format=NV12"
+                                                : "video/x-raw(memory:SystemMemory)");
+    g_object_set (f, "caps", c, NULL);
+    gst_caps_unref (c);
+    g_ptr_array_add (chain, f);
+  }
+  if (missing) {
+    g_printerr ("ova-app: source %u: no element \"%s\"\n", src->source_id, missing);
+    for (guint i = 0; i < chain->len; i++)
+      gst_object_unref (g_ptr_array_index (chain, i));
+    g_ptr_array_free (chain, TRUE);
     return NULL;
   }
+  /* one bin, so that a reconnected source replaces its adapter in one go */
+  GstElement *bin = gst_bin_new (NULL);
+  for (guint i = 0; i < chain->len; i++)
+    gst_bin_add (GST_BIN (bin), g_ptr_array_index (chain, i));
+  gboolean ok = TRUE;
+  for (guint i = 0; i + 1 < chain->len; i++)
+    ok = ok && gst_element_link (g_ptr_array_index (chain, i), g_ptr_array_index (chain, i + 1));
+  GstPad *in = gst_element_get_static_pad (g_ptr_array_index (chain, 0), "sink");
+  GstPad *out = gst_element_get_static_pad (g_ptr_array_index (chain, chain->len - 1), "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", in));
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", out));
+  gst_object_unref (in);
+  gst_object_unref (out);
+  g_ptr_array_free (chain, TRUE);
   gst_bin_add (GST_BIN (app->pipeline), bin);
   GstPad *sink = gst_element_get_static_pad (bin, "sink");
-  gboolean ok = gst_pad_link (pad, sink) == GST_PAD_LINK_OK;
+  ok = ok && gst_pad_link (pad, sink) == GST_PAD_LINK_OK;
   gst_object_unref (sink);
   gst_element_sync_state_with_parent (bin);
   if (!ok) {
-    g_printerr ("ova-app: source %u: could not link the decoder to %s\n", src->source_id, desc);
+    g_printerr ("ova-app: source %u: could not link the decoder to its %s memory adapter\n", src->source_id,
+                app->gpu ? "CUDA" : "system");
     return NULL;
   }
   return gst_element_get_static_pad (bin, "src");

@@ -21,7 +21,7 @@ STREAMS=${OVA_TEST_STREAMS:-2}
 # checking the script without a GPU: OVA_TEST_DECODER=avdec_h264 (every run then on the CPU)
 DEC=${OVA_TEST_DECODER:-nvh264dec}
 CUDA="video/x-raw(memory:CUDAMemory) !"
-DOWN="cudadownload !"
+DOWN="cudadownload ! video/x-raw !"
 GPU=cuda
 if [ -n "${OVA_TEST_DECODER:-}" ]; then
   CUDA=""
