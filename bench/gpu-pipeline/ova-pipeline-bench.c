@@ -10,7 +10,10 @@
  * 99th percentile. Frames are the frames of ova batches (ovamux's output) or
  * plain buffers (a decoder's output).
  *
- *   ova-pipeline-bench [--seconds S] [--label L] [--dump FILE.jsonl] LAUNCH...
+ *   ova-pipeline-bench [--seconds S] [--warmup W] [--label L] [--dump FILE.jsonl] LAUNCH...
+ *
+ * --warmup W leaves the frames of the first W seconds after the first frame
+ * out of frames/s and latency (start-up catch-up, decoders still starting).
  *
  * Prints one line "RESULT label=L frames=F seconds=S fps=X objects=O batches=B"
  * then "LATENCY label=L component=C n=N median_ms=M p99_ms=P" lines (the
@@ -26,12 +29,12 @@
 typedef struct {
   GMutex lock;
   guint64 frames, objects, batches;
-  gint64 first_us, last_us;
+  gint64 start_us, first_us, last_us;
   GHashTable *lat;  /* component (interned) -> GArray of gdouble ms */
   GArray *e2e;
   FILE *dump;
   GString *line;
-  gdouble max_seconds;
+  gdouble max_seconds, warmup;
   GstElement *pipeline;
   gboolean eos_sent;
 } Stats;
@@ -64,6 +67,12 @@ probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   guint64 now_ns = ova_latency_now_ns ();
   OvaBatchMeta *bm = ova_buffer_get_batch_meta (buf);
   g_mutex_lock (&s->lock);
+  if (!s->start_us)
+    s->start_us = now;
+  if ((now - s->start_us) / 1e6 < s->warmup) {
+    g_mutex_unlock (&s->lock);
+    return GST_PAD_PROBE_OK;
+  }
   if (!s->first_us)
     s->first_us = now;
   s->last_us = now;
@@ -93,7 +102,7 @@ probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
       }
     }
   }
-  if (s->max_seconds > 0 && !s->eos_sent && (now - s->first_us) / 1e6 >= s->max_seconds) {
+  if (s->max_seconds > 0 && !s->eos_sent && (now - s->start_us) / 1e6 >= s->max_seconds) {
     s->eos_sent = TRUE;
     g_idle_add (send_eos, s);
   }
@@ -153,10 +162,11 @@ on_bus (GstBus *bus, GstMessage *m, gpointer data)
 int
 main (int argc, char **argv)
 {
-  gdouble seconds = 0;
+  gdouble seconds = 0, warmup = 0;
   gchar *label = NULL, *dump = NULL;
   GOptionEntry entries[] = {
     { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &seconds, "stop (EOS) this many seconds after the first frame", "S" },
+    { "warmup", 'w', 0, G_OPTION_ARG_DOUBLE, &warmup, "leave out the frames of the first W seconds", "W" },
     { "label", 'l', 0, G_OPTION_ARG_STRING, &label, "label of the RESULT lines", "L" },
     { "dump", 'd', 0, G_OPTION_ARG_FILENAME, &dump, "write each frame's objects as JSON lines", "FILE" },
     { NULL },
@@ -186,6 +196,7 @@ main (int argc, char **argv)
   s.lat = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) g_array_unref);
   s.e2e = g_array_new (FALSE, FALSE, sizeof (gdouble));
   s.max_seconds = seconds;
+  s.warmup = warmup;
   s.pipeline = pipeline;
   s.line = g_string_new (NULL);
   if (dump && !(s.dump = fopen (dump, "w"))) {
@@ -221,7 +232,7 @@ main (int argc, char **argv)
   printf ("RESULT label=%s frames=%" G_GUINT64_FORMAT " seconds=%.3f fps=%.1f objects=%" G_GUINT64_FORMAT
           " batches=%" G_GUINT64_FORMAT " wall=%.3f startup=%.3f error=%d\n",
           lb, s.frames, span, fps, s.objects, s.batches, (t1 - t0) / 1e6,
-          s.first_us ? (s.first_us - t0) / 1e6 : 0.0, b.error);
+          s.start_us ? (s.start_us - t0) / 1e6 : 0.0, b.error);
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init (&it, s.lat);

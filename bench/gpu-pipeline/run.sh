@@ -89,7 +89,7 @@ done
 if [ "$LIVE" -gt 0 ]; then
   config "$LIVE"
   # shellcheck disable=SC2046
-  OVA_LATENCY=1 bench "live-$LIVE" --seconds 8 $(sources "$LIVE" "identity sync=true ! m.sink_%d") \
+  OVA_LATENCY=1 bench "live-$LIVE" --seconds 10 --warmup 2 $(sources "$LIVE" "identity sync=true ! m.sink_%d") \
     ovamux name=m batch-size="$LIVE" live-source=true batched-push-timeout=40000 ! \
     ovainfer config-file-path="$W/yolox-$LIVE.txt" backend="$BACKEND" batch-size="$LIVE" ! ovatrack ! fakesink name=sink sync=false
   grep "^LATENCY" "$RES"
