@@ -51,6 +51,7 @@ typedef struct _OvaApp {
   GPtrArray *rtsp_servers;      /* GstRTSPServer of type 4 sinks */
   GPtrArray *consumers;         /* [message-consumerN] subscriptions */
   guint commands_received;
+  gboolean gpu;                 /* the GPU path: CUDA-memory frames, ovainfer on the cuda backend */
 } OvaApp;
 
 /* pipeline.c */

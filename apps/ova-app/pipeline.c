@@ -5,6 +5,7 @@
  *           -> tee -> sinks            (without a tiler: ovademux -> per-source sinks)
  */
 #include "app.h"
+#include "ova-config.h"
 #include <ova/infer.h>
 #include <ova/meta.h>
 #ifdef OVA_APP_HAVE_RTSP_SERVER
@@ -267,9 +268,142 @@ source_buffer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 }
 
 static gboolean
+link_adapted (OvaAppSource *src, GstPad *out)
+{
+  OvaApp *app = src->app;
+  if (!src->mux_pad) {
+    gchar *name = g_strdup_printf ("sink_%u", src->source_id);
+    src->mux_pad = gst_element_request_pad_simple (app->mux, name);
+    g_free (name);
+  }
+  if (src->mux_pad && gst_pad_is_linked (src->mux_pad)) {
+    /* a reconnected source: its old adapter goes */
+    GstPad *old = gst_pad_get_peer (src->mux_pad);
+    if (old) {
+      GstElement *e = gst_pad_get_parent_element (old);
+      gst_pad_unlink (old, src->mux_pad);
+      if (e) {
+        gst_element_set_locked_state (e, TRUE);
+        gst_element_set_state (e, GST_STATE_NULL);
+        gst_bin_remove (GST_BIN (app->pipeline), e);
+        gst_object_unref (e);
+      }
+      gst_object_unref (old);
+    }
+  }
+  if (!src->mux_pad || gst_pad_link (out, src->mux_pad) != GST_PAD_LINK_OK) {
+    g_printerr ("ova-app: source %u: could not link the decoder to ovamux\n", src->source_id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Between a source's decoded pad and ovamux, what makes every frame of the
+ * batch the same kind of memory. GPU path: NV12 in CUDA memory (cudaupload is
+ * a passthrough for nvh264dec/nvh265dec's CUDA output and uploads NV12 from
+ * system memory; other formats are converted to NV12 on the CPU first).
+ * CPU path on a machine with NVIDIA decoders: system memory only, so that a
+ * decoder that could keep frames in CUDA memory downloads them. Elsewhere
+ * nothing. Returns the pad to link to ovamux (a new reference) or NULL. */
+static GstPad *
+memory_adapter (OvaApp *app, OvaAppSource *src, GstPad *pad)
+{
+  GstElementFactory *nv = app->gpu ? NULL : gst_element_factory_find ("nvh264dec");
+  if (!app->gpu && !nv)
+    return gst_object_ref (pad);
+  if (nv)
+    gst_object_unref (nv);
+  GPtrArray *chain = g_ptr_array_new ();
+  const gchar *missing = NULL;
+  if (app->gpu) {
+    GstCaps *caps = gst_pad_get_current_caps (pad);
+    if (!caps)
+      caps = gst_pad_query_caps (pad, NULL);
+    const gchar *fmt = caps && gst_caps_get_size (caps) ? gst_structure_get_string (gst_caps_get_structure (caps, 0), "format") : NULL;
+    gboolean nv12 = !fmt || !strcmp (fmt, "NV12");
+    if (caps)
+      gst_caps_unref (caps);
+    if (!nv12) {
+      /* a software decoder or camera in another format */
+      GstElement *conv = gst_element_factory_make ("videoconvert", NULL);
+      GstElement *f = gst_element_factory_make ("capsfilter", NULL);
+      if (!conv || !f)
+        missing = "videoconvert";
+      if (conv)
+        g_ptr_array_add (chain, conv);
+      if (f) {
+        GstCaps *c = gst_caps_from_string ("video/x-raw,format=NV12");
+        g_object_set (f, "caps", c, NULL);
+        gst_caps_unref (c);
+        g_ptr_array_add (chain, f);
+      }
+    }
+    GstElement *up = gst_element_factory_make ("cudaupload", NULL);
+    if (!up)
+      missing = "cudaupload";
+    else
+      g_ptr_array_add (chain, up);
+  }
+  GstElement *f = gst_element_factory_make ("capsfilter", NULL);
+  if (f) {
+    GstCaps *c = gst_caps_from_string (app->gpu ? "video/x-raw(memory:CUDAMemory),format=NV12"
+                                                : "video/x-raw(memory:SystemMemory)");
+    g_object_set (f, "caps", c, NULL);
+    gst_caps_unref (c);
+    g_ptr_array_add (chain, f);
+  }
+  if (missing) {
+    g_printerr ("ova-app: source %u: no element \"%s\"\n", src->source_id, missing);
+    for (guint i = 0; i < chain->len; i++)
+      gst_object_unref (g_ptr_array_index (chain, i));
+    g_ptr_array_free (chain, TRUE);
+    return NULL;
+  }
+  /* one bin, so that a reconnected source replaces its adapter in one go */
+  GstElement *bin = gst_bin_new (NULL);
+  for (guint i = 0; i < chain->len; i++)
+    gst_bin_add (GST_BIN (bin), g_ptr_array_index (chain, i));
+  gboolean ok = TRUE;
+  for (guint i = 0; i + 1 < chain->len; i++)
+    ok = ok && gst_element_link (g_ptr_array_index (chain, i), g_ptr_array_index (chain, i + 1));
+  GstPad *in = gst_element_get_static_pad (g_ptr_array_index (chain, 0), "sink");
+  GstPad *out = gst_element_get_static_pad (g_ptr_array_index (chain, chain->len - 1), "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", in));
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", out));
+  gst_object_unref (in);
+  gst_object_unref (out);
+  g_ptr_array_free (chain, TRUE);
+  gst_bin_add (GST_BIN (app->pipeline), bin);
+  GstPad *sink = gst_element_get_static_pad (bin, "sink");
+  ok = ok && gst_pad_link (pad, sink) == GST_PAD_LINK_OK;
+  gst_object_unref (sink);
+  gst_element_sync_state_with_parent (bin);
+  if (!ok) {
+    g_printerr ("ova-app: source %u: could not link the decoder to its %s memory adapter\n", src->source_id,
+                app->gpu ? "CUDA" : "system");
+    return NULL;
+  }
+  return gst_element_get_static_pad (bin, "src");
+}
+
+static gboolean
 link_to_mux (OvaAppSource *src, GstPad *pad)
 {
   OvaApp *app = src->app;
+  GstPad *out = memory_adapter (app, src, pad);
+  if (!out)
+    return FALSE;
+  if (out != pad) {
+    /* the probes stay on the decoder's pad; the adapter's output goes to ovamux */
+    gboolean ok = link_adapted (src, out);
+    gst_object_unref (out);
+    if (!ok)
+      return FALSE;
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, source_event_probe, src, NULL);
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, source_buffer_probe, src, NULL);
+    return TRUE;
+  }
+  gst_object_unref (out);
   if (!src->mux_pad) {
     gchar *name = g_strdup_printf ("sink_%u", src->source_id);
     src->mux_pad = gst_element_request_pad_simple (app->mux, name);
@@ -751,6 +885,55 @@ set_gie (GstElement *e, const OvaGieConfig *g, gboolean secondary)
   return TRUE;
 }
 
+/* The GPU path: NVIDIA decoders keep the frames in CUDA memory, ovamux
+ * batches them, the primary ovainfer preprocesses and infers them on the GPU
+ * (the cuda backend, fp16 with network-mode=2). Taken when this build has
+ * it, GStreamer's nvcodec decoders are there (they register only when a GPU
+ * is) and nothing after the primary detector needs the pixels in system
+ * memory. Otherwise *why says what keeps the CPU path. */
+static gboolean
+choose_gpu_path (const OvaAppConfig *cfg, const gchar **why)
+{
+  const gchar *env = g_getenv ("OVA_APP_GPU");
+  if (env && !strcmp (env, "0")) {
+    *why = "OVA_APP_GPU=0";
+    return FALSE;
+  }
+#if !(OVA_HAVE_CUDA && OVA_HAVE_GST_CUDA)
+  *why = "built without CUDA";
+  return FALSE;
+#endif
+  GstElementFactory *f = gst_element_factory_find ("nvh264dec");
+  if (!f) {
+    *why = "no GPU or no NVIDIA decoder (GStreamer nvcodec)";
+    return FALSE;
+  }
+  gst_object_unref (f);
+  if (!cfg->pgie.group || !cfg->pgie.enable) {
+    *why = "no primary detector";
+    return FALSE;
+  }
+  for (guint i = 0; i < cfg->n_sgies; i++)
+    if (cfg->sgies[i].enable) {
+      *why = "secondary inference reads system memory";
+      return FALSE;
+    }
+  if (cfg->osd_enable || cfg->tiler_enable) {
+    *why = "[osd] / [tiled-display] draw in system memory";
+    return FALSE;
+  }
+  if (cfg->mux_width > 0 || cfg->mux_height > 0) {
+    *why = "[streammux] width/height scaling works on system memory";
+    return FALSE;
+  }
+  for (guint i = 0; i < cfg->n_sinks; i++)
+    if (cfg->sinks[i].enable && cfg->sinks[i].type != SINK_FAKE && cfg->sinks[i].type != SINK_MSG_BROKER) {
+      *why = "a sink that shows or encodes the pixels";
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 ova_app_build_pipeline (OvaApp *app, GError **error)
 {
@@ -758,6 +941,14 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
   GstElement *last, *e;
   GstPad *probe_pad;
   guint n_enabled_sinks = 0;
+
+  const gchar *why = NULL;
+  app->gpu = choose_gpu_path (cfg, &why);
+  if (app->gpu)
+    g_printerr ("ova-app: GPU path: NVIDIA decoders into CUDA memory, ovamux, primary ovainfer on the cuda "
+                "backend (GPU %d)\n", MAX (cfg->pgie.gpu_id, cfg->gpu_id));
+  else
+    g_printerr ("ova-app: CPU path (%s)\n", why);
 
   app->pipeline = gst_pipeline_new ("ova-app");
   app->mux = make ("ovamux", "mux", error);
@@ -775,6 +966,8 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
     if (!(e = make ("ovainfer", "primary-gie", error)))
       return FALSE;
     set_gie (e, &cfg->pgie, FALSE);
+    if (app->gpu)
+      g_object_set (e, "backend", "cuda", "gpu-id", (guint) MAX (cfg->pgie.gpu_id, cfg->gpu_id), NULL);
     if (!(last = add_chain (app, last, e, error)))
       return FALSE;
   }

@@ -1,7 +1,12 @@
 /* ova — a model ready to run on batches: engine, staging, outputs, parsers.
  * SPDX-License-Identifier: MIT */
 #include "infer-private.h"
+#include "ova-config.h"
 #include <string.h>
+#if OVA_HAVE_CUDA
+#include <ova/cuda.h>
+#include <cuda_runtime.h>
+#endif
 
 struct _OvaInferContext {
   const OvaInferConfig *cfg;
@@ -23,6 +28,12 @@ struct _OvaInferContext {
   guint8 **out_buf;        /* batch * out_per bytes */
   const guint8 **out_data; /* last run's outputs: the engine's own when one run covered the batch */
   gfloat *thresholds;
+  /* the GPU path */
+  gboolean cuda;           /* the engine runs on the cuda backend */
+  gint device;
+  void *stream;            /* cudaStream_t of preprocessing, engine and output copies */
+  void *dev_input;         /* fp32 network input of up to dev_input_images images */
+  guint dev_input_images;
 };
 
 void
@@ -69,6 +80,8 @@ ova_infer_context_new (const OvaInferConfig *cfg, const OvaInferContextOptions *
   OvaInferContext *x = g_new0 (OvaInferContext, 1);
   x->cfg = cfg;
   x->batch = cfg->batch_size;
+  x->cuda = !g_strcmp0 (eo.backend, "cuda");
+  x->device = opts ? opts->device_id : 0;
   x->engine = ova_engine_new (cfg->onnx_file, &eo, error);
   if (!x->engine)
     goto fail;
@@ -174,8 +187,18 @@ ova_infer_context_free (OvaInferContext *x)
 {
   if (!x)
     return;
+#if OVA_HAVE_CUDA
+  if (x->stream)
+    cudaStreamSynchronize ((cudaStream_t) x->stream);
+#endif
   if (x->engine)
     ova_engine_free (x->engine);
+#if OVA_HAVE_CUDA
+  if (x->dev_input)
+    cudaFree (x->dev_input);
+  if (x->stream)
+    cudaStreamDestroy ((cudaStream_t) x->stream);
+#endif
   ova_custom_parser_free (x->custom);
   for (guint i = 0; i < x->n_out; i++)
     g_free (x->out_buf[i]);
@@ -392,3 +415,251 @@ ova_infer_context_detect (OvaInferContext *x, guint slot, const OvaLetterbox *lb
   out->n = k;
   return TRUE;
 }
+
+/* ------------------------------------------------------------ the GPU path */
+
+gboolean
+ova_infer_context_is_cuda (const OvaInferContext *x)
+{
+  return x && x->cuda;
+}
+
+#if OVA_HAVE_CUDA
+
+struct _OvaInferCudaJob {
+  cudaEvent_t done;
+  guint n;                 /* images of the last submit */
+  guint n_out;
+  gsize *per;              /* bytes per image of each output */
+  gsize *cap;              /* bytes allocated */
+  guint8 **host;           /* pinned, n * per */
+  OvaInferLayer *layer;    /* dims of one image */
+};
+
+static gboolean
+cuda_ok (cudaError_t e, const gchar *what, GError **error)
+{
+  if (e == cudaSuccess)
+    return TRUE;
+  cudaGetLastError ();
+  g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "CUDA: %s: %s", what, cudaGetErrorString (e));
+  return FALSE;
+}
+
+gboolean
+ova_infer_cuda_init_device (gint device, GError **error)
+{
+  int count = 0;
+  if (cudaGetDeviceCount (&count) != cudaSuccess || count <= device) {
+    cudaGetLastError ();
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "no CUDA device %d (%d found)", device, count);
+    return FALSE;
+  }
+  return cuda_ok (cudaSetDevice (device), "set device", error) && cuda_ok (cudaFree (NULL), "initialise", error);
+}
+
+OvaInferCudaJob *
+ova_infer_cuda_job_new (void)
+{
+  return g_new0 (OvaInferCudaJob, 1);
+}
+
+void
+ova_infer_cuda_job_free (OvaInferCudaJob *j)
+{
+  if (!j)
+    return;
+  if (j->done) {
+    cudaEventSynchronize (j->done);
+    cudaEventDestroy (j->done);
+  }
+  for (guint i = 0; i < j->n_out; i++)
+    if (j->host[i])
+      cudaFreeHost (j->host[i]);
+  g_free (j->host);
+  g_free (j->per);
+  g_free (j->cap);
+  g_free (j->layer);
+  g_free (j);
+}
+
+gboolean
+ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const void *frames_, guint n,
+                               OvaLetterbox *lbs, GError **error)
+{
+  const OvaCudaNv12Frame *frames = frames_;
+  if (!x->cuda) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "%s: the model does not run on the cuda backend",
+                 x->cfg->onnx_file);
+    return FALSE;
+  }
+  if (!cuda_ok (cudaSetDevice (x->device), "set device", error))
+    return FALSE;
+  if (!x->stream) {
+    cudaStream_t s;
+    if (!cuda_ok (cudaStreamCreateWithFlags (&s, cudaStreamNonBlocking), "stream", error))
+      return FALSE;
+    x->stream = s;
+  }
+  cudaStream_t s = (cudaStream_t) x->stream;
+  if (!j->done && !cuda_ok (cudaEventCreateWithFlags (&j->done, cudaEventDisableTiming), "event", error))
+    return FALSE;
+  /* a fixed batch dimension runs full chunks: room for the rounded-up count */
+  guint step = x->engine_batch ? x->engine_batch : MAX (MIN (n, x->batch), 1);
+  guint rounded = ((n + step - 1) / step) * step;
+  if (x->dev_input_images < rounded) {
+    if (x->dev_input) {
+      cudaStreamSynchronize (s);
+      cudaFree (x->dev_input);
+      x->dev_input = NULL;
+    }
+    x->dev_input_images = 0;
+    if (!cuda_ok (cudaMalloc (&x->dev_input, sizeof (gfloat) * x->in_per * rounded), "input buffer", error))
+      return FALSE;
+    cudaMemsetAsync (x->dev_input, 0, sizeof (gfloat) * x->in_per * rounded, s);
+    x->dev_input_images = rounded;
+  }
+  if (n && !ova_cuda_preprocess_nv12 (frames, n, &x->pp, x->dev_input, FALSE, s, lbs, error))
+    return FALSE;
+  gint n_all = ova_engine_get_n_outputs (x->engine);
+  OvaTensor *outs = g_newa (OvaTensor, MAX (n_all, 1));
+  if (j->n_out != x->n_out) {
+    for (guint i = 0; i < j->n_out; i++)
+      if (j->host[i])
+        cudaFreeHost (j->host[i]);
+    g_free (j->host);
+    g_free (j->per);
+    g_free (j->cap);
+    g_free (j->layer);
+    j->n_out = x->n_out;
+    j->host = g_new0 (guint8 *, x->n_out + 1);
+    j->per = g_new0 (gsize, x->n_out + 1);
+    j->cap = g_new0 (gsize, x->n_out + 1);
+    j->layer = g_new0 (OvaInferLayer, x->n_out + 1);
+  }
+  for (guint first = 0; first < n; first += step) {
+    guint cnt = x->engine_batch ? x->engine_batch : MIN (step, n - first);
+    OvaTensor in = { 0 };
+    in.data = (guint8 *) x->dev_input + sizeof (gfloat) * x->in_per * first;
+    in.dtype = OVA_DTYPE_FLOAT32;
+    in.rank = 4;
+    in.dims[0] = cnt;
+    in.dims[1] = x->net_c;
+    in.dims[2] = x->net_h;
+    in.dims[3] = x->net_w;
+    in.device = OVA_DEVICE_CUDA;
+    if (!ova_engine_run_async (x->engine, &in, 1, outs, n_all, s, error))
+      return FALSE;
+    guint keep = MIN (cnt, n - first);
+    for (guint i = 0; i < x->n_out; i++) {
+      const OvaTensor *t = &outs[x->out_index[i]];
+      if (t->rank < 1 || t->dims[0] != (gint64) cnt) {
+        g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                     "%s: output '%s' has no batch dimension of %u", x->cfg->onnx_file, x->out_name[i], cnt);
+        return FALSE;
+      }
+      gsize per = ova_dtype_size (t->dtype);
+      for (int d = 1; d < t->rank; d++)
+        per *= t->dims[d];
+      gsize need = per * MAX (n, x->batch);
+      if (j->cap[i] < need) {
+        if (j->host[i]) {
+          /* earlier chunks of this submit may still be copying into it */
+          cudaStreamSynchronize (s);
+          guint8 *old = j->host[i];
+          j->host[i] = NULL;
+          if (!cuda_ok (cudaMallocHost ((void **) &j->host[i], need), "pinned output buffer", error))
+            return FALSE;
+          memcpy (j->host[i], old, j->per[i] * first);
+          cudaFreeHost (old);
+        } else if (!cuda_ok (cudaMallocHost ((void **) &j->host[i], need), "pinned output buffer", error)) {
+          return FALSE;
+        }
+        j->cap[i] = need;
+      }
+      j->per[i] = per;
+      OvaInferLayer *l = &j->layer[i];
+      l->name = x->out_name[i];
+      l->dtype = t->dtype;
+      l->rank = t->rank;
+      memcpy (l->dims, t->dims, sizeof (gint64) * MIN (t->rank, 8));
+      l->dims[0] = 1;
+      const void *src = t->data;
+      if (t->device == OVA_DEVICE_CUDA) {
+        if (!cuda_ok (cudaMemcpyAsync (j->host[i] + per * first, src, per * keep, cudaMemcpyDeviceToHost, s),
+                      "output download", error))
+          return FALSE;
+      } else {
+        /* host outputs (not expected with device inputs): copy after the run */
+        cudaStreamSynchronize (s);
+        memcpy (j->host[i] + per * first, src, per * keep);
+      }
+    }
+  }
+  j->n = n;
+  return cuda_ok (cudaEventRecord (j->done, s), "record", error);
+}
+
+gboolean
+ova_infer_cuda_job_wait (OvaInferCudaJob *j, GError **error)
+{
+  if (!j->done)
+    return TRUE;
+  return cuda_ok (cudaEventSynchronize (j->done), "inference on the GPU", error);
+}
+
+void
+ova_infer_context_use_job (OvaInferContext *x, OvaInferCudaJob *j, guint first)
+{
+  for (guint i = 0; i < x->n_out && i < j->n_out; i++) {
+    x->out_layer[i] = j->layer[i];
+    x->out_per[i] = j->per[i];
+    x->out_data[i] = j->host[i] ? j->host[i] + j->per[i] * first : NULL;
+  }
+}
+
+#else /* !OVA_HAVE_CUDA */
+
+static gboolean
+no_cuda (GError **error)
+{
+  g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "libova was built without CUDA (-Dcuda)");
+  return FALSE;
+}
+
+gboolean
+ova_infer_cuda_init_device (gint device, GError **error)
+{
+  return no_cuda (error);
+}
+
+OvaInferCudaJob *
+ova_infer_cuda_job_new (void)
+{
+  return NULL;
+}
+
+void
+ova_infer_cuda_job_free (OvaInferCudaJob *job)
+{
+}
+
+gboolean
+ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const void *frames, guint n,
+                               OvaLetterbox *lbs, GError **error)
+{
+  return no_cuda (error);
+}
+
+gboolean
+ova_infer_cuda_job_wait (OvaInferCudaJob *j, GError **error)
+{
+  return no_cuda (error);
+}
+
+void
+ova_infer_context_use_job (OvaInferContext *x, OvaInferCudaJob *j, guint first)
+{
+}
+
+#endif

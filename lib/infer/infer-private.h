@@ -59,6 +59,42 @@ gboolean ova_infer_context_detect (OvaInferContext *ctx, guint slot, const OvaLe
                                    gfloat to_src_x, gfloat to_src_y, gfloat src_w, gfloat src_h,
                                    OvaInferObjectList *out, GError **error);
 
+/* ---- The GPU path (frames in CUDA memory; libova built with the CUDA backend).
+ * Every function below exists in every build; without CUDA they fail with
+ * OVA_INFER_ERROR_MODEL ("built without CUDA").
+ *
+ * Threads: ova_infer_context_cuda_submit (the engine, the device input, one
+ * CUDA stream) is called by one thread; ova_infer_cuda_job_wait and
+ * ova_infer_context_use_job by another (they touch only the job and the
+ * context's output views, never the engine). */
+typedef struct _OvaInferCudaJob OvaInferCudaJob;
+
+/** TRUE when the context runs on the engine's cuda backend. */
+gboolean ova_infer_context_is_cuda (const OvaInferContext *ctx);
+/** Makes @device's primary context current on this thread (cudaSetDevice +
+ * runtime initialisation): the context the engine's cuda backend uses. */
+gboolean ova_infer_cuda_init_device (gint device, GError **error);
+OvaInferCudaJob *ova_infer_cuda_job_new (void);
+void ova_infer_cuda_job_free (OvaInferCudaJob *job);
+/**
+ * ova_infer_context_cuda_submit:
+ * @frames: @n NV12 frames in device memory (an array of OvaCudaNv12Frame,
+ * include/ova/cuda.h).
+ * Enqueues, on the context's stream: ova_cuda_preprocess_nv12 of the frames
+ * into the device input, the engine (in chunks of the batch it accepts) and
+ * the copy of the selected outputs into @job's pinned host buffers; records
+ * the job's completion. @lbs (n entries) receives each frame's letterbox.
+ * Returns at once (the GPU works on); the frames must stay valid until
+ * ova_infer_cuda_job_wait returns.
+ */
+gboolean ova_infer_context_cuda_submit (OvaInferContext *ctx, OvaInferCudaJob *job, const void *frames,
+                                        guint n, OvaLetterbox *lbs, GError **error);
+/** Blocks until everything submitted with @job is done. */
+gboolean ova_infer_cuda_job_wait (OvaInferCudaJob *job, GError **error);
+/** Makes the outputs of images @first.. of @job those that
+ * ova_infer_context_output / _detect read (slot 0 = image @first). */
+void ova_infer_context_use_job (OvaInferContext *ctx, OvaInferCudaJob *job, guint first);
+
 /** Maps a network-pixel box back to source pixels. */
 void ova_letterbox_unmap (const OvaLetterbox *lb, OvaInferObject *o);
 

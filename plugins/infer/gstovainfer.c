@@ -40,6 +40,14 @@
 #include "infer/infer-private.h"
 #include <gst/video/video.h>
 #include <string.h>
+#ifdef OVA_INFER_CUDA
+#include <ova/cuda.h>
+#include <gst/cuda/gstcudaloader.h>
+#include <gst/cuda/gstcudacontext.h>
+#include <gst/cuda/gstcudamemory.h>
+#include <gst/cuda/gstcudautils.h>
+#include <gmodule.h>
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (gst_ova_infer_debug);
 #define GST_CAT_DEFAULT gst_ova_infer_debug
@@ -76,6 +84,14 @@ typedef struct {
   gsize floats;        /* capacity */
   OvaLetterbox *lbs;
   guint n_lbs;         /* capacity */
+  /* the GPU path: the batch's work on the GPU and the CUDA memories it reads
+   * (mapped until the job is done) */
+  OvaInferCudaJob *job;
+  gboolean on_gpu;     /* this use: frames preprocessed and inferred on the GPU */
+  gboolean job_pending;
+  GstMemory **mems;
+  GstMapInfo *maps;
+  guint n_maps, maps_cap;
 } Staging;
 
 typedef struct {
@@ -121,6 +137,11 @@ struct _GstOvaInfer {
   gint threads;
   gchar *backend;
   guint max_in_flight;
+  /* the GPU path */
+  gboolean cuda_input;    /* negotiated caps: memory:CUDAMemory */
+  gboolean force_cuda;    /* backend=auto and CUDA frames: the model runs on cuda */
+  gpointer cuda_ctx;      /* GstCudaContext wrapping the CUDA runtime's (engine's)
+                             context of gpu-id, shared with the decoders */
   gboolean dirty;      /* properties changed since the model was loaded */
 
   /* model (worker thread only, after start) */
@@ -180,11 +201,28 @@ cache_entry_free (gpointer p)
   g_free (e);
 }
 
+/* Waits for the batch's GPU work and unmaps its CUDA memories. */
+static void
+staging_release_frames (Staging *st)
+{
+  if (st->job_pending) {
+    ova_infer_cuda_job_wait (st->job, NULL);
+    st->job_pending = FALSE;
+  }
+  for (guint i = 0; i < st->n_maps; i++)
+    gst_memory_unmap (st->mems[i], &st->maps[i]);
+  st->n_maps = 0;
+}
+
 static void
 staging_free (Staging *st)
 {
   if (!st)
     return;
+  staging_release_frames (st);
+  ova_infer_cuda_job_free (st->job);
+  g_free (st->mems);
+  g_free (st->maps);
   g_free (st->data);
   g_free (st->lbs);
   g_free (st);
@@ -287,7 +325,9 @@ model_load (GstOvaInfer *self)
     }
     if (self->prop_output_tensor_meta >= 0)
       cfg->output_tensor_meta = self->prop_output_tensor_meta;
-    OvaInferContextOptions opts = { self->backend, self->gpu_id, self->threads };
+    OvaInferContextOptions opts = { self->force_cuda ? "cuda" : self->backend, self->gpu_id, self->threads };
+    if (!g_strcmp0 (opts.backend, "auto"))
+      opts.backend = "cpu";
     self->dirty = FALSE;
     GST_OBJECT_UNLOCK (self);
     if (ok) {
@@ -309,9 +349,10 @@ model_load (GstOvaInfer *self)
   self->interval_counter = 0;
   OvaInferNetworkInfo net;
   ova_infer_context_net_info (self->ctx, &net);
-  GST_INFO_OBJECT (self, "model %s: input %ux%ux%u, batch %u, %s mode, network-type %d", cfg->onnx_file,
+  GST_INFO_OBJECT (self, "model %s: input %ux%ux%u, batch %u, %s mode, network-type %d, %s backend", cfg->onnx_file,
                    net.channels, net.height, net.width, self->n_slots,
-                   cfg->process_mode == OVA_PROCESS_FRAMES ? "primary" : "secondary", cfg->network_type);
+                   cfg->process_mode == OVA_PROCESS_FRAMES ? "primary" : "secondary", cfg->network_type,
+                   ova_infer_context_is_cuda (self->ctx) ? "cuda" : "cpu");
   return TRUE;
 }
 
@@ -548,7 +589,8 @@ frame_image (GstOvaInfer *self, GstBuffer *buf, OvaFrameMeta *f, OvaMappedFrame 
   if (f->memory_type != OVA_MEMORY_SYSTEM) {
     g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
                  "source %u: frame in CUDA memory; this ovainfer runs on the CPU and needs system memory "
-                 "(add cudadownload before ovamux, or use the CUDA backend when built with it)", f->source_id);
+                 "(add cudadownload before ovamux, or set backend=cuda or backend=auto on a build with CUDA)",
+                 f->source_id);
     return FALSE;
   }
   if (!ova_preproc_format_supported (GST_VIDEO_INFO_FORMAT (&f->video_info))) {
@@ -610,6 +652,7 @@ staging_get (GstOvaInfer *self, gsize floats, guint n)
 static void
 staging_put (GstOvaInfer *self, Staging *st)
 {
+  staging_release_frames (st);
   g_mutex_lock (&self->lock);
   /* keep what the queue can hold in flight, free the rest */
   if (g_queue_get_length (&self->free_staging) < self->max_in_flight + 1) {
@@ -628,6 +671,7 @@ preprocess_frames (GstOvaInfer *self, GstBuffer *buf, OvaBatchMeta *bm, GError *
   guint n = ova_batch_meta_get_n_frames (bm);
   gsize per = ova_infer_context_input_floats (self->ctx);
   Staging *st = staging_get (self, per * MAX (n, 1), MAX (n, 1));
+  st->on_gpu = FALSE;
   for (guint i = 0; i < n; i++) {
     OvaFrameMeta *f = ova_batch_meta_get_frame (bm, i);
     OvaMappedFrame m;
@@ -645,6 +689,193 @@ preprocess_frames (GstOvaInfer *self, GstBuffer *buf, OvaBatchMeta *bm, GError *
     }
   }
   return st;
+}
+
+/* ------------------------------------------------------------ the GPU path */
+
+#ifdef OVA_INFER_CUDA
+/* The GstCudaContext wrapping the CUDA runtime's primary context of gpu-id
+ * (the context the engine's cuda backend runs in), announced to the pipeline
+ * (have-context, then context queries) so that nvh264dec & co. decode into
+ * memory that the engine's kernels can read: one context for the pipeline. */
+static gboolean
+cuda_context_ensure (GstOvaInfer *self, GError **error)
+{
+  if (self->cuda_ctx)
+    return TRUE;
+  if (!gst_cuda_load_library ()) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "the CUDA driver library could not be loaded");
+    return FALSE;
+  }
+  if (self->gpu_id && !g_getenv ("OVA_CUDA_DEVICE")) {
+    /* the engine's cuda backend reads its device from OVA_CUDA_DEVICE */
+    gchar *d = g_strdup_printf ("%u", self->gpu_id);
+    g_setenv ("OVA_CUDA_DEVICE", d, FALSE);
+    g_free (d);
+  }
+  if (!ova_infer_cuda_init_device (self->gpu_id, error))
+    return FALSE;
+  CUcontext cur = NULL;
+  CUdevice dev = 0;
+  if (CuDeviceGet (&dev, self->gpu_id) != CUDA_SUCCESS) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "no CUDA device %u", self->gpu_id);
+    return FALSE;
+  }
+  /* The device's primary context: the one the CUDA runtime (and so the
+   * engine) uses. Asked of the driver (retained once for the process, the
+   * runtime holds it too); else the context the runtime made current. */
+  static GModule *driver = NULL;
+  static CUresult (*primary_retain) (CUcontext *, CUdevice) = NULL;
+  if (!driver && (driver = g_module_open ("libcuda.so.1", G_MODULE_BIND_LAZY)))
+    g_module_symbol (driver, "cuDevicePrimaryCtxRetain", (gpointer *) &primary_retain);
+  if (!primary_retain || primary_retain (&cur, dev) != CUDA_SUCCESS || !cur) {
+    cur = NULL;
+    if (CuCtxPopCurrent (&cur) != CUDA_SUCCESS || !cur) {
+      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "no CUDA context after initialising GPU %u",
+                   self->gpu_id);
+      return FALSE;
+    }
+    CuCtxPushCurrent (cur);
+  }
+  GstCudaContext *c = gst_cuda_context_new_wrapped (cur, dev);
+  if (!c) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "could not wrap the CUDA context of GPU %u",
+                 self->gpu_id);
+    return FALSE;
+  }
+  self->cuda_ctx = c;
+  GST_INFO_OBJECT (self, "sharing CUDA context %p (GPU %u) with the pipeline", cur, self->gpu_id);
+  gst_element_post_message (GST_ELEMENT (self),
+                            gst_message_new_have_context (GST_OBJECT (self), gst_context_new_cuda_context (c)));
+  return TRUE;
+}
+
+/* Streaming thread: the batch's NV12 frames, straight from their CUDA
+ * memories, preprocessed and inferred on the GPU; the worker collects the
+ * outputs. No pixel leaves the GPU. */
+static Staging *
+preprocess_frames_cuda (GstOvaInfer *self, GstBuffer *buf, OvaBatchMeta *bm, GError **error)
+{
+  guint n = ova_batch_meta_get_n_frames (bm);
+  Staging *st = staging_get (self, 0, MAX (n, 1));
+  st->on_gpu = TRUE;
+  if (!st->job)
+    st->job = ova_infer_cuda_job_new ();
+  if (st->maps_cap < n) {
+    st->mems = g_renew (GstMemory *, st->mems, n);
+    st->maps = g_renew (GstMapInfo, st->maps, n);
+    st->maps_cap = n;
+  }
+  OvaCudaNv12Frame *fr = g_new0 (OvaCudaNv12Frame, MAX (n, 1));
+  gpointer ours = gst_cuda_context_get_handle (self->cuda_ctx);
+  for (guint i = 0; i < n; i++) {
+    OvaFrameMeta *f = ova_batch_meta_get_frame (bm, i);
+    GstMemory *mem = ova_frame_meta_peek_memory (buf, f, 0);
+    if (!mem || f->n_mems != 1 || !gst_is_cuda_memory (mem)) {
+      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                   "source %u frame %" G_GUINT64_FORMAT ": not one CUDA memory (%u memories)", f->source_id,
+                   f->frame_num, f->n_mems);
+      goto fail;
+    }
+    if (GST_VIDEO_INFO_FORMAT (&f->video_info) != GST_VIDEO_FORMAT_NV12) {
+      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                   "source %u: %s in CUDA memory; the GPU path takes NV12", f->source_id,
+                   gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&f->video_info)));
+      goto fail;
+    }
+    GstCudaMemory *cm = GST_CUDA_MEMORY_CAST (mem);
+    if (gst_cuda_context_get_handle (cm->context) != ours) {
+      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                   "source %u: the frame is in CUDA context %p, ovainfer's engine in %p: the decoder did not take "
+                   "ovainfer's context (set backend=cuda or backend=auto so that ovainfer shares it from READY on, "
+                   "before the decoder starts)", f->source_id, gst_cuda_context_get_handle (cm->context), ours);
+      goto fail;
+    }
+    if (!gst_memory_map (mem, &st->maps[st->n_maps], GST_MAP_READ | GST_MAP_CUDA)) {
+      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "source %u: could not map its CUDA memory",
+                   f->source_id);
+      goto fail;
+    }
+    const guint8 *d = st->maps[st->n_maps].data;
+    st->mems[st->n_maps++] = mem;
+    fr[i].y = d + GST_VIDEO_INFO_PLANE_OFFSET (&cm->info, 0);
+    fr[i].uv = d + GST_VIDEO_INFO_PLANE_OFFSET (&cm->info, 1);
+    fr[i].y_stride = GST_VIDEO_INFO_PLANE_STRIDE (&cm->info, 0);
+    fr[i].uv_stride = GST_VIDEO_INFO_PLANE_STRIDE (&cm->info, 1);
+    fr[i].width = GST_VIDEO_INFO_WIDTH (&f->video_info);
+    fr[i].height = GST_VIDEO_INFO_HEIGHT (&f->video_info);
+    fr[i].matrix = f->video_info.colorimetry.matrix;
+    fr[i].range = f->video_info.colorimetry.range;
+  }
+  st->job_pending = TRUE;
+  if (!ova_infer_context_cuda_submit (self->ctx, st->job, fr, n, st->lbs, error))
+    goto fail;
+  g_free (fr);
+  return st;
+fail:
+  g_free (fr);
+  staging_put (self, st);
+  return NULL;
+}
+#else
+static gboolean
+cuda_context_ensure (GstOvaInfer *self, GError **error)
+{
+  g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "ovainfer was built without the GPU path");
+  return FALSE;
+}
+
+static Staging *
+preprocess_frames_cuda (GstOvaInfer *self, GstBuffer *buf, OvaBatchMeta *bm, GError **error)
+{
+  cuda_context_ensure (self, error);
+  return NULL;
+}
+#endif
+
+static gboolean queue_drain (GstOvaInfer *self);
+
+/* Caps: frames in CUDA memory with backend=auto move the model to the cuda
+ * backend (once; the context was shared at READY). */
+static gboolean
+cuda_follow_caps (GstOvaInfer *self, GstCaps *caps)
+{
+  GstCapsFeatures *feat = caps && gst_caps_get_size (caps) ? gst_caps_get_features (caps, 0) : NULL;
+  self->cuda_input = feat && gst_caps_features_contains (feat, "memory:CUDAMemory");
+  if (!self->cuda_input || !self->ctx || ova_infer_context_is_cuda (self->ctx) || !self->cuda_ctx)
+    return TRUE;
+  if (!queue_drain (self))
+    return FALSE;
+  GST_INFO_OBJECT (self, "frames in CUDA memory: the model moves to the cuda backend");
+  model_free (self);
+  self->force_cuda = TRUE;
+  return model_load (self);
+}
+
+/* Worker thread, primary mode on the GPU: wait for the batch, then decode
+ * and cluster its (downloaded) outputs into meta as on the CPU. */
+static gboolean
+process_primary_cuda (GstOvaInfer *self, OvaBatchMeta *bm, Staging *st, GError **error)
+{
+  guint n = ova_batch_meta_get_n_frames (bm);
+  gboolean ok = ova_infer_cuda_job_wait (st->job, error);
+  st->job_pending = FALSE;
+  staging_release_frames (st);
+  for (guint first = 0; ok && first < n; first += self->n_slots) {
+    guint cnt = MIN (self->n_slots, n - first);
+    for (guint j = 0; j < cnt; j++) {
+      OvaFrameMeta *f = ova_batch_meta_get_frame (bm, first + j);
+      self->slots[j].frame = f;
+      self->slots[j].obj = NULL;
+      self->slots[j].lb = st->lbs[first + j];
+      if (self->cfg->network_type == OVA_NETWORK_DETECTOR)
+        f->infer_done = TRUE;
+    }
+    ova_infer_context_use_job (self->ctx, st->job, first);
+    ok = attach_results (self, bm, cnt, error);
+    self->n_inferred += cnt;
+  }
+  return ok;
 }
 
 /* Worker thread, primary mode: run the preprocessed frames batch-size at a time. */
@@ -764,7 +995,9 @@ process_buffer (GstOvaInfer *self, GstBuffer *buf, gboolean skip, Staging *st)
   GError *err = NULL;
   gboolean ok = TRUE;
   if (!skip) {
-    if (st)
+    if (st && st->on_gpu)
+      ok = process_primary_cuda (self, bm, st, &err);
+    else if (st)
       ok = process_primary (self, bm, st, &err);
     else
       ok = process_secondary (self, buf, bm, &err);
@@ -923,7 +1156,9 @@ gst_ova_infer_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
       ova_batch_meta_get_frame (bm, i)->infer_done = FALSE;
   if (!it->skip && self->cfg->process_mode == OVA_PROCESS_FRAMES) {
     GError *err = NULL;
-    it->staging = preprocess_frames (self, buf, bm, &err);
+    gboolean gpu = ova_infer_context_is_cuda (self->ctx) && ova_batch_meta_get_n_frames (bm) > 0 &&
+                   ova_batch_meta_get_frame (bm, 0)->memory_type == OVA_MEMORY_CUDA;
+    it->staging = gpu ? preprocess_frames_cuda (self, buf, bm, &err) : preprocess_frames (self, buf, bm, &err);
     if (!it->staging) {
       GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Preprocessing failed: %s", err->message), (NULL));
       g_error_free (err);
@@ -954,6 +1189,15 @@ gst_ova_infer_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       g_mutex_unlock (&self->lock);
       gst_pad_push_event (self->srcpad, event);
       return gst_pad_start_task (self->srcpad, worker_loop, self, NULL);
+    case GST_EVENT_CAPS: {
+      GstCaps *caps;
+      gst_event_parse_caps (event, &caps);
+      if (!cuda_follow_caps (self, caps)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    }
     default:
       break;
   }
@@ -972,6 +1216,11 @@ static gboolean
 gst_ova_infer_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstOvaInfer *self = GST_OVA_INFER (parent);
+#ifdef OVA_INFER_CUDA
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT && self->cuda_ctx &&
+      gst_cuda_handle_context_query (GST_ELEMENT (self), query, self->cuda_ctx))
+    return TRUE;
+#endif
   if (GST_QUERY_IS_SERIALIZED (query)) {
     /* answer in order with the buffers before it */
     if (!queue_drain (self))
@@ -1030,6 +1279,19 @@ gst_ova_infer_change_state (GstElement *element, GstStateChange transition)
 {
   GstOvaInfer *self = GST_OVA_INFER (element);
   switch (transition) {
+    case GST_STATE_CHANGE_NULL_TO_READY: {
+      /* backend=cuda|auto: share the engine's CUDA context before the
+       * decoders (upstream, started after us) pick one */
+      GST_OBJECT_LOCK (self);
+      gboolean want = !g_strcmp0 (self->backend, "cuda") || !g_strcmp0 (self->backend, "auto");
+      GST_OBJECT_UNLOCK (self);
+      GError *err = NULL;
+      if (want && !cuda_context_ensure (self, &err)) {
+        GST_INFO_OBJECT (self, "no CUDA context to share: %s", err->message);
+        g_clear_error (&err);
+      }
+      break;
+    }
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       if (self->ctx && self->dirty)
         model_free (self);
@@ -1050,6 +1312,7 @@ gst_ova_infer_change_state (GstElement *element, GstStateChange transition)
       break;
     case GST_STATE_CHANGE_READY_TO_NULL:
       model_free (self);
+      self->force_cuda = FALSE;
       break;
     default:
       break;
@@ -1144,6 +1407,8 @@ gst_ova_infer_finalize (GObject *object)
   g_free (self->prop_class_ids);
   g_free (self->prop_model_engine_file);
   g_free (self->backend);
+  if (self->cuda_ctx)
+    gst_object_unref (self->cuda_ctx);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (gst_ova_infer_parent_class)->finalize (object);
@@ -1239,7 +1504,10 @@ gst_ova_infer_class_init (GstOvaInferClass *klass)
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads", "CPU threads of the engine; 0: all cores", 0, 1024, 0, rw));
   g_object_class_install_property (gobject_class, PROP_BACKEND,
-      g_param_spec_string ("backend", "Backend", "Engine backend: cpu (or cuda when built with it)", "cpu", rw));
+      g_param_spec_string ("backend", "Backend",
+          "Engine backend: cpu, cuda (when built with it; frames in CUDA memory are then preprocessed and "
+          "inferred on the GPU, in a CUDA context shared with the decoders) or auto (cpu, moving to cuda when "
+          "the frames arrive in CUDA memory)", "cpu", rw));
   g_object_class_install_property (gobject_class, PROP_MAX_IN_FLIGHT,
       g_param_spec_uint ("max-in-flight", "Max in flight",
           "Batches queued for the worker thread before upstream blocks", 1, 64, DEFAULT_MAX_IN_FLIGHT,

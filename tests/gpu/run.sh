@@ -3,10 +3,14 @@
 # SPDX-License-Identifier: MIT
 #
 # Builds here what the GPU machine needs and packs it into one folder:
-# libova with the CUDA backend (build-cuda/, -Dcuda=enabled) and the shared
-# libraries it needs that a bare CUDA machine lacks, tests/gpu's checker,
-# tests/gpu/device.sh, the PyTorch rival, the models and the sample video.
-# Then prints the command to run ON the GPU machine (from the folder's parent).
+# libova with the CUDA backend (build-cuda/, -Dcuda=enabled), ova's GStreamer
+# plugins and the pipeline benchmark tool, the shared libraries they need that
+# a bare CUDA machine lacks, tests/gpu's checker, tests/gpu/device.sh, the
+# PyTorch rival, the models, the sample video and its 1080p H.264 version
+# (tools/make-1080p-h264.sh), GStreamer 1.22 with nvcodec (gst.tgz, from
+# ../shared/device/make-gst-sysroot.sh, cached in .cache/gst-sysroot), the GPU
+# pipeline test and benchmark scripts and tests/gpu/device-all.sh.
+# Then prints the commands to run ON the GPU machine (from the folder's parent).
 #
 # Usage: tests/gpu/run.sh [PACK_DIR]   (default: ./.devpack; keep it git-ignored)
 set -eu
@@ -18,7 +22,17 @@ CUDA=${CUDA_HOME:-/usr/local/cuda}
 
 [ -f "$ASSETS/yolox_nano_dynbatch.onnx" ] || "$SRC/tools/fetch-assets.sh"
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$SRC" -Dcuda=enabled -Dtests=disabled
-ninja -C "$BUILD" lib/libova.so.0.1.0
+ninja -C "$BUILD" lib/libova.so.0.1.0 plugins/mux/libgstovabatch.so plugins/infer/libgstovainfer.so \
+  plugins/track/libgstovatrack.so plugins/osd/libgstovaosd.so bench/gpu-pipeline/ova-pipeline-bench \
+  apps/ova-app/ova-app
+MP4=$ASSETS/vtest1080p30.mp4
+[ -f "$MP4" ] || "$SRC/tools/make-1080p-h264.sh" "$MP4" 300
+GSTROOT=${OVA_GST_SYSROOT:-$SRC/.cache/gst-sysroot}
+MKROOT=${OVA_MAKE_GST_SYSROOT:-$SRC/../shared/device/make-gst-sysroot.sh}
+if [ ! -f "$GSTROOT/env.sh" ]; then
+  [ -f "$MKROOT" ] || { echo "no GStreamer sysroot in $GSTROOT and no $MKROOT to make one" >&2; exit 1; }
+  bash "$MKROOT" "$GSTROOT"
+fi
 
 rm -rf "$PACK"
 mkdir -p "$PACK/lib" "$PACK/assets"
@@ -30,16 +44,28 @@ cc -O2 -std=gnu11 -Wall -o "$PACK/test-cuda-engine" "$SRC/tests/gpu/test-cuda-en
 # libova and every library it needs except the C/C++ runtime and CUDA's own
 # (cuDNN and cuBLASLt come from the GPU machine's CUDA install / PyTorch wheels).
 cp -L "$BUILD/lib/libova.so.0" "$PACK/lib/"
-ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" | awk '/=> \//{print $3}' | sort -u | while read -r l; do
-  case "$(basename "$l")" in
+mkdir -p "$PACK/ova/plugins" "$PACK/ova/bin"
+PLUGINS="$BUILD/plugins/mux/libgstovabatch.so $BUILD/plugins/infer/libgstovainfer.so $BUILD/plugins/track/libgstovatrack.so $BUILD/plugins/osd/libgstovaosd.so"
+cp $PLUGINS "$PACK/ova/plugins/"
+cp "$BUILD/bench/gpu-pipeline/ova-pipeline-bench" "$BUILD/apps/ova-app/ova-app" "$PACK/ova/bin/"
+SYSLIB=$GSTROOT/root/usr/lib/x86_64-linux-gnu
+# shellcheck disable=SC2086
+ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \
+    awk '/=> \//{print $3}' | sort -u | while read -r l; do
+  b=$(basename "$l")
+  case "$b" in
     libc.so*|libm.so*|libdl.so*|librt.so*|libpthread.so*|ld-linux*|libstdc++*|libgcc_s*|libcud*|libcublas*|libova*) ;;
-    *) cp -L "$l" "$PACK/lib/" ;;
+    *) [ -e "$SYSLIB/$b" ] || [ -e "$GSTROOT/root/lib/x86_64-linux-gnu/$b" ] || cp -L "$l" "$PACK/lib/" ;;
   esac
 done
-(cd "$PACK" && tar czf libs.tgz lib && rm -rf lib)
-cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$PACK/"
+(cd "$PACK" && tar czf libs.tgz lib && rm -rf lib && tar czf ova-gst.tgz ova && rm -rf ova)
+(cd "$GSTROOT/.." && tar czf "$PACK/gst.tgz" --transform "s,^$(basename "$GSTROOT"),gst," "$(basename "$GSTROOT")")
+cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/device-all.sh" \
+   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$PACK/"
+cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
-   "$ASSETS/vtest.avi" "$PACK/assets/"
+   "$ASSETS/vtest.avi" "$MP4" "$ASSETS/coco80.txt" "$PACK/assets/"
 du -sh "$PACK"
 echo "Run on the GPU machine (device tool, carry [\"$(basename "$PACK")\"]):"
-echo "  sh $(basename "$PACK")/device.sh $(basename "$PACK")"
+echo "  bash $(basename "$PACK")/device-all.sh $(basename "$PACK")   # GPU path test, pipeline benchmark, then device.sh"
+echo "  sh $(basename "$PACK")/device.sh $(basename "$PACK")         # engine checks and benchmark only"

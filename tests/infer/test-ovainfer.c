@@ -438,6 +438,35 @@ test_secondary_embedding_and_tensors (void)
   gst_harness_teardown (h);
 }
 
+/* backend=auto on system-memory batches stays on the CPU (with or without a
+ * GPU: only CUDA-memory caps move it) and detects as backend=cpu. */
+static void
+test_backend_auto (void)
+{
+  g_autofree gchar *cfg = detector_config (NULL);
+  GstHarness *h = harness_for (cfg, "backend=auto");
+  Paint red = { { 32, 16, 16, 16 }, { 255, 0, 0 } };
+  g_assert_cmpint (gst_harness_push (h, make_batch (2, 128, 96, 0, &red, 1)), ==, GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h);
+  OvaBatchMeta *bm = ova_buffer_get_batch_meta (out);
+  for (guint i = 0; i < 2; i++) {
+    OvaFrameMeta *f = ova_batch_meta_get_frame (bm, i);
+    g_assert_cmpuint (ova_frame_meta_get_n_objects (f), ==, 1);
+    OvaObjectMeta *o = ova_frame_meta_get_object (f, 0);
+    g_assert_cmpint (o->class_id, ==, 0);
+    g_assert_cmpfloat_with_epsilon (o->rect.left, 32, 1e-3);
+    g_assert_cmpfloat_with_epsilon (o->rect.width, 16, 1e-3);
+  }
+  gst_buffer_unref (out);
+  gchar *backend = NULL;
+  GstElement *e = gst_harness_find_element (h, "ovainfer");
+  g_object_get (e, "backend", &backend, NULL);
+  g_assert_cmpstr (backend, ==, "auto");
+  g_free (backend);
+  gst_object_unref (e);
+  gst_harness_teardown (h);
+}
+
 /* Bad input: a buffer without batch meta, frames in CUDA memory. */
 static void
 test_errors (void)
@@ -598,6 +627,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ovainfer/secondary-classifier-cache", test_secondary_classifier_cache);
   g_test_add_func ("/ovainfer/secondary-detector", test_secondary_detector);
   g_test_add_func ("/ovainfer/secondary-embedding-tensors", test_secondary_embedding_and_tensors);
+  g_test_add_func ("/ovainfer/backend-auto", test_backend_auto);
   g_test_add_func ("/ovainfer/errors", test_errors);
   g_test_add_func ("/ovainfer/flush-restart", test_flush_and_restart);
   g_test_add_func ("/ovainfer/back-pressure", test_back_pressure);

@@ -1,0 +1,121 @@
+#!/bin/sh
+# ova — Open Video Analytics
+# SPDX-License-Identifier: MIT
+#
+# The GPU pipeline benchmark: N copies of one 1080p30 H.264 mp4
+# (tools/make-1080p-h264.sh) through
+#   decode: filesrc ! qtdemux ! h264parse ! nvh264dec  (x N) ! funnel ! fakesink
+#   full:   filesrc ! qtdemux ! h264parse ! nvh264dec  (x N) ! ovamux batch-size=N !
+#           ovainfer (yolox_nano, fp16, backend=cuda) ! ovatrack ! fakesink
+# in the same run, for each N; frames/s at the sink from its first to its last
+# frame (start-up left out), and full / decode. Then LIVE streams (default 30)
+# played in real time (identity sync=true after each decoder; ovamux
+# live-source) with OVA_LATENCY=1: per-element and end-to-end latency (arrival
+# at ovamux to the sink), median and p99.
+# ovaosd is left out: it passes CUDA-memory batches through without drawing.
+#
+# Needs GStreamer with nvcodec and ova's plugins on GST_PLUGIN_PATH.
+# Usage: run.sh OVA_PIPELINE_BENCH ASSETS_DIR OUTDIR [N...]   (default 1 8 32 64)
+set -u
+BENCH=$1
+A=$(cd "$2" && pwd)
+OUTD=$3
+shift 3
+STREAMS=${*:-1 8 32 64}
+LIVE=${OVA_BENCH_LIVE_STREAMS:-30}
+LIMIT=${OVA_BENCH_TIMEOUT:-90}
+MP4=$A/vtest1080p30.mp4
+# checking the script without a GPU: OVA_BENCH_DECODER=avdec_h264 OVA_BENCH_BACKEND=auto
+DEC=${OVA_BENCH_DECODER:-nvh264dec}
+# the decoders' output stays in CUDA memory (a bare funnel or fakesink would
+# let nvh264dec download to system memory)
+CUDACAPS="video/x-raw(memory:CUDAMemory) !"
+[ -n "${OVA_BENCH_DECODER:-}" ] && CUDACAPS=""
+BACKEND=${OVA_BENCH_BACKEND:-cuda}
+CAP=${OVA_BENCH_SECONDS:+--seconds $OVA_BENCH_SECONDS}
+mkdir -p "$OUTD"
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+LOG=$OUTD/pipeline.log
+RES=$OUTD/pipeline.txt
+: >"$RES"
+: >"$LOG"
+
+config () { # $1 batch
+  cat >"$W/yolox-$1.txt" <<CFG
+[property]
+onnx-file=$A/yolox_nano_dynbatch.onnx
+model-engine-file=$W/yolox-$1.plan
+labelfile-path=$A/coco80.txt
+batch-size=$1
+net-scale-factor=1.0
+model-color-format=1
+maintain-aspect-ratio=1
+pad-value=114
+network-mode=2
+num-detected-classes=80
+parse-bbox-func-name=yolox
+[class-attrs-all]
+pre-cluster-threshold=0.3
+nms-iou-threshold=0.45
+CFG
+}
+sources () { # $1 N, $2 what follows nvh264dec (ends with the peer, %d = index)
+  i=0
+  while [ $i -lt "$1" ]; do
+    # shellcheck disable=SC2059
+    printf "filesrc location=$MP4 ! qtdemux ! h264parse ! $DEC ! $CUDACAPS $2 " $i
+    i=$((i + 1))
+  done
+}
+bench () { # $1 label, rest: pipeline
+  l=$1
+  shift
+  echo "== $l" >>"$LOG"
+  # shellcheck disable=SC2086
+  timeout -k 5 "$LIMIT" "$BENCH" --label "$l" $CAP "$@" >>"$RES" 2>>"$LOG" || echo "RESULT label=$l failed=rc$?" >>"$RES"
+  grep "label=$l " "$RES" | head -1
+}
+
+for n in $STREAMS; do
+  config "$n"
+  # shellcheck disable=SC2046
+  bench "decode-$n" $(sources "$n" "f.") funnel name=f ! fakesink name=sink sync=false
+  # shellcheck disable=SC2046
+  bench "full-$n" $(sources "$n" "m.sink_%d") ovamux name=m batch-size="$n" ! \
+    ovainfer config-file-path="$W/yolox-$n.txt" backend="$BACKEND" batch-size="$n" ! ovatrack ! fakesink name=sink sync=false
+done
+
+if [ "$LIVE" -gt 0 ]; then
+  config "$LIVE"
+  # shellcheck disable=SC2046
+  OVA_LATENCY=1 bench "live-$LIVE" --seconds 10 --warmup 2 $(sources "$LIVE" "identity sync=true ! m.sink_%d") \
+    ovamux name=m batch-size="$LIVE" live-source=true batched-push-timeout=40000 ! \
+    ovainfer config-file-path="$W/yolox-$LIVE.txt" backend="$BACKEND" batch-size="$LIVE" ! ovatrack ! fakesink name=sink sync=false
+  grep "^LATENCY" "$RES"
+fi
+
+python3 - "$RES" "$STREAMS" >"$OUTD/pipeline.md" <<'PY'
+import re, sys
+res = {}
+for l in open(sys.argv[1]):
+    m = re.match(r'RESULT label=(\S+) (.*)', l)
+    if m:
+        res[m[1]] = dict(kv.split('=', 1) for kv in m[2].split())
+print('| streams | decode only (frames/s) | decode + ovamux + ovainfer + ovatrack (frames/s) | full / decode | objects per frame | start-up (s) |')
+print('|---|---|---|---|---|---|')
+for n in sys.argv[2].split():
+    d, f = res.get(f'decode-{n}', {}), res.get(f'full-{n}', {})
+    dv, fv = float(d.get('fps', 0) or 0), float(f.get('fps', 0) or 0)
+    ratio = f'{fv / dv:.2f}' if dv and fv else '-'
+    opf = f"{int(f['objects']) / int(f['frames']):.1f}" if f.get('frames', '0') not in ('0', None) and 'objects' in f else '-'
+    print(f"| {n} | {dv:,.0f} | {fv:,.0f} | {ratio} | {opf} | {f.get('startup', '-')} |")
+lat = [l.split() for l in open(sys.argv[1]) if l.startswith('LATENCY')]
+if lat:
+    print('\n| live streams: component | frames | median (ms) | p99 (ms) |')
+    print('|---|---|---|---|')
+    for p in lat:
+        kv = dict(x.split('=', 1) for x in p[1:])
+        print(f"| {kv['label']}: {kv['component']} | {kv['n']} | {kv['median_ms']} | {kv['p99_ms']} |")
+PY
+cat "$OUTD/pipeline.md"

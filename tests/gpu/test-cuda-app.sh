@@ -1,0 +1,87 @@
+#!/bin/sh
+# ova — Open Video Analytics
+# SPDX-License-Identifier: MIT
+#
+# ova-app picks the GPU path by itself: 4 copies of the 1080p H.264 video,
+# primary detector (yolox_nano, fp16), tracker, fakesink, no OSD. Checks the
+# log line naming the GPU path, that every frame of every source came
+# through and that objects were found; then the same config with
+# OVA_APP_GPU=0 must say "CPU path" and give the same frame count.
+# Exit 77 without a GPU or nvh264dec.
+#
+# Usage: test-cuda-app.sh OVA_APP ASSETS_DIR [MP4]
+set -u
+APP=$1
+A=$(cd "$2" && pwd)
+MP4=${3:-$A/vtest1080p30.mp4}
+nvidia-smi -L >/dev/null 2>&1 || { echo "SKIP: no GPU"; exit 77; }
+gst-inspect-1.0 nvh264dec >/dev/null 2>&1 || { echo "SKIP: no nvh264dec"; exit 77; }
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+cat >"$W/yolox.txt" <<CFG
+[property]
+onnx-file=$A/yolox_nano_dynbatch.onnx
+labelfile-path=$A/coco80.txt
+batch-size=4
+net-scale-factor=1.0
+model-color-format=1
+maintain-aspect-ratio=1
+pad-value=114
+network-mode=2
+num-detected-classes=80
+parse-bbox-func-name=yolox
+[class-attrs-all]
+pre-cluster-threshold=0.3
+nms-iou-threshold=0.45
+CFG
+cat >"$W/app.txt" <<CFG
+[application]
+enable-perf-measurement=1
+perf-measurement-interval-sec=2
+detections-jsonl=$W/det.jsonl
+gpu-id=0
+[source0]
+enable=1
+type=3
+uri=file://$MP4
+num-sources=4
+gpu-id=0
+cudadec-memtype=0
+[streammux]
+batch-size=4
+batched-push-timeout=40000
+nvbuf-memory-type=0
+gpu-id=0
+[primary-gie]
+enable=1
+config-file=$W/yolox.txt
+batch-size=4
+gie-unique-id=1
+[tracker]
+enable=1
+[osd]
+enable=0
+[sink0]
+enable=1
+type=1
+sync=0
+CFG
+ok=1
+timeout -k 5 45 "$APP" -c "$W/app.txt" >"$W/gpu.log" 2>&1
+echo "ova-app exit code $?"
+grep "ova-app:" "$W/gpu.log"
+grep -q "ova-app: GPU path" "$W/gpu.log" || { echo "FAIL: GPU path not taken"; ok=0; }
+frames=$(wc -l <"$W/det.jsonl")
+objects=$(grep -o '"class_id"' "$W/det.jsonl" | wc -l)
+echo "GPU path: $frames frames, $objects objects"
+OVA_APP_GPU=0 timeout -k 5 50 "$APP" -c "$W/app.txt" >"$W/cpu.log" 2>&1
+echo "ova-app (OVA_APP_GPU=0) exit code $?"
+grep "ova-app:" "$W/cpu.log"
+grep -q "ova-app: CPU path" "$W/cpu.log" || { echo "FAIL: CPU path not taken"; ok=0; }
+cframes=$(wc -l <"$W/det.jsonl")
+cobjects=$(grep -o '"class_id"' "$W/det.jsonl" | wc -l)
+echo "CPU path: $cframes frames, $cobjects objects"
+[ "$frames" -ge 1000 ] && [ "$objects" -gt 0 ] && [ "$frames" -eq "$cframes" ] || { echo "FAIL: frames/objects"; ok=0; }
+[ $ok = 1 ] && echo PASS && exit 0
+echo FAIL
+exit 1
