@@ -508,6 +508,22 @@ test_symbolic_batch (void)
     assert_close (bout.data, single, batch * per, 1e-5f);
   }
   ova_engine_free (e);
+
+  /* each thread's share as consecutive sub-batches (remainders included) */
+  for (int threads = 1; threads <= 2; threads++) {
+    g_setenv ("OVA_ENGINE_SUB_BATCH", "2", TRUE);
+    o.threads = threads;
+    e = ova_engine_new (path, &o, &err);
+    g_assert_no_error (err);
+    for (int batch = 1; batch <= 4; batch++) {
+      OvaTensor bin = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { batch, 16, 8, 8 } }, bout;
+      g_assert_true (ova_engine_run (e, &bin, 1, &bout, 1, &err));
+      g_assert_cmpint (bout.dims[0], ==, batch);
+      assert_close (bout.data, single, batch * per, 1e-5f);
+    }
+    ova_engine_free (e);
+    g_unsetenv ("OVA_ENGINE_SUB_BATCH");
+  }
   g_free (x);
   g_free (single);
   g_remove (path);
