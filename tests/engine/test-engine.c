@@ -366,6 +366,113 @@ test_passes_and_backend (void)
   g_free (path);
 }
 
+/* --- space-to-depth fold ----------------------------------------------------- */
+
+static void
+slice_consts (OnnxBuilder *b, const char *name, int n, const int64_t *starts, const int64_t *axes, const int64_t *steps)
+{
+  int64_t d[1] = { n }, ends[4] = { G_MAXINT64, G_MAXINT64, G_MAXINT64, G_MAXINT64 };
+  const char *sfx[4] = { "_s", "_e", "_a", "_t" };
+  const int64_t *vals[4] = { starts, ends, axes, steps };
+  for (int i = 0; i < 4; i++) {
+    char *nn = g_strconcat (name, sfx[i], NULL);
+    ob_init_i64 (b, nn, 1, d, vals[i]);
+    g_free (nn);
+  }
+}
+
+/* Runs @path on the CPU backend and on the unoptimised reference; asserts the
+ * outputs agree and that no node of type @gone is left in the plan. */
+static void
+check_folded (const char *path, const OvaTensor *in, const char *gone)
+{
+  int64_t n_ref;
+  float *ref = run_unoptimised (path, in, &n_ref);
+  GError *err = NULL;
+  OvaEngine *e = open_model (path, "cpu", in->dims[0], &err);
+  g_assert_no_error (err);
+  OvaPlan *p = ova_engine_current_plan (e);
+  for (int i = 0; i < p->n_order; i++)
+    g_assert_cmpstr (OVA_NODE (p->g, p->order[i])->op_type, !=, gone);
+  OvaTensor out;
+  g_assert_true (ova_engine_run (e, in, 1, &out, 1, &err));
+  g_assert_no_error (err);
+  int64_t n_out = 1;
+  for (int d = 0; d < out.rank; d++)
+    n_out *= out.dims[d];
+  g_assert_cmpint (n_out, ==, n_ref);
+  assert_close (out.data, ref, n_ref, 1e-4f);
+  ova_engine_free (e);
+  g_free (ref);
+}
+
+/* Focus (strided Slices + Concat) and SpaceToDepth feeding a Conv are folded
+ * into one strided Conv of the original tensor: same outputs as unfolded. */
+static void
+test_space_to_depth_fold (void)
+{
+  const int64_t batch = 2;
+  float *x = g_new (float, batch * 3 * 20 * 16);
+  fill (x, batch * 3 * 20 * 16, 21, -1, 1);
+  OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { batch, 3, 20, 16 } };
+  int64_t p1[4] = { 1, 1, 1, 1 }, pa[4] = { 0, 1, 2, 1 }, s2[2] = { 2, 2 };
+
+  /* YOLOX's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2],
+   * x[..., 1::2, 1::2]; slices chained per axis, in one node, axes reversed */
+  for (int variant = 0; variant < 2; variant++) {
+    OnnxBuilder *b = ob_new (13);
+    int64_t xd[4] = { batch, 3, 20, 16 };
+    ob_input (b, "x", 4, xd);
+    int64_t two[1] = { 2 }, three[1] = { 3 }, st2[1] = { 2 }, z[1] = { 0 }, one[1] = { 1 };
+    slice_consts (b, "r0", 1, z, two, st2);
+    slice_consts (b, "r1", 1, one, two, st2);
+    slice_consts (b, "c0", 1, z, three, st2);
+    slice_consts (b, "c1", 1, one, three, st2);
+    ob_node (b, "Slice", "tl_r", "x,r0_s,r0_e,r0_a,r0_t", "tl_r", NULL);
+    ob_node (b, "Slice", "tl", "tl_r,c0_s,c0_e,c0_a,c0_t", "tl", NULL);
+    ob_node (b, "Slice", "bl_r", "x,r1_s,r1_e,r1_a,r1_t", "bl_r", NULL);
+    ob_node (b, "Slice", "bl", "bl_r,c0_s,c0_e,c0_a,c0_t", "bl", NULL);
+    int64_t s01[2] = { 0, 1 }, a23[2] = { 2, 3 }, a32[2] = { 3, 2 }, t22[2] = { 2, 2 }, s11[2] = { 1, 1 };
+    slice_consts (b, "tr2", 2, s01, a23, t22);
+    slice_consts (b, "br2", 2, s11, a32, t22);
+    ob_node (b, "Slice", "tr", "x,tr2_s,tr2_e,tr2_a,tr2_t", "tr", NULL);
+    ob_node (b, "Slice", "br", "x,br2_s,br2_e,br2_a,br2_t", "br", NULL);
+    ob_node (b, "Concat", "focus", "tl,bl,tr,br", "z", ob_attr_int (b, "axis", 1), NULL);
+    conv_params (b, "c", 16, 12, 3, 60, TRUE);
+    if (variant == 0)
+      ob_node (b, "Conv", "c", "z,c_w,c_b", "cy", ob_attr_ints (b, "pads", 4, p1), NULL);
+    else /* strided, asymmetric pads */
+      ob_node (b, "Conv", "c", "z,c_w,c_b", "cy", ob_attr_ints (b, "pads", 4, pa), ob_attr_ints (b, "strides", 2, s2), NULL);
+    ob_node (b, "BatchNormalization", "bn", "cy,c_scale,c_beta,c_mean,c_var", "bny", NULL);
+    ob_node (b, "Sigmoid", "sig", "bny", "sg", NULL);
+    ob_node (b, "Mul", "silu", "bny,sg", "y", NULL);
+    ob_output (b, "y");
+    char *path = tmp_path ("focus.onnx");
+    g_assert_true (ob_save (b, path));
+    ob_free (b);
+    check_folded (path, &in, "Slice");
+    g_remove (path);
+    g_free (path);
+  }
+
+  /* SpaceToDepth, block 2 */
+  OnnxBuilder *b = ob_new (13);
+  int64_t xd[4] = { batch, 3, 20, 16 };
+  ob_input (b, "x", 4, xd);
+  ob_node (b, "SpaceToDepth", "s2d", "x", "z", ob_attr_int (b, "blocksize", 2), NULL);
+  conv_params (b, "c", 8, 12, 3, 70, FALSE);
+  ob_node (b, "Conv", "c", "z,c_w,c_b", "cy", ob_attr_ints (b, "pads", 4, pa), NULL);
+  ob_node (b, "Relu", "relu", "cy", "y", NULL);
+  ob_output (b, "y");
+  char *path = tmp_path ("s2d.onnx");
+  g_assert_true (ob_save (b, path));
+  ob_free (b);
+  check_folded (path, &in, "SpaceToDepth");
+  g_remove (path);
+  g_free (path);
+  g_free (x);
+}
+
 /* MatMul, Gemm, Softmax, LogSoftmax, LayerNormalization: oneDNN vs reference */
 static void
 test_dense_kernels (void)
@@ -756,6 +863,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/errors", test_errors);
   g_test_add_func ("/engine/external-data", test_external_data);
   g_test_add_func ("/engine/passes-and-backend", test_passes_and_backend);
+  g_test_add_func ("/engine/space-to-depth-fold", test_space_to_depth_fold);
   g_test_add_func ("/engine/dense-kernels", test_dense_kernels);
   g_test_add_func ("/engine/symbolic-batch", test_symbolic_batch);
   g_test_add_func ("/engine/batch-mixing", test_batch_mixing);
