@@ -52,6 +52,10 @@ typedef struct {
   dnnl_primitive_t pre;
   dnnl_memory_t pre_src, pre_dst;
   int pre_value, pre_dst_value;     /* pre_dst_value -1: pre_dst is the dst scratch */
+  /* Conv with a residual add as a binary post-op (no copy): its index in
+   * the post-op chain, -1 when the sum post-op (and the copy above) is used */
+  int c_bin_index;
+  dnnl_memory_desc_t c_bin_md;
   /* Conv whose preferred src/dst layout differs from the value's: reorders
    * through scratch memory (owned) around the primitive. */
   dnnl_primitive_t in_re, out_re;
@@ -471,8 +475,12 @@ make_prim (Kernel *k, const void *desc, dnnl_primitive_attr_t attr, dnnl_engine_
   return ok;
 }
 
+/* @add_md: the residual operand's layout, to add it with a binary post-op
+ * (its index in the chain in *add_index); NULL: a sum post-op, the operand
+ * being copied into dst first. */
 static gboolean
-append_post_ops (OvaPlan *plan, const OvaNode *n, dnnl_post_ops_t po)
+append_post_ops (OvaPlan *plan, const OvaNode *n, dnnl_post_ops_t po, const dnnl_memory_desc_t *add_md,
+                 int *add_index)
 {
   for (int i = 0; i < n->n_post; i++) {
     const OvaPostOp *p = &n->post[i];
@@ -491,7 +499,13 @@ append_post_ops (OvaPlan *plan, const OvaNode *n, dnnl_post_ops_t po)
         if (s == dnnl_success)
           s = dnnl_post_ops_append_eltwise (po, 1.f, dnnl_eltwise_clip_v2, 0.f, 1.f);
         break;
-      case OVA_POST_ADD: s = dnnl_post_ops_append_sum (po, 1.f); break;
+      case OVA_POST_ADD:
+        if (add_md) {
+          *add_index = dnnl_post_ops_len (po);
+          s = dnnl_post_ops_append_binary (po, dnnl_binary_add, add_md);
+        } else
+          s = dnnl_post_ops_append_sum (po, 1.f);
+        break;
       default: return FALSE;
     }
     if (s != dnnl_success)
@@ -588,33 +602,54 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   dnnl_dims_t bd = { y->dims[1] };
   dnnl_memory_desc_init_by_tag (&b_md, 1, bd, dnnl_f32, dnnl_a);
   gboolean has_bias = n->n_inputs > 2 && n->inputs[2] >= 0;
-  dnnl_primitive_attr_t attr;
-  dnnl_post_ops_t po;
-  dnnl_primitive_attr_create (&attr);
-  dnnl_post_ops_create (&po);
-  gboolean ok = append_post_ops (plan, n, po) && dnnl_primitive_attr_set_post_ops (attr, po) == dnnl_success;
+  /* A residual add is read by the kernel's epilogue (binary post-op) when the
+   * operand has dst's layout and oneDNN has a fast kernel for that; else it is
+   * copied into dst first and added by a sum post-op. */
+  int add_operand = -1;
+  for (int i = 0; i < n->n_post; i++)
+    if (n->post[i].kind == OVA_POST_ADD)
+      add_operand = n->post[i].operand;
+  dnnl_memory_desc_t add_md;
+  gboolean try_binary = add_operand >= 0 && OVA_VALUE (g, add_operand)->layout == y->layout &&
+                        value_md (g, add_operand, &add_md, 0) && !g_getenv ("OVA_CPU_RESIDUAL_SUM");
+  k->c_bin_index = -1;
+  gboolean ok = TRUE;
   dnnl_primitive_desc_t pd = NULL;
-  /* First the value's own layouts; if oneDNN has only its reference kernel
-   * for them, let it choose (src/dst any) and reorder around it. */
-  for (int attempt = 0; ok && attempt < 2 && !k->prim; attempt++) {
-    dnnl_convolution_desc_t cd;
-    if (dnnl_dilated_convolution_forward_desc_init (&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                                    attempt ? &src_any : &src_md, &w_md, has_bias ? &b_md : NULL,
-                                                    attempt ? &dst_any : &dst_md, strides, dil, pl, pr) != dnnl_success)
-      continue;
-    if (!make_prim (k, &cd, attr, st->eng, &pd))
-      continue;
-    const char *impl = NULL;
-    dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
-    if (attempt == 0 && impl && g_str_has_prefix (impl, "ref")) {
-      dnnl_primitive_destroy (k->prim);
-      k->prim = NULL;
-      dnnl_primitive_desc_destroy (pd);
-      pd = NULL;
+  for (int binary = try_binary; binary >= 0 && !k->prim; binary--) {
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    dnnl_primitive_attr_create (&attr);
+    dnnl_post_ops_create (&po);
+    int add_index = -1;
+    ok = append_post_ops (plan, n, po, binary ? &add_md : NULL, &add_index) &&
+         dnnl_primitive_attr_set_post_ops (attr, po) == dnnl_success;
+    /* First the value's own layouts; if oneDNN has only its reference kernel
+     * for them, let it choose (src/dst any) and reorder around it (not with
+     * the binary post-op: its operand would have to be reordered too). */
+    for (int attempt = 0; ok && attempt < (binary ? 1 : 2) && !k->prim; attempt++) {
+      dnnl_convolution_desc_t cd;
+      if (dnnl_dilated_convolution_forward_desc_init (&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                                      attempt ? &src_any : &src_md, &w_md, has_bias ? &b_md : NULL,
+                                                      attempt ? &dst_any : &dst_md, strides, dil, pl, pr) != dnnl_success)
+        continue;
+      if (!make_prim (k, &cd, attr, st->eng, &pd))
+        continue;
+      const char *impl = NULL;
+      dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
+      if (attempt == 0 && impl && g_str_has_prefix (impl, "ref")) {
+        dnnl_primitive_destroy (k->prim);
+        k->prim = NULL;
+        dnnl_primitive_desc_destroy (pd);
+        pd = NULL;
+      }
+    }
+    dnnl_post_ops_destroy (po);
+    dnnl_primitive_attr_destroy (attr);
+    if (k->prim && binary) {
+      k->c_bin_index = add_index;
+      k->c_bin_md = add_md;
     }
   }
-  dnnl_post_ops_destroy (po);
-  dnnl_primitive_attr_destroy (attr);
   if (!ok || !k->prim)
     return FALSE;
   k->pd = pd;
@@ -709,8 +744,13 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
       return FALSE;
     }
   }
-  /* residual add: copy the operand into dst before the convolution */
-  for (int i = 0; i < n->n_post; i++) {
+  /* residual add: read by the epilogue, or copied into dst before the convolution */
+  if (k->c_bin_index >= 0) {
+    for (int i = 0; i < n->n_post; i++)
+      if (n->post[i].kind == OVA_POST_ADD)
+        add_arg (k, DNNL_ARG_ATTR_MULTIPLE_POST_OP (k->c_bin_index) | DNNL_ARG_SRC_1, n->post[i].operand, &k->c_bin_md);
+  }
+  for (int i = 0; i < n->n_post && k->c_bin_index < 0; i++) {
     if (n->post[i].kind != OVA_POST_ADD)
       continue;
     dnnl_memory_desc_t omd;
@@ -1037,7 +1077,7 @@ compile_deconv (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   dnnl_primitive_attr_create (&attr);
   dnnl_post_ops_create (&po);
   dnnl_primitive_desc_t pd = NULL;
-  gboolean ok = append_post_ops (plan, n, po) && dnnl_primitive_attr_set_post_ops (attr, po) == dnnl_success &&
+  gboolean ok = append_post_ops (plan, n, po, NULL, NULL) && dnnl_primitive_attr_set_post_ops (attr, po) == dnnl_success &&
                 make_prim (k, &dd, attr, st->eng, &pd);
   dnnl_post_ops_destroy (po);
   dnnl_primitive_attr_destroy (attr);
