@@ -336,8 +336,11 @@ test_passes_and_backend (void)
   OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { batch, 16, 16, 16 } };
   int64_t n_ref;
   float *ref = run_unoptimised (path, &in, &n_ref);
-  for (int bi = 0; bi < 2; bi++) {
+  for (int bi = 0; bi < 3; bi++) {
     const char *backend = bi ? "cpu" : "reference";
+    /* cpu: the residual add as a binary post-op, then as copy + sum post-op */
+    if (bi == 2)
+      g_setenv ("OVA_CPU_RESIDUAL_SUM", "1", TRUE);
     GError *err = NULL;
     OvaEngine *e = open_model (path, backend, batch, &err);
     g_assert_no_error (err);
@@ -359,6 +362,7 @@ test_passes_and_backend (void)
     g_assert_cmpint (out.dims[0] * out.dims[1], ==, n_ref);
     assert_close (out.data, ref, n_ref, 1e-4f);
     ova_engine_free (e);
+    g_unsetenv ("OVA_CPU_RESIDUAL_SUM");
   }
   g_free (ref);
   g_free (x);
