@@ -587,6 +587,8 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   dnnl_dims_t xd = { x->dims[0], x->dims[1], x->dims[2], x->dims[3] }, yd = { y->dims[0], y->dims[1], y->dims[2], y->dims[3] };
   dnnl_memory_desc_init_by_tag (&src_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_init_by_tag (&dst_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
+  dnnl_memory_desc_t dst_blk;
+  dnnl_memory_desc_init_by_tag (&dst_blk, 4, yd, dnnl_f32, dnnl_nChw16c);
   dnnl_dims_t wd;
   int wr;
   if (group > 1) {
@@ -626,17 +628,32 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
     /* First the value's own layouts; if oneDNN has only its reference kernel
      * for them, let it choose (src/dst any) and reorder around it (not with
      * the binary post-op: its operand would have to be reordered too). */
-    for (int attempt = 0; ok && attempt < (binary ? 1 : 2) && !k->prim; attempt++) {
+    const dnnl_memory_desc_t *srcs[3] = { &src_md, &src_any }, *dsts[3] = { &dst_md, &dst_any };
+    int n_att = binary ? 1 : 2;
+    /* A plain dst from a blocked src (a head's output): oneDNN's kernels for
+     * that mix are 1.5-2x slower than writing its blocked layout and
+     * reordering (OVA_CPU_PLAIN_DST_DIRECT=1: write plain directly). */
+    if (y->layout == OVA_LAYOUT_PLAIN && x->layout == OVA_LAYOUT_BLOCKED16 && !binary &&
+        !g_getenv ("OVA_CPU_PLAIN_DST_DIRECT")) {
+      srcs[0] = &src_md;
+      dsts[0] = &dst_blk;
+      srcs[1] = &src_md;
+      dsts[1] = &dst_md;
+      srcs[2] = &src_any;
+      dsts[2] = &dst_any;
+      n_att = 3;
+    }
+    for (int attempt = 0; ok && attempt < n_att && !k->prim; attempt++) {
       dnnl_convolution_desc_t cd;
       if (dnnl_dilated_convolution_forward_desc_init (&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                                      attempt ? &src_any : &src_md, &w_md, has_bias ? &b_md : NULL,
-                                                      attempt ? &dst_any : &dst_md, strides, dil, pl, pr) != dnnl_success)
+                                                      srcs[attempt], &w_md, has_bias ? &b_md : NULL,
+                                                      dsts[attempt], strides, dil, pl, pr) != dnnl_success)
         continue;
       if (!make_prim (k, &cd, attr, st->eng, &pd))
         continue;
       const char *impl = NULL;
       dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
-      if (attempt == 0 && impl && g_str_has_prefix (impl, "ref")) {
+      if (attempt < n_att - 1 && impl && g_str_has_prefix (impl, "ref")) {
         dnnl_primitive_destroy (k->prim);
         k->prim = NULL;
         dnnl_primitive_desc_destroy (pd);
@@ -1389,8 +1406,12 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
       dnnl_primitive_get_primitive_desc (k->prim, &pd);
       dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
       OvaNode *n = OVA_NODE (g, ni);
-      g_printerr ("ova-engine: node '%s' (%s): oneDNN %s, layouts in %d out %d\n", n->name, n->op_type,
-                  impl ? impl : "?", OVA_VALUE (g, n->inputs[0])->layout, OVA_VALUE (g, n->outputs[0])->layout);
+      char *xs = ova_dims_to_string (OVA_VALUE (g, n->inputs[0])->rank, OVA_VALUE (g, n->inputs[0])->dims);
+      char *ys = ova_dims_to_string (OVA_VALUE (g, n->outputs[0])->rank, OVA_VALUE (g, n->outputs[0])->dims);
+      g_printerr ("ova-engine: node '%s' (%s): oneDNN %s, layouts in %d out %d, %s -> %s\n", n->name, n->op_type,
+                  impl ? impl : "?", OVA_VALUE (g, n->inputs[0])->layout, OVA_VALUE (g, n->outputs[0])->layout, xs, ys);
+      g_free (xs);
+      g_free (ys);
     }
     if (k->kind == K_REF && !compile_adapters (plan, st, k, ni)) {
       char *w = ova_graph_node_where (g, ni);
