@@ -338,9 +338,12 @@ test_passes_and_backend (void)
   float *ref = run_unoptimised (path, &in, &n_ref);
   for (int bi = 0; bi < 3; bi++) {
     const char *backend = bi ? "cpu" : "reference";
-    /* cpu: the residual add as a binary post-op, then as copy + sum post-op */
-    if (bi == 2)
+    /* cpu: the residual add as a binary post-op and SiLU by ova after the
+     * kernel, then the add as copy + sum post-op and SiLU as oneDNN's post-op */
+    if (bi == 2) {
       g_setenv ("OVA_CPU_RESIDUAL_SUM", "1", TRUE);
+      g_setenv ("OVA_CPU_ONEDNN_SILU", "1", TRUE);
+    }
     GError *err = NULL;
     OvaEngine *e = open_model (path, backend, batch, &err);
     g_assert_no_error (err);
@@ -363,6 +366,7 @@ test_passes_and_backend (void)
     assert_close (out.data, ref, n_ref, 1e-4f);
     ova_engine_free (e);
     g_unsetenv ("OVA_CPU_RESIDUAL_SUM");
+    g_unsetenv ("OVA_CPU_ONEDNN_SILU");
   }
   g_free (ref);
   g_free (x);
@@ -475,6 +479,48 @@ test_space_to_depth_fold (void)
   g_remove (path);
   g_free (path);
   g_free (x);
+}
+
+/* Conv + SiLU: the CPU backend's SiLU epilogue against x / (1 + exp(-x)) in
+ * double precision, element by element, over [-100, 100]. */
+static void
+test_silu_epilogue (void)
+{
+  const int64_t c = 16, h = 8, w = 9, n = c * h * w;
+  OnnxBuilder *b = ob_new (13);
+  int64_t xd[4] = { 1, c, h, w }, wd[4] = { c, c, 1, 1 };
+  ob_input (b, "x", 4, xd);
+  float *wt = g_new0 (float, c * c);
+  for (int64_t i = 0; i < c; i++)
+    wt[i * c + i] = 1.f; /* identity */
+  ob_init_f32 (b, "w", 4, wd, wt);
+  ob_node (b, "Conv", "c", "x,w", "cy", NULL);
+  ob_node (b, "Sigmoid", "s", "cy", "sy", NULL);
+  ob_node (b, "Mul", "m", "cy,sy", "y", NULL);
+  ob_output (b, "y");
+  char *path = tmp_path ("silu.onnx");
+  g_assert_true (ob_save (b, path));
+  ob_free (b);
+  float *x = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = i % 3 ? -100.f + 200.f * i / (n - 1) : -8.f + 16.f * i / (n - 1);
+  GError *err = NULL;
+  OvaEngine *e = open_model (path, "cpu", 1, &err);
+  g_assert_no_error (err);
+  g_assert_cmpint (ova_engine_current_plan (e)->n_order, ==, 1);
+  OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { 1, c, h, w } }, out;
+  g_assert_true (ova_engine_run (e, &in, 1, &out, 1, &err));
+  const float *y = out.data;
+  for (int64_t i = 0; i < n; i++) {
+    double want = x[i] / (1.0 + exp (-(double) x[i]));
+    if (fabs (y[i] - want) > 2e-6 * fabs (want) + 1e-30)
+      g_error ("silu(%g) = %g, want %g", x[i], y[i], want);
+  }
+  ova_engine_free (e);
+  g_free (x);
+  g_free (wt);
+  g_remove (path);
+  g_free (path);
 }
 
 /* MatMul, Gemm, Softmax, LogSoftmax, LayerNormalization: oneDNN vs reference */
@@ -868,6 +914,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/external-data", test_external_data);
   g_test_add_func ("/engine/passes-and-backend", test_passes_and_backend);
   g_test_add_func ("/engine/space-to-depth-fold", test_space_to_depth_fold);
+  g_test_add_func ("/engine/silu-epilogue", test_silu_epilogue);
   g_test_add_func ("/engine/dense-kernels", test_dense_kernels);
   g_test_add_func ("/engine/symbolic-batch", test_symbolic_batch);
   g_test_add_func ("/engine/batch-mixing", test_batch_mixing);
