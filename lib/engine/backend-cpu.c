@@ -42,7 +42,8 @@ typedef enum {
 
 #define MAX_ARGS 40
 
-typedef struct {
+typedef struct Kernel Kernel;
+struct Kernel {
   KernelKind kind;
   dnnl_primitive_t prim;
   int n_args;
@@ -84,7 +85,15 @@ typedef struct {
   dnnl_primitive_t *to_plain, *from_plain;
   dnnl_memory_t *ad_a, *ad_b;
   int n_adapt;
-} Kernel;
+  /* Conv split by output channels (batch 1, intra-op threads): this kernel
+   * computes channels [c0, c1) (c1 0: all), the other parts run at the same
+   * time on the plan's helper threads; each part is single-threaded. */
+  int64_t c0, c1;
+  int part;                         /* 0: the node's own kernel, 1..: parts[part - 1] */
+  int n_parts;
+  Kernel *parts;                    /* n_parts - 1 */
+  int64_t arg_offset[MAX_ARGS];     /* bytes past the bound value's address */
+};
 
 typedef struct {
   dnnl_engine_t eng;
@@ -94,6 +103,9 @@ typedef struct {
   GPtrArray *owned_mem; /* dnnl_memory_t with their own buffers (weights) */
   void *scratch;        /* scratchpad shared by the plan's kernels */
   int nthr;             /* threads the kernels are created for and run with */
+  int n_helpers;        /* threads running the other parts of split convolutions */
+  struct Helper *helpers;
+  size_t sp_stride;     /* scratchpad bytes per part */
   /* from a plan file (cpu_deserialize): convolution weights already in the
    * layout their kernels wanted, used in place */
   GBytes *wblob;
@@ -439,13 +451,32 @@ value_md (OvaGraph *g, int v, dnnl_memory_desc_t *md, int force_rank)
 }
 
 static void
-add_arg (Kernel *k, int arg, int value, const dnnl_memory_desc_t *md)
+add_arg_at (Kernel *k, int arg, int value, const dnnl_memory_desc_t *md, int64_t offset)
 {
   k->args[k->n_args].arg = arg;
   k->args[k->n_args].memory = NULL;
   k->arg_value[k->n_args] = value;
   k->arg_md[k->n_args] = *md;
+  k->arg_offset[k->n_args] = offset;
   k->n_args++;
+}
+
+static void
+add_arg (Kernel *k, int arg, int value, const dnnl_memory_desc_t *md)
+{
+  add_arg_at (k, arg, value, md, 0);
+}
+
+/* value_md with @c channels (a part of a split convolution) */
+static gboolean
+value_md_channels (OvaGraph *g, int v, dnnl_memory_desc_t *md, int64_t c)
+{
+  OvaValue *x = OVA_VALUE (g, v);
+  if (x->rank != 4)
+    return FALSE;
+  dnnl_dims_t dims = { x->dims[0], c, x->dims[2], x->dims[3] };
+  dnnl_format_tag_t tag = x->layout == OVA_LAYOUT_BLOCKED16 ? dnnl_nChw16c : x->layout == OVA_LAYOUT_NHWC ? dnnl_nhwc : dnnl_nchw;
+  return dnnl_memory_desc_init_by_tag (md, 4, dims, dnnl_f32, tag) == dnnl_success;
 }
 
 static void
@@ -641,10 +672,17 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   int64_t kernel[2] = { w->dims[2], w->dims[3] };
   dnnl_dims_t strides, dil, pl, pr;
   spatial_params (g, n, x, y, kernel, strides, dil, pl, pr, TRUE);
+  /* a part of a split conv: dst channels [c0, c0 + oc); a depthwise conv's
+   * src and groups are split the same way */
+  int64_t oc = k->c1 ? k->c1 - k->c0 : y->dims[1];
+  gboolean dw = group > 1 && group == x->dims[1] && group == y->dims[1] && w->dims[1] == 1;
+  int64_t ic = k->c1 && dw ? oc : x->dims[1];
+  if (k->c1 && dw)
+    group = oc;
   dnnl_memory_desc_t src_md, dst_md, src_any, dst_any, w_md, w_plain, b_md;
-  if (!value_md (g, n->inputs[0], &src_md, 0) || !value_md (g, n->outputs[0], &dst_md, 0))
+  if (!value_md_channels (g, n->inputs[0], &src_md, ic) || !value_md_channels (g, n->outputs[0], &dst_md, oc))
     return FALSE;
-  dnnl_dims_t xd = { x->dims[0], x->dims[1], x->dims[2], x->dims[3] }, yd = { y->dims[0], y->dims[1], y->dims[2], y->dims[3] };
+  dnnl_dims_t xd = { x->dims[0], ic, x->dims[2], x->dims[3] }, yd = { y->dims[0], oc, y->dims[2], y->dims[3] };
   dnnl_memory_desc_init_by_tag (&src_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_init_by_tag (&dst_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_t dst_blk;
@@ -652,16 +690,17 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   dnnl_dims_t wd;
   int wr;
   if (group > 1) {
-    wd[0] = group; wd[1] = w->dims[0] / group; wd[2] = w->dims[1]; wd[3] = w->dims[2]; wd[4] = w->dims[3];
+    wd[0] = group; wd[1] = oc / group; wd[2] = w->dims[1]; wd[3] = w->dims[2]; wd[4] = w->dims[3];
     wr = 5;
   } else {
     for (int i = 0; i < 4; i++)
       wd[i] = w->dims[i];
+    wd[0] = oc;
     wr = 4;
   }
   dnnl_memory_desc_init_by_tag (&w_md, wr, wd, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_init_by_tag (&w_plain, wr, wd, dnnl_f32, wr == 5 ? dnnl_goihw : dnnl_oihw);
-  dnnl_dims_t bd = { y->dims[1] };
+  dnnl_dims_t bd = { oc };
   dnnl_memory_desc_init_by_tag (&b_md, 1, bd, dnnl_f32, dnnl_a);
   gboolean has_bias = n->n_inputs > 2 && n->inputs[2] >= 0;
   /* A residual add is read by the kernel's epilogue (binary post-op) when the
@@ -673,7 +712,7 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
       add_operand = n->post[i].operand;
   dnnl_memory_desc_t add_md;
   gboolean try_binary = add_operand >= 0 && OVA_VALUE (g, add_operand)->layout == y->layout &&
-                        value_md (g, add_operand, &add_md, 0) && !g_getenv ("OVA_CPU_RESIDUAL_SUM");
+                        value_md_channels (g, add_operand, &add_md, oc) && !g_getenv ("OVA_CPU_RESIDUAL_SUM");
   k->c_bin_index = -1;
   /* A final SiLU runs after the kernel, with ova's vectorised SiLU: oneDNN's
    * swish post-op (exact exp and division per element) costs more than the
@@ -694,11 +733,11 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
      * for them, let it choose (src/dst any) and reorder around it (not with
      * the binary post-op: its operand would have to be reordered too). */
     const dnnl_memory_desc_t *srcs[3] = { &src_md, &src_any }, *dsts[3] = { &dst_md, &dst_any };
-    int n_att = binary ? 1 : 2;
+    int n_att = binary || k->c1 ? 1 : 2; /* a part takes its values' layouts or nothing */
     /* A plain dst from a blocked src (a head's output): oneDNN's kernels for
      * that mix are 1.5-2x slower than writing its blocked layout and
      * reordering (OVA_CPU_PLAIN_DST_DIRECT=1: write plain directly). */
-    if (y->layout == OVA_LAYOUT_PLAIN && x->layout == OVA_LAYOUT_BLOCKED16 && !binary &&
+    if (y->layout == OVA_LAYOUT_PLAIN && x->layout == OVA_LAYOUT_BLOCKED16 && !binary && !k->c1 &&
         !g_getenv ("OVA_CPU_PLAIN_DST_DIRECT")) {
       srcs[0] = &src_md;
       dsts[0] = &dst_blk;
@@ -718,7 +757,7 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
         continue;
       const char *impl = NULL;
       dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
-      if (attempt < n_att - 1 && impl && g_str_has_prefix (impl, "ref")) {
+      if ((attempt < n_att - 1 || k->c1) && impl && g_str_has_prefix (impl, "ref")) {
         dnnl_primitive_destroy (k->prim);
         k->prim = NULL;
         dnnl_primitive_desc_destroy (pd);
@@ -759,7 +798,20 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   /* weights: reorder once into the layout the kernel wants */
   const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
   dnnl_memory_t wdst = NULL;
-  int pos = k - st->k;
+  int pos = k->part ? -1 : (int) (k - st->k);
+  OvaValue *x = OVA_VALUE (g, n->inputs[0]), *y = OVA_VALUE (g, n->outputs[0]);
+  OvaOpNode on = opnode (n);
+  int64_t group = ova_op_attr_int (&on, "group", 1);
+  gboolean dw = group > 1 && group == x->dims[1] && group == y->dims[1] && w->dims[1] == 1;
+  /* a part's offsets: weights and bias rows, dst (and a depthwise src)
+   * channels; channel c0 of a batch-1 NCHW or nChw16c tensor (c0 % 16 == 0)
+   * starts at c0 * H * W */
+  int64_t w_off = k->c0 * (ova_value_numel (w) / MAX (w->dims[0], 1)), b_off = k->c0;
+  int64_t x_off = k->c1 && dw ? k->c0 * x->dims[2] * x->dims[3] * 4 : 0, y_off = k->c0 * y->dims[2] * y->dims[3] * 4;
+  if (k->c1 && (!dnnl_memory_desc_equal (want_src, &src_md) || !dnnl_memory_desc_equal (want_dst, &dst_md))) {
+    dnnl_primitive_desc_destroy (pd);
+    return FALSE; /* parts are only made for the values' own layouts */
+  }
   for (int i = 0; i < st->n_w && !wdst; i++) {
     if (st->w_pos[i] == pos && dnnl_memory_desc_equal (want, &st->w_md[i]) &&
         dnnl_memory_create (&wdst, want, st->eng, (void *) st->w_data[i]) == dnnl_success)
@@ -769,7 +821,7 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   if (!wdst) {
     wdst = owned_memory (st, want);
     dnnl_memory_t wsrc;
-    dnnl_memory_create (&wsrc, &w_plain, st->eng, (void *) g_bytes_get_data (w->data, NULL));
+    dnnl_memory_create (&wsrc, &w_plain, st->eng, (float *) g_bytes_get_data (w->data, NULL) + w_off);
     /* a small one-off copy: one thread beats waking a team */
     omp_set_num_threads (1);
     dnnl_primitive_t r = reorder_prim (st, &w_plain, want);
@@ -788,7 +840,7 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
     return FALSE;
   }
   if (dnnl_memory_desc_equal (want_src, &src_md)) {
-    add_arg (k, DNNL_ARG_SRC, n->inputs[0], &src_md);
+    add_arg_at (k, DNNL_ARG_SRC, n->inputs[0], &src_md, x_off);
   } else {
     k->in_re = reorder_prim (st, &src_md, want_src);
     k->in_re_dst = owned_memory (st, want_src);
@@ -805,7 +857,7 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   k->args[k->n_args - 1].memory = wdst;
   if (has_bias) {
     dnnl_memory_t bm;
-    dnnl_memory_create (&bm, &b_md, st->eng, (void *) g_bytes_get_data (OVA_VALUE (g, n->inputs[2])->data, NULL));
+    dnnl_memory_create (&bm, &b_md, st->eng, (float *) g_bytes_get_data (OVA_VALUE (g, n->inputs[2])->data, NULL) + b_off);
     g_ptr_array_add (st->owned_mem, bm);
     add_arg (k, DNNL_ARG_BIAS, -1, &b_md);
     k->args[k->n_args - 1].memory = bm;
@@ -813,7 +865,7 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   dnnl_memory_t dst_scratch = NULL;
   k->silu_arg = k->c_silu_after ? k->n_args : -1;
   if (dnnl_memory_desc_equal (want_dst, &dst_md)) {
-    add_arg (k, DNNL_ARG_DST, n->outputs[0], &dst_md);
+    add_arg_at (k, DNNL_ARG_DST, n->outputs[0], &dst_md, y_off);
   } else {
     dst_scratch = owned_memory (st, want_dst);
     k->out_re = reorder_prim (st, want_dst, &dst_md);
@@ -831,11 +883,16 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   if (k->c_bin_index >= 0) {
     for (int i = 0; i < n->n_post; i++)
       if (n->post[i].kind == OVA_POST_ADD)
-        add_arg (k, DNNL_ARG_ATTR_MULTIPLE_POST_OP (k->c_bin_index) | DNNL_ARG_SRC_1, n->post[i].operand, &k->c_bin_md);
+        add_arg_at (k, DNNL_ARG_ATTR_MULTIPLE_POST_OP (k->c_bin_index) | DNNL_ARG_SRC_1, n->post[i].operand,
+                    &k->c_bin_md, y_off);
   }
   for (int i = 0; i < n->n_post && k->c_bin_index < 0; i++) {
     if (n->post[i].kind != OVA_POST_ADD)
       continue;
+    if (k->c1) {
+      dnnl_primitive_desc_destroy (pd);
+      return FALSE;
+    }
     dnnl_memory_desc_t omd;
     value_md (g, n->post[i].operand, &omd, 0);
     k->pre = reorder_prim (st, &omd, want_dst);
@@ -1310,7 +1367,223 @@ kernel_clear (Kernel *k)
   g_free (k->from_plain);
   g_free (k->ad_a);
   g_free (k->ad_b);
+  for (int i = 0; i < k->n_parts - 1; i++)
+    kernel_clear (&k->parts[i]);
+  g_free (k->parts);
   memset (k, 0, sizeof *k);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helper threads for split convolutions: each waits for its part of the next
+ * split kernel spinning a short while (the next one usually comes within
+ * microseconds), then blocking — unlike OpenMP's per-kernel fork/join, whose
+ * workers either block (a wake-up per kernel) or spin for milliseconds
+ * (stealing the core from whatever else runs on a shared machine). */
+
+typedef struct Helper {
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  gint posted, finished, asleep, quit;
+  dnnl_stream_t stream;
+  /* the job */
+  OvaPlan *plan;
+  CpuState *st;
+  Kernel *k;
+  int ni;
+  gboolean ok;
+  GError *error;
+} Helper;
+
+static gboolean run_dnnl (OvaPlan *plan, CpuState *st, Kernel *k, int ni, dnnl_stream_t stream, GError **error);
+
+static gint64
+spin_us (void)
+{
+  static gint64 us = -1;
+  if (us < 0)
+    us = g_getenv ("OVA_CPU_SPIN_US") ? atoi (g_getenv ("OVA_CPU_SPIN_US")) : 50;
+  return us;
+}
+
+/* Spins until *@p != @val for up to spin_us(); TRUE if it changed. */
+static gboolean
+spin_while_equal (gint *p, gint val)
+{
+  gint64 until = 0;
+  for (int i = 0;; i++) {
+    if (g_atomic_int_get (p) != val)
+      return TRUE;
+    _mm_pause ();
+    if ((i & 63) == 63) {
+      gint64 now = g_get_monotonic_time ();
+      if (!until)
+        until = now + spin_us ();
+      else if (now >= until)
+        return FALSE;
+    }
+  }
+}
+
+static gpointer
+helper_main (gpointer data)
+{
+  Helper *h = data;
+  omp_set_num_threads (1);
+  gint seen = 0;
+  for (;;) {
+    if (!spin_while_equal (&h->posted, seen)) {
+      g_mutex_lock (&h->lock);
+      g_atomic_int_set (&h->asleep, 1);
+      while (g_atomic_int_get (&h->posted) == seen && !g_atomic_int_get (&h->quit))
+        g_cond_wait (&h->cond, &h->lock);
+      g_atomic_int_set (&h->asleep, 0);
+      g_mutex_unlock (&h->lock);
+    }
+    if (g_atomic_int_get (&h->quit))
+      break;
+    seen = g_atomic_int_get (&h->posted);
+    h->ok = run_dnnl (h->plan, h->st, h->k, h->ni, h->stream, &h->error);
+    g_atomic_int_set (&h->finished, seen);
+  }
+  return NULL;
+}
+
+static void
+helper_post (Helper *h, OvaPlan *plan, CpuState *st, Kernel *k, int ni)
+{
+  h->plan = plan;
+  h->st = st;
+  h->k = k;
+  h->ni = ni;
+  g_atomic_int_inc (&h->posted);
+  if (g_atomic_int_get (&h->asleep)) {
+    g_mutex_lock (&h->lock);
+    g_cond_signal (&h->cond);
+    g_mutex_unlock (&h->lock);
+  }
+}
+
+static void
+helper_wait (Helper *h)
+{
+  gint want = g_atomic_int_get (&h->posted);
+  while (g_atomic_int_get (&h->finished) != want)
+    if (!spin_while_equal (&h->finished, g_atomic_int_get (&h->finished)))
+      g_thread_yield ();
+}
+
+static void
+helpers_stop (CpuState *st)
+{
+  for (int i = 0; i < st->n_helpers; i++) {
+    Helper *h = &st->helpers[i];
+    g_mutex_lock (&h->lock);
+    g_atomic_int_set (&h->quit, 1);
+    g_cond_signal (&h->cond);
+    g_mutex_unlock (&h->lock);
+    g_thread_join (h->thread);
+    g_mutex_clear (&h->lock);
+    g_cond_clear (&h->cond);
+    if (h->stream)
+      dnnl_stream_destroy (h->stream);
+    g_clear_error (&h->error);
+  }
+  g_free (st->helpers);
+  st->helpers = NULL;
+  st->n_helpers = 0;
+}
+
+static gboolean
+helpers_start (CpuState *st, int n)
+{
+  st->helpers = g_new0 (Helper, n);
+  for (int i = 0; i < n; i++) {
+    Helper *h = &st->helpers[i];
+    g_mutex_init (&h->lock);
+    g_cond_init (&h->cond);
+    if (dnnl_stream_create (&h->stream, st->eng, dnnl_stream_default_flags) != dnnl_success)
+      return FALSE;
+    h->thread = g_thread_new ("ova-conv", helper_main, h);
+    st->n_helpers = i + 1;
+  }
+  return TRUE;
+}
+
+/* Whether conv @ni is split into @nthr parts by output channels (batch 1;
+ * the parts' channel ranges are multiples of 16, so that each is a dense
+ * slice of the blocked or plain tensor). OVA_CPU_NO_CONV_SPLIT=1: never. */
+static int
+conv_split_parts (OvaPlan *plan, CpuState *st, int ni)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *n = OVA_NODE (g, ni);
+  if (st->nthr < 2 || g_getenv ("OVA_CPU_NO_CONV_SPLIT") || activation_layout () != OVA_LAYOUT_BLOCKED16)
+    return 0;
+  OvaValue *x = OVA_VALUE (g, n->inputs[0]), *w = OVA_VALUE (g, n->inputs[1]), *y = OVA_VALUE (g, n->outputs[0]);
+  OvaOpNode on = opnode (n);
+  int64_t group = ova_op_attr_int (&on, "group", 1);
+  gboolean dw = group > 1 && group == x->dims[1] && group == y->dims[1] && w->dims[1] == 1;
+  if (w->rank != 4 || y->dims[0] != 1 || y->layout != OVA_LAYOUT_BLOCKED16 || (group > 1 && !dw) ||
+      (dw && x->layout != OVA_LAYOUT_BLOCKED16) || (x->layout != OVA_LAYOUT_BLOCKED16 && x->layout != OVA_LAYOUT_PLAIN))
+    return 0;
+  for (int i = 0; i < n->n_post; i++)
+    if (n->post[i].kind == OVA_POST_ADD && OVA_VALUE (g, n->post[i].operand)->layout != y->layout)
+      return 0;
+  int64_t chunk = (y->dims[1] + 16 * st->nthr - 1) / (16 * st->nthr) * 16;
+  if (y->dims[1] <= chunk * (st->nthr - 1))
+    return 0; /* fewer channel blocks than threads */
+  /* worth more than the threads' synchronisation (a few microseconds) */
+  double flops = 2.0 * ova_value_numel (y) * (ova_value_numel (w) / MAX (w->dims[0], 1));
+  return flops >= 1e6 ? st->nthr : 0;
+}
+
+static gboolean compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni);
+static gboolean compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni);
+
+/* Sets up @k (and its parts) as a conv split in @n_parts. */
+static void
+conv_split_init (OvaPlan *plan, Kernel *k, int ni, int n_parts)
+{
+  OvaValue *y = OVA_VALUE (plan->g, OVA_NODE (plan->g, ni)->outputs[0]);
+  int64_t chunk = (y->dims[1] + 16 * n_parts - 1) / (16 * n_parts) * 16;
+  k->n_parts = n_parts;
+  k->parts = g_new0 (Kernel, n_parts - 1);
+  k->c0 = 0;
+  k->c1 = chunk;
+  k->nthr = 1;
+  for (int i = 1; i < n_parts; i++) {
+    Kernel *p = &k->parts[i - 1];
+    p->kind = K_CONV;
+    p->part = i;
+    p->c0 = i * chunk;
+    p->c1 = MIN (y->dims[1], (i + 1) * chunk);
+    p->nthr = 1;
+    p->pre_value = p->in_re_value = p->out_re_value = p->silu_arg = -1;
+  }
+}
+
+/* First half of a split conv's compile (all parts); FALSE if a part fails. */
+static gboolean
+compile_conv_parts_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
+{
+  if (!compile_conv_prim (plan, st, k, ni))
+    return FALSE;
+  for (int i = 0; i < k->n_parts - 1; i++)
+    if (!compile_conv_prim (plan, st, &k->parts[i], ni))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+compile_conv_parts_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
+{
+  if (!compile_conv_finish (plan, st, k, ni))
+    return FALSE;
+  for (int i = 0; i < k->n_parts - 1; i++)
+    if (!compile_conv_finish (plan, st, &k->parts[i], ni))
+      return FALSE;
+  return TRUE;
 }
 
 static void
@@ -1319,6 +1592,7 @@ cpu_release (void *state)
   CpuState *st = state;
   if (!st)
     return;
+  helpers_stop (st);
   for (int i = 0; i < st->n; i++)
     kernel_clear (&st->k[i]);
   g_free (st->k);
@@ -1390,6 +1664,17 @@ conv_job (gpointer data, gpointer user)
   /* oneDNN kernels split their work for the thread count they are created
    * with, and run with that many */
   omp_set_num_threads (k->nthr);
+  if (k->n_parts > 1) {
+    k->c_ok = compile_conv_parts_prim (j->plan, j->st, k, j->plan->order[pos]);
+    if (k->c_ok)
+      return;
+    /* a part could not be made: the whole conv, intra-op threads */
+    int nthr = j->st->nthr;
+    kernel_clear (k);
+    k->kind = K_CONV;
+    k->nthr = nthr;
+    omp_set_num_threads (k->nthr);
+  }
   k->c_ok = compile_conv_prim (j->plan, j->st, k, j->plan->order[pos]);
 }
 
@@ -1427,9 +1712,19 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
   ConvJob job = { plan, st };
   int cthreads = g_getenv ("OVA_CPU_COMPILE_THREADS") ? atoi (g_getenv ("OVA_CPU_COMPILE_THREADS")) : ova_cpu_count ();
   GThreadPool *pool = cthreads > 1 ? g_thread_pool_new (conv_job, &job, MIN (cthreads, 8), TRUE, NULL) : NULL;
+  /* Convolutions split by channels run on ova's helper threads; the other
+   * kernels of such a plan then run on one thread, as OpenMP workers waiting
+   * between them would compete with the helpers for the cores. */
+  int n_split_planned = 0;
+  for (int pos = 0; pos < st->n; pos++)
+    n_split_planned += kinds[pos] == K_CONV && conv_split_parts (plan, st, plan->order[pos]) > 1;
+  gboolean rest_serial = n_split_planned && !g_getenv ("OVA_CPU_SPLIT_REST_OMP");
   for (int pos = 0; pos < st->n; pos++) {
     st->k[pos].kind = kinds[pos];
-    st->k[pos].nthr = kernel_threads (plan, st, kinds[pos], plan->order[pos]);
+    st->k[pos].nthr = rest_serial ? 1 : kernel_threads (plan, st, kinds[pos], plan->order[pos]);
+    int parts = kinds[pos] == K_CONV ? conv_split_parts (plan, st, plan->order[pos]) : 0;
+    if (parts > 1)
+      conv_split_init (plan, &st->k[pos], plan->order[pos], parts);
     if (kinds[pos] == K_CONV && pool)
       g_thread_pool_push (pool, GINT_TO_POINTER (pos + 1), NULL);
     else if (kinds[pos] == K_CONV)
@@ -1445,7 +1740,21 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
     gboolean ok = TRUE;
     omp_set_num_threads (k->nthr);
     switch (k->kind) {
-      case K_CONV: ok = k->c_ok && compile_conv_finish (plan, st, k, ni); break;
+      case K_CONV:
+        if (k->n_parts > 1) {
+          ok = k->c_ok && compile_conv_parts_finish (plan, st, k, ni);
+          if (!ok) {
+            /* a part wants other layouts: the whole conv, intra-op threads */
+            kernel_clear (k);
+            k->kind = K_CONV;
+            k->nthr = st->nthr;
+            k->pre_value = k->in_re_value = k->out_re_value = k->silu_arg = -1;
+            omp_set_num_threads (k->nthr);
+            ok = compile_conv_prim (plan, st, k, ni) && compile_conv_finish (plan, st, k, ni);
+          }
+        } else
+          ok = k->c_ok && compile_conv_finish (plan, st, k, ni);
+        break;
       case K_POOL: ok = compile_pool (plan, st, k, ni); break;
       case K_BINARY: ok = compile_binary (plan, st, k, ni); break;
       case K_ELTWISE: ok = compile_eltwise (plan, st, k, ni); break;
@@ -1488,8 +1797,38 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
     }
   }
   g_free (kinds);
+  int n_split = 0;
+  for (int pos = 0; pos < st->n; pos++)
+    n_split += st->k[pos].n_parts > 1;
+  if (n_split && !helpers_start (st, st->nthr - 1)) {
+    g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cannot start the convolution threads", g->path);
+    return FALSE;
+  }
+  if (plan->verbose && n_split)
+    g_printerr ("ova-engine: %d convolutions split by output channels over %d threads\n", n_split, st->nthr);
   if (plan->verbose && st->n_w)
     g_printerr ("ova-engine: %d convolution weights taken from the plan file\n", st->n_w);
+  return TRUE;
+}
+
+static gboolean
+bind_kernel (OvaPlan *plan, CpuState *st, Kernel *k, int ni, void *scratch)
+{
+  if (k->prim && k->sp_size && k->n_args < MAX_ARGS) {
+    if (dnnl_memory_create (&k->sp_mem, &k->sp_md, st->eng, scratch) != dnnl_success)
+      return dnnl_ok (dnnl_runtime_error, "memory", plan, ni, NULL);
+    k->args[k->n_args].arg = DNNL_ARG_SCRATCHPAD;
+    k->args[k->n_args].memory = k->sp_mem;
+    k->arg_value[k->n_args] = -1;
+    k->n_args++;
+  }
+  for (int i = 0; i < k->n_args; i++) {
+    if (k->arg_value[i] < 0)
+      continue;
+    if (dnnl_memory_create (&k->args[i].memory, &k->arg_md[i], st->eng,
+                            (char *) ova_plan_value_data (plan, k->arg_value[i]) + k->arg_offset[i]) != dnnl_success)
+      return FALSE;
+  }
   return TRUE;
 }
 
@@ -1498,28 +1837,26 @@ cpu_bind (OvaPlan *plan, void *state, void *arena, GError **error)
 {
   CpuState *st = state;
   size_t sp = 0;
-  for (int pos = 0; pos < st->n; pos++)
-    if (st->k[pos].prim)
-      sp = MAX (sp, st->k[pos].sp_size);
-  if (sp && posix_memalign (&st->scratch, 64, (sp + 63) & ~(size_t) 63))
+  int parts = 1;
+  for (int pos = 0; pos < st->n; pos++) {
+    Kernel *k = &st->k[pos];
+    if (k->prim)
+      sp = MAX (sp, k->sp_size);
+    for (int i = 0; i < k->n_parts - 1; i++)
+      sp = MAX (sp, k->parts[i].sp_size);
+    parts = MAX (parts, k->n_parts);
+  }
+  /* parts of a split conv run at the same time: one scratchpad each */
+  st->sp_stride = (sp + 63) & ~(size_t) 63;
+  if (sp && posix_memalign (&st->scratch, 64, st->sp_stride * parts))
     return dnnl_ok (dnnl_out_of_memory, "scratchpad", plan, -1, error);
   for (int pos = 0; pos < st->n; pos++) {
     Kernel *k = &st->k[pos];
-    if (k->prim && k->sp_size && k->n_args < MAX_ARGS) {
-      if (dnnl_memory_create (&k->sp_mem, &k->sp_md, st->eng, st->scratch) != dnnl_success)
-        return dnnl_ok (dnnl_runtime_error, "memory", plan, plan->order[pos], error);
-      k->args[k->n_args].arg = DNNL_ARG_SCRATCHPAD;
-      k->args[k->n_args].memory = k->sp_mem;
-      k->arg_value[k->n_args] = -1;
-      k->n_args++;
-    }
-    for (int i = 0; i < k->n_args; i++) {
-      if (k->arg_value[i] < 0)
-        continue;
-      if (dnnl_memory_create (&k->args[i].memory, &k->arg_md[i], st->eng,
-                              ova_plan_value_data (plan, k->arg_value[i])) != dnnl_success)
-        return dnnl_ok (dnnl_runtime_error, "memory", plan, plan->order[pos], error);
-    }
+    gboolean ok = bind_kernel (plan, st, k, plan->order[pos], st->scratch);
+    for (int i = 0; ok && i < k->n_parts - 1; i++)
+      ok = bind_kernel (plan, st, &k->parts[i], plan->order[pos], (char *) st->scratch + st->sp_stride * (i + 1));
+    if (!ok)
+      return dnnl_ok (dnnl_runtime_error, "memory", plan, plan->order[pos], error);
   }
   return TRUE;
 }
@@ -1588,6 +1925,49 @@ profile_clock (int kind)
   return g_get_monotonic_time ();
 }
 
+/* Runs a oneDNN kernel (with its reorders and SiLU) on @stream. */
+static gboolean
+run_dnnl (OvaPlan *plan, CpuState *st, Kernel *k, int ni, dnnl_stream_t stream, GError **error)
+{
+  OvaGraph *g = plan->g;
+  /* caller memory may move between runs */
+  for (int i = 0; i < k->n_args; i++) {
+    int v = k->arg_value[i];
+    while (v >= 0 && OVA_VALUE (g, v)->alias_of >= 0)
+      v = OVA_VALUE (g, v)->alias_of;
+    if (v >= 0 && OVA_VALUE (g, v)->is_input)
+      dnnl_memory_set_data_handle (k->args[i].memory, (char *) ova_plan_value_data (plan, k->arg_value[i]) + k->arg_offset[i]);
+  }
+  if (k->in_re) {
+    dnnl_memory_set_data_handle (k->in_re_src, ova_plan_value_data (plan, k->in_re_value));
+    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->in_re_src }, { DNNL_ARG_TO, k->in_re_dst } };
+    if (!dnnl_ok (dnnl_primitive_execute (k->in_re, stream, 2, a), "reorder", plan, ni, error))
+      return FALSE;
+  }
+  if (k->pre) {
+    dnnl_memory_set_data_handle (k->pre_src, ova_plan_value_data (plan, k->pre_value));
+    if (k->pre_dst_value >= 0)
+      dnnl_memory_set_data_handle (k->pre_dst, ova_plan_value_data (plan, k->pre_dst_value));
+    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->pre_src }, { DNNL_ARG_TO, k->pre_dst } };
+    if (!dnnl_ok (dnnl_primitive_execute (k->pre, stream, 2, a), "reorder", plan, ni, error))
+      return FALSE;
+  }
+  if (!dnnl_ok (dnnl_primitive_execute (k->prim, stream, k->n_args, k->args), "execute", plan, ni, error))
+    return FALSE;
+  if (k->silu_arg >= 0) {
+    void *h = NULL;
+    dnnl_memory_get_data_handle (k->args[k->silu_arg].memory, &h);
+    silu_run (h, dnnl_memory_desc_get_size (&k->arg_md[k->silu_arg]) / sizeof (float), k->nthr);
+  }
+  if (k->out_re) {
+    dnnl_memory_set_data_handle (k->out_re_dst, ova_plan_value_data (plan, k->out_re_value));
+    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->out_re_src }, { DNNL_ARG_TO, k->out_re_dst } };
+    if (!dnnl_ok (dnnl_primitive_execute (k->out_re, stream, 2, a), "reorder", plan, ni, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 cpu_run (OvaPlan *plan, void *state, void *stream, GError **error)
 {
@@ -1621,41 +2001,27 @@ cpu_run (OvaPlan *plan, void *state, void *stream, GError **error)
         return FALSE;
       continue;
     }
-    /* caller memory may move between runs */
-    for (int i = 0; i < k->n_args; i++) {
-      int v = k->arg_value[i];
-      while (v >= 0 && OVA_VALUE (g, v)->alias_of >= 0)
-        v = OVA_VALUE (g, v)->alias_of;
-      if (v >= 0 && OVA_VALUE (g, v)->is_input)
-        dnnl_memory_set_data_handle (k->args[i].memory, ova_plan_value_data (plan, v));
-    }
-    if (k->in_re) {
-      dnnl_memory_set_data_handle (k->in_re_src, ova_plan_value_data (plan, k->in_re_value));
-      dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->in_re_src }, { DNNL_ARG_TO, k->in_re_dst } };
-      if (!dnnl_ok (dnnl_primitive_execute (k->in_re, st->stream, 2, a), "reorder", plan, ni, error))
+    if (k->n_parts > 1) {
+      /* a split conv: the other parts on the helpers, the first here */
+      for (int i = 0; i < k->n_parts - 1; i++)
+        helper_post (&st->helpers[i], plan, st, &k->parts[i], ni);
+      gboolean ok = run_dnnl (plan, st, k, ni, st->stream, error);
+      for (int i = 0; i < k->n_parts - 1; i++) {
+        Helper *h = &st->helpers[i];
+        helper_wait (h);
+        if (!h->ok && ok) {
+          g_propagate_error (error, h->error);
+          h->error = NULL;
+          ok = FALSE;
+        }
+        g_clear_error (&h->error);
+      }
+      if (!ok)
         return FALSE;
+      continue;
     }
-    if (k->pre) {
-      dnnl_memory_set_data_handle (k->pre_src, ova_plan_value_data (plan, k->pre_value));
-      if (k->pre_dst_value >= 0)
-        dnnl_memory_set_data_handle (k->pre_dst, ova_plan_value_data (plan, k->pre_dst_value));
-      dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->pre_src }, { DNNL_ARG_TO, k->pre_dst } };
-      if (!dnnl_ok (dnnl_primitive_execute (k->pre, st->stream, 2, a), "reorder", plan, ni, error))
-        return FALSE;
-    }
-    if (!dnnl_ok (dnnl_primitive_execute (k->prim, st->stream, k->n_args, k->args), "execute", plan, ni, error))
+    if (!run_dnnl (plan, st, k, ni, st->stream, error))
       return FALSE;
-    if (k->silu_arg >= 0) {
-      void *h = NULL;
-      dnnl_memory_get_data_handle (k->args[k->silu_arg].memory, &h);
-      silu_run (h, dnnl_memory_desc_get_size (&k->arg_md[k->silu_arg]) / sizeof (float), k->nthr);
-    }
-    if (k->out_re) {
-      dnnl_memory_set_data_handle (k->out_re_dst, ova_plan_value_data (plan, k->out_re_value));
-      dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->out_re_src }, { DNNL_ARG_TO, k->out_re_dst } };
-      if (!dnnl_ok (dnnl_primitive_execute (k->out_re, st->stream, 2, a), "reorder", plan, ni, error))
-        return FALSE;
-    }
   }
   return dnnl_ok (dnnl_stream_wait (st->stream), "stream wait", plan, -1, error);
 }

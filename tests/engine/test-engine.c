@@ -523,6 +523,66 @@ test_silu_epilogue (void)
   g_free (path);
 }
 
+/* Batch 1 on two threads: convolutions split by output channels (regular,
+ * depthwise, a part with a padded channel block, residual add, SiLU) run on
+ * the helper threads; same outputs as the unoptimised reference. */
+static void
+test_conv_channel_split (void)
+{
+  OnnxBuilder *b = ob_new (13);
+  int64_t xd[4] = { 1, 32, 40, 40 }, p1[4] = { 1, 1, 1, 1 };
+  ob_input (b, "x", 4, xd);
+  conv_params (b, "c1", 64, 32, 3, 80, TRUE);
+  ob_node (b, "Relu", "xr", "x", "xr", NULL);
+  ob_node (b, "Conv", "c1", "xr,c1_w,c1_b", "c1y", ob_attr_ints (b, "pads", 4, p1), NULL);
+  ob_node (b, "BatchNormalization", "bn1", "c1y,c1_scale,c1_beta,c1_mean,c1_var", "bn1y", NULL);
+  ob_node (b, "Sigmoid", "sig1", "bn1y", "sig1y", NULL);
+  ob_node (b, "Mul", "silu1", "bn1y,sig1y", "a1", NULL);
+  conv_params (b, "dw", 64, 1, 3, 81, FALSE);
+  ob_node (b, "Conv", "dw", "a1,dw_w,dw_b", "dwy", ob_attr_int (b, "group", 64), ob_attr_ints (b, "pads", 4, p1), NULL);
+  ob_node (b, "Relu", "relu", "dwy", "dwa", NULL);
+  conv_params (b, "sc", 40, 32, 1, 82, FALSE);
+  ob_node (b, "Conv", "sc", "x,sc_w,sc_b", "scy", NULL);
+  conv_params (b, "pw", 40, 64, 1, 83, FALSE);
+  ob_node (b, "Conv", "pw", "dwa,pw_w,pw_b", "pwy", NULL);
+  ob_node (b, "Add", "res", "pwy,scy", "r", NULL);
+  conv_params (b, "out", 8, 40, 3, 84, FALSE);
+  ob_node (b, "Conv", "out", "r,out_w,out_b", "y", ob_attr_ints (b, "pads", 4, p1), NULL);
+  ob_output (b, "y");
+  char *path = tmp_path ("split.onnx");
+  g_assert_true (ob_save (b, path));
+  ob_free (b);
+  int64_t n_in = 32 * 40 * 40;
+  float *x = g_new (float, n_in);
+  fill (x, n_in, 31, -1, 1);
+  OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { 1, 32, 40, 40 } };
+  int64_t n_ref;
+  float *ref = run_unoptimised (path, &in, &n_ref);
+  for (int split = 1; split >= 0; split--) {
+    if (!split)
+      g_setenv ("OVA_CPU_NO_CONV_SPLIT", "1", TRUE);
+    OvaEngineOptions o;
+    ova_engine_options_init (&o);
+    o.threads = 2;
+    o.verbose = g_getenv ("OVA_TEST_VERBOSE") != NULL;
+    GError *err = NULL;
+    OvaEngine *e = ova_engine_new (path, &o, &err);
+    g_assert_no_error (err);
+    for (int run = 0; run < 3; run++) {
+      OvaTensor out;
+      g_assert_true (ova_engine_run (e, &in, 1, &out, 1, &err));
+      g_assert_no_error (err);
+      assert_close (out.data, ref, n_ref, 1e-4f);
+    }
+    ova_engine_free (e);
+    g_unsetenv ("OVA_CPU_NO_CONV_SPLIT");
+  }
+  g_free (ref);
+  g_free (x);
+  g_remove (path);
+  g_free (path);
+}
+
 /* MatMul, Gemm, Softmax, LogSoftmax, LayerNormalization: oneDNN vs reference */
 static void
 test_dense_kernels (void)
@@ -915,6 +975,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/passes-and-backend", test_passes_and_backend);
   g_test_add_func ("/engine/space-to-depth-fold", test_space_to_depth_fold);
   g_test_add_func ("/engine/silu-epilogue", test_silu_epilogue);
+  g_test_add_func ("/engine/conv-channel-split", test_conv_channel_split);
   g_test_add_func ("/engine/dense-kernels", test_dense_kernels);
   g_test_add_func ("/engine/symbolic-batch", test_symbolic_batch);
   g_test_add_func ("/engine/batch-mixing", test_batch_mixing);
