@@ -106,6 +106,7 @@ typedef struct {
   int n_helpers;        /* threads running the other parts of split convolutions */
   struct Helper *helpers;
   size_t sp_stride;     /* scratchpad bytes per part */
+  gboolean rest_serial; /* kernels not split run on one thread */
   /* from a plan file (cpu_deserialize): convolution weights already in the
    * layout their kernels wanted, used in place */
   GBytes *wblob;
@@ -1668,8 +1669,9 @@ conv_job (gpointer data, gpointer user)
     k->c_ok = compile_conv_parts_prim (j->plan, j->st, k, j->plan->order[pos]);
     if (k->c_ok)
       return;
-    /* a part could not be made: the whole conv, intra-op threads */
-    int nthr = j->st->nthr;
+    /* a part could not be made: the whole conv, on the threads of the
+     * plan's unsplit kernels */
+    int nthr = j->st->rest_serial ? 1 : j->st->nthr;
     kernel_clear (k);
     k->kind = K_CONV;
     k->nthr = nthr;
@@ -1719,6 +1721,7 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
   for (int pos = 0; pos < st->n; pos++)
     n_split_planned += kinds[pos] == K_CONV && conv_split_parts (plan, st, plan->order[pos]) > 1;
   gboolean rest_serial = n_split_planned && !g_getenv ("OVA_CPU_SPLIT_REST_OMP");
+  st->rest_serial = rest_serial;
   for (int pos = 0; pos < st->n; pos++) {
     st->k[pos].kind = kinds[pos];
     st->k[pos].nthr = rest_serial ? 1 : kernel_threads (plan, st, kinds[pos], plan->order[pos]);
@@ -1744,10 +1747,10 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
         if (k->n_parts > 1) {
           ok = k->c_ok && compile_conv_parts_finish (plan, st, k, ni);
           if (!ok) {
-            /* a part wants other layouts: the whole conv, intra-op threads */
+            /* a part wants other layouts: the whole conv, like the unsplit kernels */
             kernel_clear (k);
             k->kind = K_CONV;
-            k->nthr = st->nthr;
+            k->nthr = st->rest_serial ? 1 : st->nthr;
             k->pre_value = k->in_re_value = k->out_re_value = k->silu_arg = -1;
             omp_set_num_threads (k->nthr);
             ok = compile_conv_prim (plan, st, k, ni) && compile_conv_finish (plan, st, k, ni);
