@@ -89,6 +89,12 @@ struct Kernel {
    * computes channels [c0, c1) (c1 0: all), the other parts run at the same
    * time on the plan's helper threads; each part is single-threaded. */
   int64_t c0, c1;
+  /* or split by output rows (dst of one channel block): rows [r0, r1) (r1 0:
+   * all), reading src rows [rc_row, rc_row + rc_rows) — copied into owned
+   * memory first when the src is plain with several channels (row_copy) */
+  int64_t r0, r1, rc_row, rc_rows;
+  gboolean row_copy;
+  dnnl_memory_t rc_mem;
   int part;                         /* 0: the node's own kernel, 1..: parts[part - 1] */
   int n_parts;
   Kernel *parts;                    /* n_parts - 1 */
@@ -470,15 +476,17 @@ add_arg (Kernel *k, int arg, int value, const dnnl_memory_desc_t *md)
 
 /* value_md with @c channels (a part of a split convolution) */
 static gboolean
-value_md_channels (OvaGraph *g, int v, dnnl_memory_desc_t *md, int64_t c)
+value_md_part (OvaGraph *g, int v, dnnl_memory_desc_t *md, int64_t c, int64_t h)
 {
   OvaValue *x = OVA_VALUE (g, v);
   if (x->rank != 4)
     return FALSE;
-  dnnl_dims_t dims = { x->dims[0], c, x->dims[2], x->dims[3] };
+  dnnl_dims_t dims = { x->dims[0], c, h, x->dims[3] };
   dnnl_format_tag_t tag = x->layout == OVA_LAYOUT_BLOCKED16 ? dnnl_nChw16c : x->layout == OVA_LAYOUT_NHWC ? dnnl_nhwc : dnnl_nchw;
   return dnnl_memory_desc_init_by_tag (md, 4, dims, dnnl_f32, tag) == dnnl_success;
 }
+
+#define IS_PART(k) ((k)->c1 || (k)->r1)
 
 static void
 note_scratchpad (Kernel *k, const_dnnl_primitive_desc_t pd)
@@ -680,10 +688,23 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   int64_t ic = k->c1 && dw ? oc : x->dims[1];
   if (k->c1 && dw)
     group = oc;
+  /* a part by rows: its output rows, the input rows they read, the padding
+   * left at the top (first part) and bottom (last part) */
+  int64_t ih = x->dims[2], oh = y->dims[2];
+  if (k->r1) {
+    int64_t eff = (kernel[0] - 1) * (dil[0] + 1) + 1;
+    int64_t first = k->r0 * strides[0] - pl[0], end = (k->r1 - 1) * strides[0] - pl[0] + eff;
+    k->rc_row = MAX (first, 0);
+    k->rc_rows = MIN (end, ih) - k->rc_row;
+    pl[0] = k->rc_row - first;
+    oh = k->r1 - k->r0;
+    ih = k->rc_rows;
+    pr[0] = (oh - 1) * strides[0] + eff - ih - pl[0];
+  }
   dnnl_memory_desc_t src_md, dst_md, src_any, dst_any, w_md, w_plain, b_md;
-  if (!value_md_channels (g, n->inputs[0], &src_md, ic) || !value_md_channels (g, n->outputs[0], &dst_md, oc))
+  if (!value_md_part (g, n->inputs[0], &src_md, ic, ih) || !value_md_part (g, n->outputs[0], &dst_md, oc, oh))
     return FALSE;
-  dnnl_dims_t xd = { x->dims[0], ic, x->dims[2], x->dims[3] }, yd = { y->dims[0], oc, y->dims[2], y->dims[3] };
+  dnnl_dims_t xd = { x->dims[0], ic, ih, x->dims[3] }, yd = { y->dims[0], oc, oh, y->dims[3] };
   dnnl_memory_desc_init_by_tag (&src_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_init_by_tag (&dst_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_t dst_blk;
@@ -713,7 +734,7 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
       add_operand = n->post[i].operand;
   dnnl_memory_desc_t add_md;
   gboolean try_binary = add_operand >= 0 && OVA_VALUE (g, add_operand)->layout == y->layout &&
-                        value_md_channels (g, add_operand, &add_md, oc) && !g_getenv ("OVA_CPU_RESIDUAL_SUM");
+                        value_md_part (g, add_operand, &add_md, oc, oh) && !g_getenv ("OVA_CPU_RESIDUAL_SUM");
   k->c_bin_index = -1;
   /* A final SiLU runs after the kernel, with ova's vectorised SiLU: oneDNN's
    * swish post-op (exact exp and division per element) costs more than the
@@ -734,11 +755,11 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
      * for them, let it choose (src/dst any) and reorder around it (not with
      * the binary post-op: its operand would have to be reordered too). */
     const dnnl_memory_desc_t *srcs[3] = { &src_md, &src_any }, *dsts[3] = { &dst_md, &dst_any };
-    int n_att = binary || k->c1 ? 1 : 2; /* a part takes its values' layouts or nothing */
+    int n_att = binary || IS_PART (k) ? 1 : 2; /* a part takes its values' layouts or nothing */
     /* A plain dst from a blocked src (a head's output): oneDNN's kernels for
      * that mix are 1.5-2x slower than writing its blocked layout and
      * reordering (OVA_CPU_PLAIN_DST_DIRECT=1: write plain directly). */
-    if (y->layout == OVA_LAYOUT_PLAIN && x->layout == OVA_LAYOUT_BLOCKED16 && !binary && !k->c1 &&
+    if (y->layout == OVA_LAYOUT_PLAIN && x->layout == OVA_LAYOUT_BLOCKED16 && !binary && !IS_PART (k) &&
         !g_getenv ("OVA_CPU_PLAIN_DST_DIRECT")) {
       srcs[0] = &src_md;
       dsts[0] = &dst_blk;
@@ -758,7 +779,7 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
         continue;
       const char *impl = NULL;
       dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
-      if ((attempt < n_att - 1 || k->c1) && impl && g_str_has_prefix (impl, "ref")) {
+      if ((attempt < n_att - 1 || IS_PART (k)) && impl && g_str_has_prefix (impl, "ref")) {
         dnnl_primitive_destroy (k->prim);
         k->prim = NULL;
         dnnl_primitive_desc_destroy (pd);
@@ -809,7 +830,19 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
    * starts at c0 * H * W */
   int64_t w_off = k->c0 * (ova_value_numel (w) / MAX (w->dims[0], 1)), b_off = k->c0;
   int64_t x_off = k->c1 && dw ? k->c0 * x->dims[2] * x->dims[3] * 4 : 0, y_off = k->c0 * y->dims[2] * y->dims[3] * 4;
-  if (k->c1 && (!dnnl_memory_desc_equal (want_src, &src_md) || !dnnl_memory_desc_equal (want_dst, &dst_md))) {
+  /* a part by rows: row r of a batch-1 tensor of one channel block (or one
+   * plain channel) starts at r * W * 16 (r * W); a plain src of several
+   * channels is copied */
+  if (k->r1) {
+    y_off = k->r0 * y->dims[3] * 16 * 4;
+    if (x->layout == OVA_LAYOUT_BLOCKED16)
+      x_off = k->rc_row * x->dims[3] * 16 * 4;
+    else if (x->dims[1] == 1)
+      x_off = k->rc_row * x->dims[3] * 4;
+    else
+      k->row_copy = TRUE;
+  }
+  if (IS_PART (k) && (!dnnl_memory_desc_equal (want_src, &src_md) || !dnnl_memory_desc_equal (want_dst, &dst_md))) {
     dnnl_primitive_desc_destroy (pd);
     return FALSE; /* parts are only made for the values' own layouts */
   }
@@ -840,7 +873,15 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
     dnnl_primitive_desc_destroy (pd);
     return FALSE;
   }
-  if (dnnl_memory_desc_equal (want_src, &src_md)) {
+  if (k->row_copy) {
+    k->rc_mem = owned_memory (st, &src_md);
+    if (!k->rc_mem) {
+      dnnl_primitive_desc_destroy (pd);
+      return FALSE;
+    }
+    add_arg (k, DNNL_ARG_SRC, -1, &src_md);
+    k->args[k->n_args - 1].memory = k->rc_mem;
+  } else if (dnnl_memory_desc_equal (want_src, &src_md)) {
     add_arg_at (k, DNNL_ARG_SRC, n->inputs[0], &src_md, x_off);
   } else {
     k->in_re = reorder_prim (st, &src_md, want_src);
@@ -890,7 +931,7 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   for (int i = 0; i < n->n_post && k->c_bin_index < 0; i++) {
     if (n->post[i].kind != OVA_POST_ADD)
       continue;
-    if (k->c1) {
+    if (IS_PART (k)) {
       dnnl_primitive_desc_destroy (pd);
       return FALSE;
     }
@@ -1515,7 +1556,7 @@ helpers_start (CpuState *st, int n)
  * the parts' channel ranges are multiples of 16, so that each is a dense
  * slice of the blocked or plain tensor). OVA_CPU_NO_CONV_SPLIT=1: never. */
 static int
-conv_split_parts (OvaPlan *plan, CpuState *st, int ni)
+conv_split_parts (OvaPlan *plan, CpuState *st, int ni, gboolean *rows)
 {
   OvaGraph *g = plan->g;
   OvaNode *n = OVA_NODE (g, ni);
@@ -1528,15 +1569,30 @@ conv_split_parts (OvaPlan *plan, CpuState *st, int ni)
   if (w->rank != 4 || y->dims[0] != 1 || y->layout != OVA_LAYOUT_BLOCKED16 || (group > 1 && !dw) ||
       (dw && x->layout != OVA_LAYOUT_BLOCKED16) || (x->layout != OVA_LAYOUT_BLOCKED16 && x->layout != OVA_LAYOUT_PLAIN))
     return 0;
+  *rows = FALSE;
   for (int i = 0; i < n->n_post; i++)
     if (n->post[i].kind == OVA_POST_ADD && OVA_VALUE (g, n->post[i].operand)->layout != y->layout)
       return 0;
+  /* worth more than the threads' synchronisation (a few microseconds) */
+  double flops = 2.0 * ova_value_numel (y) * (ova_value_numel (w) / MAX (w->dims[0], 1));
+  if (flops < 1e6)
+    return 0;
+  if (y->dims[1] <= 16) {
+    /* one channel block: split by rows, whose slices are dense when the
+     * src is one block too, or plain (then copied) */
+    if ((x->layout == OVA_LAYOUT_BLOCKED16 && x->dims[1] > 16) || y->dims[2] < 2 * st->nthr ||
+        g_getenv ("OVA_CPU_NO_ROW_SPLIT"))
+      return 0;
+    *rows = TRUE;
+    return st->nthr;
+  }
+  if (x->layout != OVA_LAYOUT_BLOCKED16 && dw)
+    return 0;
   int64_t chunk = (y->dims[1] + 16 * st->nthr - 1) / (16 * st->nthr) * 16;
   if (y->dims[1] <= chunk * (st->nthr - 1))
     return 0; /* fewer channel blocks than threads */
-  /* worth more than the threads' synchronisation (a few microseconds) */
-  double flops = 2.0 * ova_value_numel (y) * (ova_value_numel (w) / MAX (w->dims[0], 1));
-  return flops >= 1e6 ? st->nthr : 0;
+  *rows = FALSE;
+  return st->nthr;
 }
 
 static gboolean compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni);
@@ -1544,21 +1600,26 @@ static gboolean compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int
 
 /* Sets up @k (and its parts) as a conv split in @n_parts. */
 static void
-conv_split_init (OvaPlan *plan, Kernel *k, int ni, int n_parts)
+conv_split_init (OvaPlan *plan, Kernel *k, int ni, int n_parts, gboolean rows)
 {
   OvaValue *y = OVA_VALUE (plan->g, OVA_NODE (plan->g, ni)->outputs[0]);
   int64_t chunk = (y->dims[1] + 16 * n_parts - 1) / (16 * n_parts) * 16;
   k->n_parts = n_parts;
   k->parts = g_new0 (Kernel, n_parts - 1);
-  k->c0 = 0;
-  k->c1 = chunk;
   k->nthr = 1;
-  for (int i = 1; i < n_parts; i++) {
-    Kernel *p = &k->parts[i - 1];
+  for (int i = 0; i < n_parts; i++) {
+    Kernel *p = i ? &k->parts[i - 1] : k;
+    if (rows) {
+      p->r0 = y->dims[2] * i / n_parts;
+      p->r1 = y->dims[2] * (i + 1) / n_parts;
+    } else {
+      p->c0 = i * chunk;
+      p->c1 = MIN (y->dims[1], (i + 1) * chunk);
+    }
+    if (!i)
+      continue;
     p->kind = K_CONV;
     p->part = i;
-    p->c0 = i * chunk;
-    p->c1 = MIN (y->dims[1], (i + 1) * chunk);
     p->nthr = 1;
     p->pre_value = p->in_re_value = p->out_re_value = p->silu_arg = -1;
   }
@@ -1718,16 +1779,17 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
    * kernels of such a plan then run on one thread, as OpenMP workers waiting
    * between them would compete with the helpers for the cores. */
   int n_split_planned = 0;
+  gboolean rows;
   for (int pos = 0; pos < st->n; pos++)
-    n_split_planned += kinds[pos] == K_CONV && conv_split_parts (plan, st, plan->order[pos]) > 1;
+    n_split_planned += kinds[pos] == K_CONV && conv_split_parts (plan, st, plan->order[pos], &rows) > 1;
   gboolean rest_serial = n_split_planned && !g_getenv ("OVA_CPU_SPLIT_REST_OMP");
   st->rest_serial = rest_serial;
   for (int pos = 0; pos < st->n; pos++) {
     st->k[pos].kind = kinds[pos];
     st->k[pos].nthr = rest_serial ? 1 : kernel_threads (plan, st, kinds[pos], plan->order[pos]);
-    int parts = kinds[pos] == K_CONV ? conv_split_parts (plan, st, plan->order[pos]) : 0;
+    int parts = kinds[pos] == K_CONV ? conv_split_parts (plan, st, plan->order[pos], &rows) : 0;
     if (parts > 1)
-      conv_split_init (plan, &st->k[pos], plan->order[pos], parts);
+      conv_split_init (plan, &st->k[pos], plan->order[pos], parts, rows);
     if (kinds[pos] == K_CONV && pool)
       g_thread_pool_push (pool, GINT_TO_POINTER (pos + 1), NULL);
     else if (kinds[pos] == K_CONV)
@@ -1808,7 +1870,7 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
     return FALSE;
   }
   if (plan->verbose && n_split)
-    g_printerr ("ova-engine: %d convolutions split by output channels over %d threads\n", n_split, st->nthr);
+    g_printerr ("ova-engine: %d convolutions split by output channels or rows over %d threads\n", n_split, st->nthr);
   if (plan->verbose && st->n_w)
     g_printerr ("ova-engine: %d convolution weights taken from the plan file\n", st->n_w);
   return TRUE;
@@ -1940,6 +2002,16 @@ run_dnnl (OvaPlan *plan, CpuState *st, Kernel *k, int ni, dnnl_stream_t stream, 
       v = OVA_VALUE (g, v)->alias_of;
     if (v >= 0 && OVA_VALUE (g, v)->is_input)
       dnnl_memory_set_data_handle (k->args[i].memory, (char *) ova_plan_value_data (plan, k->arg_value[i]) + k->arg_offset[i]);
+  }
+  if (k->row_copy) {
+    OvaNode *n = OVA_NODE (g, ni);
+    OvaValue *x = OVA_VALUE (g, n->inputs[0]);
+    const float *src = ova_plan_value_data (plan, n->inputs[0]);
+    float *dst = NULL;
+    dnnl_memory_get_data_handle (k->rc_mem, (void **) &dst);
+    int64_t plane = x->dims[2] * x->dims[3], rows = k->rc_rows * x->dims[3];
+    for (int64_t c = 0; c < x->dims[1]; c++)
+      memcpy (dst + c * rows, src + c * plane + k->rc_row * x->dims[3], rows * sizeof (float));
   }
   if (k->in_re) {
     dnnl_memory_set_data_handle (k->in_re_src, ova_plan_value_data (plan, k->in_re_value));

@@ -524,16 +524,26 @@ test_silu_epilogue (void)
 }
 
 /* Batch 1 on two threads: convolutions split by output channels (regular,
- * depthwise, a part with a padded channel block, residual add, SiLU) run on
- * the helper threads; same outputs as the unoptimised reference. */
+ * depthwise, a part with a padded channel block, residual add, SiLU) or, with
+ * one output channel block, by rows (plain src copied, blocked src,
+ * depthwise, residual add) run on the helper threads; same outputs as the
+ * unoptimised reference. */
 static void
 test_conv_channel_split (void)
 {
   OnnxBuilder *b = ob_new (13);
-  int64_t xd[4] = { 1, 32, 40, 40 }, p1[4] = { 1, 1, 1, 1 };
+  int64_t xd[4] = { 1, 3, 64, 64 }, p1[4] = { 1, 1, 1, 1 };
   ob_input (b, "x", 4, xd);
-  conv_params (b, "c1", 64, 32, 3, 80, TRUE);
-  ob_node (b, "Relu", "xr", "x", "xr", NULL);
+  conv_params (b, "r1", 16, 3, 3, 85, FALSE);
+  ob_node (b, "Conv", "r1", "x,r1_w,r1_b", "r1y", ob_attr_ints (b, "pads", 4, p1), NULL);
+  ob_node (b, "Relu", "r1r", "r1y", "r1a", NULL);
+  conv_params (b, "r2", 16, 1, 3, 86, FALSE);
+  ob_node (b, "Conv", "r2", "r1a,r2_w,r2_b", "r2y", ob_attr_int (b, "group", 16), ob_attr_ints (b, "pads", 4, p1), NULL);
+  conv_params (b, "r3", 16, 16, 1, 87, FALSE);
+  ob_node (b, "Conv", "r3", "r2y,r3_w,r3_b", "r3y", NULL);
+  ob_node (b, "Add", "r3res", "r3y,r1a", "r3s", NULL);
+  ob_node (b, "Relu", "xr", "r3s", "xr", NULL);
+  conv_params (b, "c1", 64, 16, 3, 80, TRUE);
   ob_node (b, "Conv", "c1", "xr,c1_w,c1_b", "c1y", ob_attr_ints (b, "pads", 4, p1), NULL);
   ob_node (b, "BatchNormalization", "bn1", "c1y,c1_scale,c1_beta,c1_mean,c1_var", "bn1y", NULL);
   ob_node (b, "Sigmoid", "sig1", "bn1y", "sig1y", NULL);
@@ -541,7 +551,7 @@ test_conv_channel_split (void)
   conv_params (b, "dw", 64, 1, 3, 81, FALSE);
   ob_node (b, "Conv", "dw", "a1,dw_w,dw_b", "dwy", ob_attr_int (b, "group", 64), ob_attr_ints (b, "pads", 4, p1), NULL);
   ob_node (b, "Relu", "relu", "dwy", "dwa", NULL);
-  conv_params (b, "sc", 40, 32, 1, 82, FALSE);
+  conv_params (b, "sc", 40, 3, 1, 82, FALSE);
   ob_node (b, "Conv", "sc", "x,sc_w,sc_b", "scy", NULL);
   conv_params (b, "pw", 40, 64, 1, 83, FALSE);
   ob_node (b, "Conv", "pw", "dwa,pw_w,pw_b", "pwy", NULL);
@@ -552,10 +562,10 @@ test_conv_channel_split (void)
   char *path = tmp_path ("split.onnx");
   g_assert_true (ob_save (b, path));
   ob_free (b);
-  int64_t n_in = 32 * 40 * 40;
+  int64_t n_in = 3 * 64 * 64;
   float *x = g_new (float, n_in);
   fill (x, n_in, 31, -1, 1);
-  OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { 1, 32, 40, 40 } };
+  OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { 1, 3, 64, 64 } };
   int64_t n_ref;
   float *ref = run_unoptimised (path, &in, &n_ref);
   for (int split = 1; split >= 0; split--) {
