@@ -16,6 +16,7 @@
 
 #include <dnnl.h>
 #include <float.h>
+#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@ typedef enum {
 
 #define MAX_ARGS 40
 
-typedef struct {
+typedef struct Kernel Kernel;
+struct Kernel {
   KernelKind kind;
   dnnl_primitive_t prim;
   int n_args;
@@ -52,6 +54,14 @@ typedef struct {
   dnnl_primitive_t pre;
   dnnl_memory_t pre_src, pre_dst;
   int pre_value, pre_dst_value;     /* pre_dst_value -1: pre_dst is the dst scratch */
+  /* Conv with a residual add as a binary post-op (no copy): its index in
+   * the post-op chain, -1 when the sum post-op (and the copy above) is used */
+  int c_bin_index;
+  dnnl_memory_desc_t c_bin_md;
+  /* Conv whose last post-op, SiLU, ova applies to dst after the kernel
+   * (silu_arg: the dst arg, -1 when oneDNN applies it) */
+  gboolean c_silu_after;
+  int silu_arg;
   /* Conv whose preferred src/dst layout differs from the value's: reorders
    * through scratch memory (owned) around the primitive. */
   dnnl_primitive_t in_re, out_re;
@@ -75,7 +85,21 @@ typedef struct {
   dnnl_primitive_t *to_plain, *from_plain;
   dnnl_memory_t *ad_a, *ad_b;
   int n_adapt;
-} Kernel;
+  /* Conv split by output channels (batch 1, intra-op threads): this kernel
+   * computes channels [c0, c1) (c1 0: all), the other parts run at the same
+   * time on the plan's helper threads; each part is single-threaded. */
+  int64_t c0, c1;
+  /* or split by output rows (dst of one channel block): rows [r0, r1) (r1 0:
+   * all), reading src rows [rc_row, rc_row + rc_rows) — copied into owned
+   * memory first when the src is plain with several channels (row_copy) */
+  int64_t r0, r1, rc_row, rc_rows;
+  gboolean row_copy;
+  dnnl_memory_t rc_mem;
+  int part;                         /* 0: the node's own kernel, 1..: parts[part - 1] */
+  int n_parts;
+  Kernel *parts;                    /* n_parts - 1 */
+  int64_t arg_offset[MAX_ARGS];     /* bytes past the bound value's address */
+};
 
 typedef struct {
   dnnl_engine_t eng;
@@ -85,6 +109,10 @@ typedef struct {
   GPtrArray *owned_mem; /* dnnl_memory_t with their own buffers (weights) */
   void *scratch;        /* scratchpad shared by the plan's kernels */
   int nthr;             /* threads the kernels are created for and run with */
+  int n_helpers;        /* threads running the other parts of split convolutions */
+  struct Helper *helpers;
+  size_t sp_stride;     /* scratchpad bytes per part */
+  gboolean rest_serial; /* kernels not split run on one thread */
   /* from a plan file (cpu_deserialize): convolution weights already in the
    * layout their kernels wanted, used in place */
   GBytes *wblob;
@@ -430,14 +458,35 @@ value_md (OvaGraph *g, int v, dnnl_memory_desc_t *md, int force_rank)
 }
 
 static void
-add_arg (Kernel *k, int arg, int value, const dnnl_memory_desc_t *md)
+add_arg_at (Kernel *k, int arg, int value, const dnnl_memory_desc_t *md, int64_t offset)
 {
   k->args[k->n_args].arg = arg;
   k->args[k->n_args].memory = NULL;
   k->arg_value[k->n_args] = value;
   k->arg_md[k->n_args] = *md;
+  k->arg_offset[k->n_args] = offset;
   k->n_args++;
 }
+
+static void
+add_arg (Kernel *k, int arg, int value, const dnnl_memory_desc_t *md)
+{
+  add_arg_at (k, arg, value, md, 0);
+}
+
+/* value_md with @c channels (a part of a split convolution) */
+static gboolean
+value_md_part (OvaGraph *g, int v, dnnl_memory_desc_t *md, int64_t c, int64_t h)
+{
+  OvaValue *x = OVA_VALUE (g, v);
+  if (x->rank != 4)
+    return FALSE;
+  dnnl_dims_t dims = { x->dims[0], c, h, x->dims[3] };
+  dnnl_format_tag_t tag = x->layout == OVA_LAYOUT_BLOCKED16 ? dnnl_nChw16c : x->layout == OVA_LAYOUT_NHWC ? dnnl_nhwc : dnnl_nchw;
+  return dnnl_memory_desc_init_by_tag (md, 4, dims, dnnl_f32, tag) == dnnl_success;
+}
+
+#define IS_PART(k) ((k)->c1 || (k)->r1)
 
 static void
 note_scratchpad (Kernel *k, const_dnnl_primitive_desc_t pd)
@@ -471,10 +520,14 @@ make_prim (Kernel *k, const void *desc, dnnl_primitive_attr_t attr, dnnl_engine_
   return ok;
 }
 
+/* @add_md: the residual operand's layout, to add it with a binary post-op
+ * (its index in the chain in *add_index); NULL: a sum post-op, the operand
+ * being copied into dst first. */
 static gboolean
-append_post_ops (OvaPlan *plan, const OvaNode *n, dnnl_post_ops_t po)
+append_post_ops (OvaPlan *plan, const OvaNode *n, int n_post, dnnl_post_ops_t po, const dnnl_memory_desc_t *add_md,
+                 int *add_index)
 {
-  for (int i = 0; i < n->n_post; i++) {
+  for (int i = 0; i < n_post; i++) {
     const OvaPostOp *p = &n->post[i];
     dnnl_status_t s = dnnl_success;
     switch (p->kind) {
@@ -491,7 +544,13 @@ append_post_ops (OvaPlan *plan, const OvaNode *n, dnnl_post_ops_t po)
         if (s == dnnl_success)
           s = dnnl_post_ops_append_eltwise (po, 1.f, dnnl_eltwise_clip_v2, 0.f, 1.f);
         break;
-      case OVA_POST_ADD: s = dnnl_post_ops_append_sum (po, 1.f); break;
+      case OVA_POST_ADD:
+        if (add_md) {
+          *add_index = dnnl_post_ops_len (po);
+          s = dnnl_post_ops_append_binary (po, dnnl_binary_add, add_md);
+        } else
+          s = dnnl_post_ops_append_sum (po, 1.f);
+        break;
       default: return FALSE;
     }
     if (s != dnnl_success)
@@ -551,6 +610,61 @@ owned_memory (CpuState *st, const dnnl_memory_desc_t *md)
   return m;
 }
 
+/* SiLU, x / (1 + exp(-x)), 16 lanes at a time: exp by range reduction
+ * (x = n ln2 + f), a degree-6 polynomial and scalef; the reciprocal by
+ * rcp14 and one Newton step. Relative error ~1e-7 (float rounding). */
+__attribute__ ((target ("avx512f"))) static void
+silu_avx512 (float *p, size_t n)
+{
+  const __m512 log2e = _mm512_set1_ps (1.44269504f), ln2hi = _mm512_set1_ps (0.693359375f),
+               ln2lo = _mm512_set1_ps (-2.12194440e-4f), one = _mm512_set1_ps (1.f), two = _mm512_set1_ps (2.f),
+               lo = _mm512_set1_ps (-87.f), hi = _mm512_set1_ps (88.f);
+  const __m512 c2 = _mm512_set1_ps (1.f / 2), c3 = _mm512_set1_ps (1.f / 6), c4 = _mm512_set1_ps (1.f / 24),
+               c5 = _mm512_set1_ps (1.f / 120), c6 = _mm512_set1_ps (1.f / 720);
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+    __m512 x = _mm512_maskz_loadu_ps (m, p + i);
+    __m512 t = _mm512_min_ps (_mm512_max_ps (_mm512_sub_ps (_mm512_setzero_ps (), x), lo), hi);
+    __m512 k = _mm512_roundscale_ps (_mm512_mul_ps (t, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_fnmadd_ps (k, ln2hi, t);
+    f = _mm512_fnmadd_ps (k, ln2lo, f);
+    __m512 q = _mm512_fmadd_ps (c6, f, c5);
+    q = _mm512_fmadd_ps (q, f, c4);
+    q = _mm512_fmadd_ps (q, f, c3);
+    q = _mm512_fmadd_ps (q, f, c2);
+    q = _mm512_fmadd_ps (q, f, one);
+    q = _mm512_fmadd_ps (q, f, one);
+    __m512 d = _mm512_add_ps (_mm512_scalef_ps (q, k), one);
+    __m512 r = _mm512_rcp14_ps (d);
+    r = _mm512_mul_ps (r, _mm512_fnmadd_ps (d, r, two));
+    _mm512_mask_storeu_ps (p + i, m, _mm512_mul_ps (x, r));
+  }
+}
+
+/* The vectorised SiLU needs AVX-512F (OVA_CPU_ONEDNN_SILU=1: leave SiLU to
+ * oneDNN's post-op). */
+static gboolean
+silu_fast_available (void)
+{
+  return __builtin_cpu_supports ("avx512f") && !g_getenv ("OVA_CPU_ONEDNN_SILU");
+}
+
+static void
+silu_run (float *p, size_t n, int nthr)
+{
+  if (nthr <= 1 || n < 32768) {
+    silu_avx512 (p, n);
+    return;
+  }
+#pragma omp parallel num_threads (nthr)
+  {
+    size_t t = omp_get_thread_num (), nt = omp_get_num_threads ();
+    size_t chunk = ((n + nt - 1) / nt + 15) & ~(size_t) 15;
+    size_t a = MIN (n, t * chunk), b = MIN (n, a + chunk);
+    silu_avx512 (p + a, b - a);
+  }
+}
+
 /* First half of a convolution's compile: descriptors and the primitive (the
  * JIT code generation, the slow part) — touches only @k, so several run in
  * parallel. */
@@ -567,54 +681,118 @@ compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   int64_t kernel[2] = { w->dims[2], w->dims[3] };
   dnnl_dims_t strides, dil, pl, pr;
   spatial_params (g, n, x, y, kernel, strides, dil, pl, pr, TRUE);
+  /* a part of a split conv: dst channels [c0, c0 + oc); a depthwise conv's
+   * src and groups are split the same way */
+  int64_t oc = k->c1 ? k->c1 - k->c0 : y->dims[1];
+  gboolean dw = group > 1 && group == x->dims[1] && group == y->dims[1] && w->dims[1] == 1;
+  int64_t ic = k->c1 && dw ? oc : x->dims[1];
+  if (k->c1 && dw)
+    group = oc;
+  /* a part by rows: its output rows, the input rows they read, the padding
+   * left at the top (first part) and bottom (last part) */
+  int64_t ih = x->dims[2], oh = y->dims[2];
+  if (k->r1) {
+    int64_t eff = (kernel[0] - 1) * (dil[0] + 1) + 1;
+    int64_t first = k->r0 * strides[0] - pl[0], end = (k->r1 - 1) * strides[0] - pl[0] + eff;
+    k->rc_row = MAX (first, 0);
+    k->rc_rows = MIN (end, ih) - k->rc_row;
+    pl[0] = k->rc_row - first;
+    oh = k->r1 - k->r0;
+    ih = k->rc_rows;
+    pr[0] = (oh - 1) * strides[0] + eff - ih - pl[0];
+  }
   dnnl_memory_desc_t src_md, dst_md, src_any, dst_any, w_md, w_plain, b_md;
-  if (!value_md (g, n->inputs[0], &src_md, 0) || !value_md (g, n->outputs[0], &dst_md, 0))
+  if (!value_md_part (g, n->inputs[0], &src_md, ic, ih) || !value_md_part (g, n->outputs[0], &dst_md, oc, oh))
     return FALSE;
-  dnnl_dims_t xd = { x->dims[0], x->dims[1], x->dims[2], x->dims[3] }, yd = { y->dims[0], y->dims[1], y->dims[2], y->dims[3] };
+  dnnl_dims_t xd = { x->dims[0], ic, ih, x->dims[3] }, yd = { y->dims[0], oc, oh, y->dims[3] };
   dnnl_memory_desc_init_by_tag (&src_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_init_by_tag (&dst_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
+  dnnl_memory_desc_t dst_blk;
+  dnnl_memory_desc_init_by_tag (&dst_blk, 4, yd, dnnl_f32, dnnl_nChw16c);
   dnnl_dims_t wd;
   int wr;
   if (group > 1) {
-    wd[0] = group; wd[1] = w->dims[0] / group; wd[2] = w->dims[1]; wd[3] = w->dims[2]; wd[4] = w->dims[3];
+    wd[0] = group; wd[1] = oc / group; wd[2] = w->dims[1]; wd[3] = w->dims[2]; wd[4] = w->dims[3];
     wr = 5;
   } else {
     for (int i = 0; i < 4; i++)
       wd[i] = w->dims[i];
+    wd[0] = oc;
     wr = 4;
   }
   dnnl_memory_desc_init_by_tag (&w_md, wr, wd, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_init_by_tag (&w_plain, wr, wd, dnnl_f32, wr == 5 ? dnnl_goihw : dnnl_oihw);
-  dnnl_dims_t bd = { y->dims[1] };
+  dnnl_dims_t bd = { oc };
   dnnl_memory_desc_init_by_tag (&b_md, 1, bd, dnnl_f32, dnnl_a);
   gboolean has_bias = n->n_inputs > 2 && n->inputs[2] >= 0;
-  dnnl_primitive_attr_t attr;
-  dnnl_post_ops_t po;
-  dnnl_primitive_attr_create (&attr);
-  dnnl_post_ops_create (&po);
-  gboolean ok = append_post_ops (plan, n, po) && dnnl_primitive_attr_set_post_ops (attr, po) == dnnl_success;
+  /* A residual add is read by the kernel's epilogue (binary post-op) when the
+   * operand has dst's layout and oneDNN has a fast kernel for that; else it is
+   * copied into dst first and added by a sum post-op. */
+  int add_operand = -1;
+  for (int i = 0; i < n->n_post; i++)
+    if (n->post[i].kind == OVA_POST_ADD)
+      add_operand = n->post[i].operand;
+  dnnl_memory_desc_t add_md;
+  gboolean try_binary = add_operand >= 0 && OVA_VALUE (g, add_operand)->layout == y->layout &&
+                        value_md_part (g, add_operand, &add_md, oc, oh) && !g_getenv ("OVA_CPU_RESIDUAL_SUM");
+  k->c_bin_index = -1;
+  /* A final SiLU runs after the kernel, with ova's vectorised SiLU: oneDNN's
+   * swish post-op (exact exp and division per element) costs more than the
+   * convolution itself on narrow layers. */
+  gboolean silu_after = n->n_post > 0 && n->post[n->n_post - 1].kind == OVA_POST_SILU && silu_fast_available ();
+  k->c_silu_after = silu_after;
+  gboolean ok = TRUE;
   dnnl_primitive_desc_t pd = NULL;
-  /* First the value's own layouts; if oneDNN has only its reference kernel
-   * for them, let it choose (src/dst any) and reorder around it. */
-  for (int attempt = 0; ok && attempt < 2 && !k->prim; attempt++) {
-    dnnl_convolution_desc_t cd;
-    if (dnnl_dilated_convolution_forward_desc_init (&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                                    attempt ? &src_any : &src_md, &w_md, has_bias ? &b_md : NULL,
-                                                    attempt ? &dst_any : &dst_md, strides, dil, pl, pr) != dnnl_success)
-      continue;
-    if (!make_prim (k, &cd, attr, st->eng, &pd))
-      continue;
-    const char *impl = NULL;
-    dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
-    if (attempt == 0 && impl && g_str_has_prefix (impl, "ref")) {
-      dnnl_primitive_destroy (k->prim);
-      k->prim = NULL;
-      dnnl_primitive_desc_destroy (pd);
-      pd = NULL;
+  for (int binary = try_binary; binary >= 0 && !k->prim; binary--) {
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    dnnl_primitive_attr_create (&attr);
+    dnnl_post_ops_create (&po);
+    int add_index = -1;
+    ok = append_post_ops (plan, n, n->n_post - silu_after, po, binary ? &add_md : NULL, &add_index) &&
+         dnnl_primitive_attr_set_post_ops (attr, po) == dnnl_success;
+    /* First the value's own layouts; if oneDNN has only its reference kernel
+     * for them, let it choose (src/dst any) and reorder around it (not with
+     * the binary post-op: its operand would have to be reordered too). */
+    const dnnl_memory_desc_t *srcs[3] = { &src_md, &src_any }, *dsts[3] = { &dst_md, &dst_any };
+    int n_att = binary || IS_PART (k) ? 1 : 2; /* a part takes its values' layouts or nothing */
+    /* A plain dst from a blocked src (a head's output): oneDNN's kernels for
+     * that mix are 1.5-2x slower than writing its blocked layout and
+     * reordering (OVA_CPU_PLAIN_DST_DIRECT=1: write plain directly). */
+    if (y->layout == OVA_LAYOUT_PLAIN && x->layout == OVA_LAYOUT_BLOCKED16 && !binary && !IS_PART (k) &&
+        !g_getenv ("OVA_CPU_PLAIN_DST_DIRECT")) {
+      srcs[0] = &src_md;
+      dsts[0] = &dst_blk;
+      srcs[1] = &src_md;
+      dsts[1] = &dst_md;
+      srcs[2] = &src_any;
+      dsts[2] = &dst_any;
+      n_att = 3;
+    }
+    for (int attempt = 0; ok && attempt < n_att && !k->prim; attempt++) {
+      dnnl_convolution_desc_t cd;
+      if (dnnl_dilated_convolution_forward_desc_init (&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                                      srcs[attempt], &w_md, has_bias ? &b_md : NULL,
+                                                      dsts[attempt], strides, dil, pl, pr) != dnnl_success)
+        continue;
+      if (!make_prim (k, &cd, attr, st->eng, &pd))
+        continue;
+      const char *impl = NULL;
+      dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
+      if ((attempt < n_att - 1 || IS_PART (k)) && impl && g_str_has_prefix (impl, "ref")) {
+        dnnl_primitive_destroy (k->prim);
+        k->prim = NULL;
+        dnnl_primitive_desc_destroy (pd);
+        pd = NULL;
+      }
+    }
+    dnnl_post_ops_destroy (po);
+    dnnl_primitive_attr_destroy (attr);
+    if (k->prim && binary) {
+      k->c_bin_index = add_index;
+      k->c_bin_md = add_md;
     }
   }
-  dnnl_post_ops_destroy (po);
-  dnnl_primitive_attr_destroy (attr);
   if (!ok || !k->prim)
     return FALSE;
   k->pd = pd;
@@ -642,7 +820,32 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   /* weights: reorder once into the layout the kernel wants */
   const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
   dnnl_memory_t wdst = NULL;
-  int pos = k - st->k;
+  int pos = k->part ? -1 : (int) (k - st->k);
+  OvaValue *x = OVA_VALUE (g, n->inputs[0]), *y = OVA_VALUE (g, n->outputs[0]);
+  OvaOpNode on = opnode (n);
+  int64_t group = ova_op_attr_int (&on, "group", 1);
+  gboolean dw = group > 1 && group == x->dims[1] && group == y->dims[1] && w->dims[1] == 1;
+  /* a part's offsets: weights and bias rows, dst (and a depthwise src)
+   * channels; channel c0 of a batch-1 NCHW or nChw16c tensor (c0 % 16 == 0)
+   * starts at c0 * H * W */
+  int64_t w_off = k->c0 * (ova_value_numel (w) / MAX (w->dims[0], 1)), b_off = k->c0;
+  int64_t x_off = k->c1 && dw ? k->c0 * x->dims[2] * x->dims[3] * 4 : 0, y_off = k->c0 * y->dims[2] * y->dims[3] * 4;
+  /* a part by rows: row r of a batch-1 tensor of one channel block (or one
+   * plain channel) starts at r * W * 16 (r * W); a plain src of several
+   * channels is copied */
+  if (k->r1) {
+    y_off = k->r0 * y->dims[3] * 16 * 4;
+    if (x->layout == OVA_LAYOUT_BLOCKED16)
+      x_off = k->rc_row * x->dims[3] * 16 * 4;
+    else if (x->dims[1] == 1)
+      x_off = k->rc_row * x->dims[3] * 4;
+    else
+      k->row_copy = TRUE;
+  }
+  if (IS_PART (k) && (!dnnl_memory_desc_equal (want_src, &src_md) || !dnnl_memory_desc_equal (want_dst, &dst_md))) {
+    dnnl_primitive_desc_destroy (pd);
+    return FALSE; /* parts are only made for the values' own layouts */
+  }
   for (int i = 0; i < st->n_w && !wdst; i++) {
     if (st->w_pos[i] == pos && dnnl_memory_desc_equal (want, &st->w_md[i]) &&
         dnnl_memory_create (&wdst, want, st->eng, (void *) st->w_data[i]) == dnnl_success)
@@ -652,7 +855,7 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   if (!wdst) {
     wdst = owned_memory (st, want);
     dnnl_memory_t wsrc;
-    dnnl_memory_create (&wsrc, &w_plain, st->eng, (void *) g_bytes_get_data (w->data, NULL));
+    dnnl_memory_create (&wsrc, &w_plain, st->eng, (float *) g_bytes_get_data (w->data, NULL) + w_off);
     /* a small one-off copy: one thread beats waking a team */
     omp_set_num_threads (1);
     dnnl_primitive_t r = reorder_prim (st, &w_plain, want);
@@ -670,8 +873,16 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
     dnnl_primitive_desc_destroy (pd);
     return FALSE;
   }
-  if (dnnl_memory_desc_equal (want_src, &src_md)) {
-    add_arg (k, DNNL_ARG_SRC, n->inputs[0], &src_md);
+  if (k->row_copy) {
+    k->rc_mem = owned_memory (st, &src_md);
+    if (!k->rc_mem) {
+      dnnl_primitive_desc_destroy (pd);
+      return FALSE;
+    }
+    add_arg (k, DNNL_ARG_SRC, -1, &src_md);
+    k->args[k->n_args - 1].memory = k->rc_mem;
+  } else if (dnnl_memory_desc_equal (want_src, &src_md)) {
+    add_arg_at (k, DNNL_ARG_SRC, n->inputs[0], &src_md, x_off);
   } else {
     k->in_re = reorder_prim (st, &src_md, want_src);
     k->in_re_dst = owned_memory (st, want_src);
@@ -688,14 +899,15 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   k->args[k->n_args - 1].memory = wdst;
   if (has_bias) {
     dnnl_memory_t bm;
-    dnnl_memory_create (&bm, &b_md, st->eng, (void *) g_bytes_get_data (OVA_VALUE (g, n->inputs[2])->data, NULL));
+    dnnl_memory_create (&bm, &b_md, st->eng, (float *) g_bytes_get_data (OVA_VALUE (g, n->inputs[2])->data, NULL) + b_off);
     g_ptr_array_add (st->owned_mem, bm);
     add_arg (k, DNNL_ARG_BIAS, -1, &b_md);
     k->args[k->n_args - 1].memory = bm;
   }
   dnnl_memory_t dst_scratch = NULL;
+  k->silu_arg = k->c_silu_after ? k->n_args : -1;
   if (dnnl_memory_desc_equal (want_dst, &dst_md)) {
-    add_arg (k, DNNL_ARG_DST, n->outputs[0], &dst_md);
+    add_arg_at (k, DNNL_ARG_DST, n->outputs[0], &dst_md, y_off);
   } else {
     dst_scratch = owned_memory (st, want_dst);
     k->out_re = reorder_prim (st, want_dst, &dst_md);
@@ -709,10 +921,20 @@ compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
       return FALSE;
     }
   }
-  /* residual add: copy the operand into dst before the convolution */
-  for (int i = 0; i < n->n_post; i++) {
+  /* residual add: read by the epilogue, or copied into dst before the convolution */
+  if (k->c_bin_index >= 0) {
+    for (int i = 0; i < n->n_post; i++)
+      if (n->post[i].kind == OVA_POST_ADD)
+        add_arg_at (k, DNNL_ARG_ATTR_MULTIPLE_POST_OP (k->c_bin_index) | DNNL_ARG_SRC_1, n->post[i].operand,
+                    &k->c_bin_md, y_off);
+  }
+  for (int i = 0; i < n->n_post && k->c_bin_index < 0; i++) {
     if (n->post[i].kind != OVA_POST_ADD)
       continue;
+    if (IS_PART (k)) {
+      dnnl_primitive_desc_destroy (pd);
+      return FALSE;
+    }
     dnnl_memory_desc_t omd;
     value_md (g, n->post[i].operand, &omd, 0);
     k->pre = reorder_prim (st, &omd, want_dst);
@@ -1037,7 +1259,7 @@ compile_deconv (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
   dnnl_primitive_attr_create (&attr);
   dnnl_post_ops_create (&po);
   dnnl_primitive_desc_t pd = NULL;
-  gboolean ok = append_post_ops (plan, n, po) && dnnl_primitive_attr_set_post_ops (attr, po) == dnnl_success &&
+  gboolean ok = append_post_ops (plan, n, n->n_post, po, NULL, NULL) && dnnl_primitive_attr_set_post_ops (attr, po) == dnnl_success &&
                 make_prim (k, &dd, attr, st->eng, &pd);
   dnnl_post_ops_destroy (po);
   dnnl_primitive_attr_destroy (attr);
@@ -1187,7 +1409,243 @@ kernel_clear (Kernel *k)
   g_free (k->from_plain);
   g_free (k->ad_a);
   g_free (k->ad_b);
+  for (int i = 0; i < k->n_parts - 1; i++)
+    kernel_clear (&k->parts[i]);
+  g_free (k->parts);
   memset (k, 0, sizeof *k);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helper threads for split convolutions: each waits for its part of the next
+ * split kernel spinning a short while (the next one usually comes within
+ * microseconds), then blocking — unlike OpenMP's per-kernel fork/join, whose
+ * workers either block (a wake-up per kernel) or spin for milliseconds
+ * (stealing the core from whatever else runs on a shared machine). */
+
+typedef struct Helper {
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  gint posted, finished, asleep, quit;
+  dnnl_stream_t stream;
+  /* the job */
+  OvaPlan *plan;
+  CpuState *st;
+  Kernel *k;
+  int ni;
+  gboolean ok;
+  GError *error;
+} Helper;
+
+static gboolean run_dnnl (OvaPlan *plan, CpuState *st, Kernel *k, int ni, dnnl_stream_t stream, GError **error);
+
+static gint64
+spin_us (void)
+{
+  static gint64 us = -1;
+  if (us < 0)
+    us = g_getenv ("OVA_CPU_SPIN_US") ? atoi (g_getenv ("OVA_CPU_SPIN_US")) : 50;
+  return us;
+}
+
+/* Spins until *@p != @val for up to spin_us(); TRUE if it changed. */
+static gboolean
+spin_while_equal (gint *p, gint val)
+{
+  gint64 until = 0;
+  for (int i = 0;; i++) {
+    if (g_atomic_int_get (p) != val)
+      return TRUE;
+    _mm_pause ();
+    if ((i & 63) == 63) {
+      gint64 now = g_get_monotonic_time ();
+      if (!until)
+        until = now + spin_us ();
+      else if (now >= until)
+        return FALSE;
+    }
+  }
+}
+
+static gpointer
+helper_main (gpointer data)
+{
+  Helper *h = data;
+  omp_set_num_threads (1);
+  gint seen = 0;
+  for (;;) {
+    if (!spin_while_equal (&h->posted, seen)) {
+      g_mutex_lock (&h->lock);
+      g_atomic_int_set (&h->asleep, 1);
+      while (g_atomic_int_get (&h->posted) == seen && !g_atomic_int_get (&h->quit))
+        g_cond_wait (&h->cond, &h->lock);
+      g_atomic_int_set (&h->asleep, 0);
+      g_mutex_unlock (&h->lock);
+    }
+    if (g_atomic_int_get (&h->quit))
+      break;
+    seen = g_atomic_int_get (&h->posted);
+    h->ok = run_dnnl (h->plan, h->st, h->k, h->ni, h->stream, &h->error);
+    g_atomic_int_set (&h->finished, seen);
+  }
+  return NULL;
+}
+
+static void
+helper_post (Helper *h, OvaPlan *plan, CpuState *st, Kernel *k, int ni)
+{
+  h->plan = plan;
+  h->st = st;
+  h->k = k;
+  h->ni = ni;
+  g_atomic_int_inc (&h->posted);
+  if (g_atomic_int_get (&h->asleep)) {
+    g_mutex_lock (&h->lock);
+    g_cond_signal (&h->cond);
+    g_mutex_unlock (&h->lock);
+  }
+}
+
+static void
+helper_wait (Helper *h)
+{
+  gint want = g_atomic_int_get (&h->posted);
+  while (g_atomic_int_get (&h->finished) != want)
+    if (!spin_while_equal (&h->finished, g_atomic_int_get (&h->finished)))
+      g_thread_yield ();
+}
+
+static void
+helpers_stop (CpuState *st)
+{
+  for (int i = 0; i < st->n_helpers; i++) {
+    Helper *h = &st->helpers[i];
+    g_mutex_lock (&h->lock);
+    g_atomic_int_set (&h->quit, 1);
+    g_cond_signal (&h->cond);
+    g_mutex_unlock (&h->lock);
+    g_thread_join (h->thread);
+    g_mutex_clear (&h->lock);
+    g_cond_clear (&h->cond);
+    if (h->stream)
+      dnnl_stream_destroy (h->stream);
+    g_clear_error (&h->error);
+  }
+  g_free (st->helpers);
+  st->helpers = NULL;
+  st->n_helpers = 0;
+}
+
+static gboolean
+helpers_start (CpuState *st, int n)
+{
+  st->helpers = g_new0 (Helper, n);
+  for (int i = 0; i < n; i++) {
+    Helper *h = &st->helpers[i];
+    g_mutex_init (&h->lock);
+    g_cond_init (&h->cond);
+    if (dnnl_stream_create (&h->stream, st->eng, dnnl_stream_default_flags) != dnnl_success)
+      return FALSE;
+    h->thread = g_thread_new ("ova-conv", helper_main, h);
+    st->n_helpers = i + 1;
+  }
+  return TRUE;
+}
+
+/* Whether conv @ni is split into @nthr parts by output channels (batch 1;
+ * the parts' channel ranges are multiples of 16, so that each is a dense
+ * slice of the blocked or plain tensor). OVA_CPU_NO_CONV_SPLIT=1: never. */
+static int
+conv_split_parts (OvaPlan *plan, CpuState *st, int ni, gboolean *rows)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *n = OVA_NODE (g, ni);
+  if (st->nthr < 2 || g_getenv ("OVA_CPU_NO_CONV_SPLIT") || activation_layout () != OVA_LAYOUT_BLOCKED16)
+    return 0;
+  OvaValue *x = OVA_VALUE (g, n->inputs[0]), *w = OVA_VALUE (g, n->inputs[1]), *y = OVA_VALUE (g, n->outputs[0]);
+  OvaOpNode on = opnode (n);
+  int64_t group = ova_op_attr_int (&on, "group", 1);
+  gboolean dw = group > 1 && group == x->dims[1] && group == y->dims[1] && w->dims[1] == 1;
+  if (w->rank != 4 || y->dims[0] != 1 || y->layout != OVA_LAYOUT_BLOCKED16 || (group > 1 && !dw) ||
+      (dw && x->layout != OVA_LAYOUT_BLOCKED16) || (x->layout != OVA_LAYOUT_BLOCKED16 && x->layout != OVA_LAYOUT_PLAIN))
+    return 0;
+  *rows = FALSE;
+  for (int i = 0; i < n->n_post; i++)
+    if (n->post[i].kind == OVA_POST_ADD && OVA_VALUE (g, n->post[i].operand)->layout != y->layout)
+      return 0;
+  /* worth more than the threads' synchronisation (a few microseconds) */
+  double flops = 2.0 * ova_value_numel (y) * (ova_value_numel (w) / MAX (w->dims[0], 1));
+  if (flops < 1e6)
+    return 0;
+  if (y->dims[1] <= 16) {
+    /* one channel block: split by rows, whose slices are dense when the
+     * src is one block too, or plain (then copied) */
+    if ((x->layout == OVA_LAYOUT_BLOCKED16 && x->dims[1] > 16) || y->dims[2] < 2 * st->nthr ||
+        g_getenv ("OVA_CPU_NO_ROW_SPLIT"))
+      return 0;
+    *rows = TRUE;
+    return st->nthr;
+  }
+  if (x->layout != OVA_LAYOUT_BLOCKED16 && dw)
+    return 0;
+  int64_t chunk = (y->dims[1] + 16 * st->nthr - 1) / (16 * st->nthr) * 16;
+  if (y->dims[1] <= chunk * (st->nthr - 1))
+    return 0; /* fewer channel blocks than threads */
+  *rows = FALSE;
+  return st->nthr;
+}
+
+static gboolean compile_conv_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni);
+static gboolean compile_conv_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni);
+
+/* Sets up @k (and its parts) as a conv split in @n_parts. */
+static void
+conv_split_init (OvaPlan *plan, Kernel *k, int ni, int n_parts, gboolean rows)
+{
+  OvaValue *y = OVA_VALUE (plan->g, OVA_NODE (plan->g, ni)->outputs[0]);
+  int64_t chunk = (y->dims[1] + 16 * n_parts - 1) / (16 * n_parts) * 16;
+  k->n_parts = n_parts;
+  k->parts = g_new0 (Kernel, n_parts - 1);
+  k->nthr = 1;
+  for (int i = 0; i < n_parts; i++) {
+    Kernel *p = i ? &k->parts[i - 1] : k;
+    if (rows) {
+      p->r0 = y->dims[2] * i / n_parts;
+      p->r1 = y->dims[2] * (i + 1) / n_parts;
+    } else {
+      p->c0 = i * chunk;
+      p->c1 = MIN (y->dims[1], (i + 1) * chunk);
+    }
+    if (!i)
+      continue;
+    p->kind = K_CONV;
+    p->part = i;
+    p->nthr = 1;
+    p->pre_value = p->in_re_value = p->out_re_value = p->silu_arg = -1;
+  }
+}
+
+/* First half of a split conv's compile (all parts); FALSE if a part fails. */
+static gboolean
+compile_conv_parts_prim (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
+{
+  if (!compile_conv_prim (plan, st, k, ni))
+    return FALSE;
+  for (int i = 0; i < k->n_parts - 1; i++)
+    if (!compile_conv_prim (plan, st, &k->parts[i], ni))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+compile_conv_parts_finish (OvaPlan *plan, CpuState *st, Kernel *k, int ni)
+{
+  if (!compile_conv_finish (plan, st, k, ni))
+    return FALSE;
+  for (int i = 0; i < k->n_parts - 1; i++)
+    if (!compile_conv_finish (plan, st, &k->parts[i], ni))
+      return FALSE;
+  return TRUE;
 }
 
 static void
@@ -1196,6 +1654,7 @@ cpu_release (void *state)
   CpuState *st = state;
   if (!st)
     return;
+  helpers_stop (st);
   for (int i = 0; i < st->n; i++)
     kernel_clear (&st->k[i]);
   g_free (st->k);
@@ -1267,6 +1726,18 @@ conv_job (gpointer data, gpointer user)
   /* oneDNN kernels split their work for the thread count they are created
    * with, and run with that many */
   omp_set_num_threads (k->nthr);
+  if (k->n_parts > 1) {
+    k->c_ok = compile_conv_parts_prim (j->plan, j->st, k, j->plan->order[pos]);
+    if (k->c_ok)
+      return;
+    /* a part could not be made: the whole conv, on the threads of the
+     * plan's unsplit kernels */
+    int nthr = j->st->rest_serial ? 1 : j->st->nthr;
+    kernel_clear (k);
+    k->kind = K_CONV;
+    k->nthr = nthr;
+    omp_set_num_threads (k->nthr);
+  }
   k->c_ok = compile_conv_prim (j->plan, j->st, k, j->plan->order[pos]);
 }
 
@@ -1304,9 +1775,21 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
   ConvJob job = { plan, st };
   int cthreads = g_getenv ("OVA_CPU_COMPILE_THREADS") ? atoi (g_getenv ("OVA_CPU_COMPILE_THREADS")) : ova_cpu_count ();
   GThreadPool *pool = cthreads > 1 ? g_thread_pool_new (conv_job, &job, MIN (cthreads, 8), TRUE, NULL) : NULL;
+  /* Convolutions split by channels run on ova's helper threads; the other
+   * kernels of such a plan then run on one thread, as OpenMP workers waiting
+   * between them would compete with the helpers for the cores. */
+  int n_split_planned = 0;
+  gboolean rows;
+  for (int pos = 0; pos < st->n; pos++)
+    n_split_planned += kinds[pos] == K_CONV && conv_split_parts (plan, st, plan->order[pos], &rows) > 1;
+  gboolean rest_serial = n_split_planned && !g_getenv ("OVA_CPU_SPLIT_REST_OMP");
+  st->rest_serial = rest_serial;
   for (int pos = 0; pos < st->n; pos++) {
     st->k[pos].kind = kinds[pos];
-    st->k[pos].nthr = kernel_threads (plan, st, kinds[pos], plan->order[pos]);
+    st->k[pos].nthr = rest_serial ? 1 : kernel_threads (plan, st, kinds[pos], plan->order[pos]);
+    int parts = kinds[pos] == K_CONV ? conv_split_parts (plan, st, plan->order[pos], &rows) : 0;
+    if (parts > 1)
+      conv_split_init (plan, &st->k[pos], plan->order[pos], parts, rows);
     if (kinds[pos] == K_CONV && pool)
       g_thread_pool_push (pool, GINT_TO_POINTER (pos + 1), NULL);
     else if (kinds[pos] == K_CONV)
@@ -1318,11 +1801,25 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
     int ni = plan->order[pos];
     Kernel *k = &st->k[pos];
     k->kind = kinds[pos];
-    k->pre_value = k->in_re_value = k->out_re_value = -1;
+    k->pre_value = k->in_re_value = k->out_re_value = k->silu_arg = -1;
     gboolean ok = TRUE;
     omp_set_num_threads (k->nthr);
     switch (k->kind) {
-      case K_CONV: ok = k->c_ok && compile_conv_finish (plan, st, k, ni); break;
+      case K_CONV:
+        if (k->n_parts > 1) {
+          ok = k->c_ok && compile_conv_parts_finish (plan, st, k, ni);
+          if (!ok) {
+            /* a part wants other layouts: the whole conv, like the unsplit kernels */
+            kernel_clear (k);
+            k->kind = K_CONV;
+            k->nthr = st->rest_serial ? 1 : st->nthr;
+            k->pre_value = k->in_re_value = k->out_re_value = k->silu_arg = -1;
+            omp_set_num_threads (k->nthr);
+            ok = compile_conv_prim (plan, st, k, ni) && compile_conv_finish (plan, st, k, ni);
+          }
+        } else
+          ok = k->c_ok && compile_conv_finish (plan, st, k, ni);
+        break;
       case K_POOL: ok = compile_pool (plan, st, k, ni); break;
       case K_BINARY: ok = compile_binary (plan, st, k, ni); break;
       case K_ELTWISE: ok = compile_eltwise (plan, st, k, ni); break;
@@ -1349,8 +1846,12 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
       dnnl_primitive_get_primitive_desc (k->prim, &pd);
       dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
       OvaNode *n = OVA_NODE (g, ni);
-      g_printerr ("ova-engine: node '%s' (%s): oneDNN %s, layouts in %d out %d\n", n->name, n->op_type,
-                  impl ? impl : "?", OVA_VALUE (g, n->inputs[0])->layout, OVA_VALUE (g, n->outputs[0])->layout);
+      char *xs = ova_dims_to_string (OVA_VALUE (g, n->inputs[0])->rank, OVA_VALUE (g, n->inputs[0])->dims);
+      char *ys = ova_dims_to_string (OVA_VALUE (g, n->outputs[0])->rank, OVA_VALUE (g, n->outputs[0])->dims);
+      g_printerr ("ova-engine: node '%s' (%s): oneDNN %s, layouts in %d out %d, %s -> %s\n", n->name, n->op_type,
+                  impl ? impl : "?", OVA_VALUE (g, n->inputs[0])->layout, OVA_VALUE (g, n->outputs[0])->layout, xs, ys);
+      g_free (xs);
+      g_free (ys);
     }
     if (k->kind == K_REF && !compile_adapters (plan, st, k, ni)) {
       char *w = ova_graph_node_where (g, ni);
@@ -1361,8 +1862,38 @@ cpu_compile (OvaPlan *plan, void **state, GError **error)
     }
   }
   g_free (kinds);
+  int n_split = 0;
+  for (int pos = 0; pos < st->n; pos++)
+    n_split += st->k[pos].n_parts > 1;
+  if (n_split && !helpers_start (st, st->nthr - 1)) {
+    g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cannot start the convolution threads", g->path);
+    return FALSE;
+  }
+  if (plan->verbose && n_split)
+    g_printerr ("ova-engine: %d convolutions split by output channels or rows over %d threads\n", n_split, st->nthr);
   if (plan->verbose && st->n_w)
     g_printerr ("ova-engine: %d convolution weights taken from the plan file\n", st->n_w);
+  return TRUE;
+}
+
+static gboolean
+bind_kernel (OvaPlan *plan, CpuState *st, Kernel *k, int ni, void *scratch)
+{
+  if (k->prim && k->sp_size && k->n_args < MAX_ARGS) {
+    if (dnnl_memory_create (&k->sp_mem, &k->sp_md, st->eng, scratch) != dnnl_success)
+      return dnnl_ok (dnnl_runtime_error, "memory", plan, ni, NULL);
+    k->args[k->n_args].arg = DNNL_ARG_SCRATCHPAD;
+    k->args[k->n_args].memory = k->sp_mem;
+    k->arg_value[k->n_args] = -1;
+    k->n_args++;
+  }
+  for (int i = 0; i < k->n_args; i++) {
+    if (k->arg_value[i] < 0)
+      continue;
+    if (dnnl_memory_create (&k->args[i].memory, &k->arg_md[i], st->eng,
+                            (char *) ova_plan_value_data (plan, k->arg_value[i]) + k->arg_offset[i]) != dnnl_success)
+      return FALSE;
+  }
   return TRUE;
 }
 
@@ -1371,28 +1902,26 @@ cpu_bind (OvaPlan *plan, void *state, void *arena, GError **error)
 {
   CpuState *st = state;
   size_t sp = 0;
-  for (int pos = 0; pos < st->n; pos++)
-    if (st->k[pos].prim)
-      sp = MAX (sp, st->k[pos].sp_size);
-  if (sp && posix_memalign (&st->scratch, 64, (sp + 63) & ~(size_t) 63))
+  int parts = 1;
+  for (int pos = 0; pos < st->n; pos++) {
+    Kernel *k = &st->k[pos];
+    if (k->prim)
+      sp = MAX (sp, k->sp_size);
+    for (int i = 0; i < k->n_parts - 1; i++)
+      sp = MAX (sp, k->parts[i].sp_size);
+    parts = MAX (parts, k->n_parts);
+  }
+  /* parts of a split conv run at the same time: one scratchpad each */
+  st->sp_stride = (sp + 63) & ~(size_t) 63;
+  if (sp && posix_memalign (&st->scratch, 64, st->sp_stride * parts))
     return dnnl_ok (dnnl_out_of_memory, "scratchpad", plan, -1, error);
   for (int pos = 0; pos < st->n; pos++) {
     Kernel *k = &st->k[pos];
-    if (k->prim && k->sp_size && k->n_args < MAX_ARGS) {
-      if (dnnl_memory_create (&k->sp_mem, &k->sp_md, st->eng, st->scratch) != dnnl_success)
-        return dnnl_ok (dnnl_runtime_error, "memory", plan, plan->order[pos], error);
-      k->args[k->n_args].arg = DNNL_ARG_SCRATCHPAD;
-      k->args[k->n_args].memory = k->sp_mem;
-      k->arg_value[k->n_args] = -1;
-      k->n_args++;
-    }
-    for (int i = 0; i < k->n_args; i++) {
-      if (k->arg_value[i] < 0)
-        continue;
-      if (dnnl_memory_create (&k->args[i].memory, &k->arg_md[i], st->eng,
-                              ova_plan_value_data (plan, k->arg_value[i])) != dnnl_success)
-        return dnnl_ok (dnnl_runtime_error, "memory", plan, plan->order[pos], error);
-    }
+    gboolean ok = bind_kernel (plan, st, k, plan->order[pos], st->scratch);
+    for (int i = 0; ok && i < k->n_parts - 1; i++)
+      ok = bind_kernel (plan, st, &k->parts[i], plan->order[pos], (char *) st->scratch + st->sp_stride * (i + 1));
+    if (!ok)
+      return dnnl_ok (dnnl_runtime_error, "memory", plan, plan->order[pos], error);
   }
   return TRUE;
 }
@@ -1461,6 +1990,59 @@ profile_clock (int kind)
   return g_get_monotonic_time ();
 }
 
+/* Runs a oneDNN kernel (with its reorders and SiLU) on @stream. */
+static gboolean
+run_dnnl (OvaPlan *plan, CpuState *st, Kernel *k, int ni, dnnl_stream_t stream, GError **error)
+{
+  OvaGraph *g = plan->g;
+  /* caller memory may move between runs */
+  for (int i = 0; i < k->n_args; i++) {
+    int v = k->arg_value[i];
+    while (v >= 0 && OVA_VALUE (g, v)->alias_of >= 0)
+      v = OVA_VALUE (g, v)->alias_of;
+    if (v >= 0 && OVA_VALUE (g, v)->is_input)
+      dnnl_memory_set_data_handle (k->args[i].memory, (char *) ova_plan_value_data (plan, k->arg_value[i]) + k->arg_offset[i]);
+  }
+  if (k->row_copy) {
+    OvaNode *n = OVA_NODE (g, ni);
+    OvaValue *x = OVA_VALUE (g, n->inputs[0]);
+    const float *src = ova_plan_value_data (plan, n->inputs[0]);
+    float *dst = NULL;
+    dnnl_memory_get_data_handle (k->rc_mem, (void **) &dst);
+    int64_t plane = x->dims[2] * x->dims[3], rows = k->rc_rows * x->dims[3];
+    for (int64_t c = 0; c < x->dims[1]; c++)
+      memcpy (dst + c * rows, src + c * plane + k->rc_row * x->dims[3], rows * sizeof (float));
+  }
+  if (k->in_re) {
+    dnnl_memory_set_data_handle (k->in_re_src, ova_plan_value_data (plan, k->in_re_value));
+    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->in_re_src }, { DNNL_ARG_TO, k->in_re_dst } };
+    if (!dnnl_ok (dnnl_primitive_execute (k->in_re, stream, 2, a), "reorder", plan, ni, error))
+      return FALSE;
+  }
+  if (k->pre) {
+    dnnl_memory_set_data_handle (k->pre_src, ova_plan_value_data (plan, k->pre_value));
+    if (k->pre_dst_value >= 0)
+      dnnl_memory_set_data_handle (k->pre_dst, ova_plan_value_data (plan, k->pre_dst_value));
+    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->pre_src }, { DNNL_ARG_TO, k->pre_dst } };
+    if (!dnnl_ok (dnnl_primitive_execute (k->pre, stream, 2, a), "reorder", plan, ni, error))
+      return FALSE;
+  }
+  if (!dnnl_ok (dnnl_primitive_execute (k->prim, stream, k->n_args, k->args), "execute", plan, ni, error))
+    return FALSE;
+  if (k->silu_arg >= 0) {
+    void *h = NULL;
+    dnnl_memory_get_data_handle (k->args[k->silu_arg].memory, &h);
+    silu_run (h, dnnl_memory_desc_get_size (&k->arg_md[k->silu_arg]) / sizeof (float), k->nthr);
+  }
+  if (k->out_re) {
+    dnnl_memory_set_data_handle (k->out_re_dst, ova_plan_value_data (plan, k->out_re_value));
+    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->out_re_src }, { DNNL_ARG_TO, k->out_re_dst } };
+    if (!dnnl_ok (dnnl_primitive_execute (k->out_re, stream, 2, a), "reorder", plan, ni, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 cpu_run (OvaPlan *plan, void *state, void *stream, GError **error)
 {
@@ -1494,36 +2076,27 @@ cpu_run (OvaPlan *plan, void *state, void *stream, GError **error)
         return FALSE;
       continue;
     }
-    /* caller memory may move between runs */
-    for (int i = 0; i < k->n_args; i++) {
-      int v = k->arg_value[i];
-      while (v >= 0 && OVA_VALUE (g, v)->alias_of >= 0)
-        v = OVA_VALUE (g, v)->alias_of;
-      if (v >= 0 && OVA_VALUE (g, v)->is_input)
-        dnnl_memory_set_data_handle (k->args[i].memory, ova_plan_value_data (plan, v));
-    }
-    if (k->in_re) {
-      dnnl_memory_set_data_handle (k->in_re_src, ova_plan_value_data (plan, k->in_re_value));
-      dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->in_re_src }, { DNNL_ARG_TO, k->in_re_dst } };
-      if (!dnnl_ok (dnnl_primitive_execute (k->in_re, st->stream, 2, a), "reorder", plan, ni, error))
+    if (k->n_parts > 1) {
+      /* a split conv: the other parts on the helpers, the first here */
+      for (int i = 0; i < k->n_parts - 1; i++)
+        helper_post (&st->helpers[i], plan, st, &k->parts[i], ni);
+      gboolean ok = run_dnnl (plan, st, k, ni, st->stream, error);
+      for (int i = 0; i < k->n_parts - 1; i++) {
+        Helper *h = &st->helpers[i];
+        helper_wait (h);
+        if (!h->ok && ok) {
+          g_propagate_error (error, h->error);
+          h->error = NULL;
+          ok = FALSE;
+        }
+        g_clear_error (&h->error);
+      }
+      if (!ok)
         return FALSE;
+      continue;
     }
-    if (k->pre) {
-      dnnl_memory_set_data_handle (k->pre_src, ova_plan_value_data (plan, k->pre_value));
-      if (k->pre_dst_value >= 0)
-        dnnl_memory_set_data_handle (k->pre_dst, ova_plan_value_data (plan, k->pre_dst_value));
-      dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->pre_src }, { DNNL_ARG_TO, k->pre_dst } };
-      if (!dnnl_ok (dnnl_primitive_execute (k->pre, st->stream, 2, a), "reorder", plan, ni, error))
-        return FALSE;
-    }
-    if (!dnnl_ok (dnnl_primitive_execute (k->prim, st->stream, k->n_args, k->args), "execute", plan, ni, error))
+    if (!run_dnnl (plan, st, k, ni, st->stream, error))
       return FALSE;
-    if (k->out_re) {
-      dnnl_memory_set_data_handle (k->out_re_dst, ova_plan_value_data (plan, k->out_re_value));
-      dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, k->out_re_src }, { DNNL_ARG_TO, k->out_re_dst } };
-      if (!dnnl_ok (dnnl_primitive_execute (k->out_re, st->stream, 2, a), "reorder", plan, ni, error))
-        return FALSE;
-    }
   }
   return dnnl_ok (dnnl_stream_wait (st->stream), "stream wait", plan, -1, error);
 }

@@ -29,9 +29,13 @@ struct _OvaEngine {
   size_t *host_out_bytes;
   gboolean from_cache;
   size_t peak_bytes;
-  /* batch splitting (batchsplit.c): sub-batch plans, one per thread */
+  /* batch splitting (batchsplit.c): each thread runs its share of the batch
+   * as consecutive cache-sized sub-batches; per thread a plan for the
+   * sub-batch and one for the remainder (split[2 * thread + 0/1], or NULL) */
   int split_batch;         /* batch the split plans are for, 0 = none */
-  int n_split;
+  int split_threads;
+  int split_sub;           /* sub-batch size */
+  int n_split;             /* entries in split */
   OvaPlan **split;
   void **split_out;        /* per graph output: the whole batch's result */
   size_t *split_out_bytes;

@@ -337,6 +337,207 @@ fold_conv_batchnorm (OvaPlan *plan)
   }
 }
 
+/* --- space-to-depth fold ---------------------------------------------------
+ *
+ * A space-to-depth rearrangement (SpaceToDepth, or YOLOv5/YOLOX's "Focus":
+ * strided Slices of one tensor concatenated along the channels) feeding a
+ * convolution is folded into that convolution: with block b, the rearranged
+ * tensor is Z[q*C + c, i, j] = X[c, b*i + dy_q, b*j + dx_q], and a kh x kw
+ * convolution of Z (stride s, pads p) equals a b*kh x b*kw convolution of X
+ * with stride b*s and pads b*p whose weight at (c, b*a + dy_q, b*e + dx_q) is
+ * Z's weight at (q*C + c, a, e). No sub-pixel offset appears twice in a plain
+ * rearrangement; when one does (or is missing), the weights add up (or stay
+ * zero), which is still exact. */
+
+/* int64 values of a constant integer tensor (at most @max); -1 when not one */
+static int
+const_ints (OvaGraph *g, int v, int64_t *out, int max)
+{
+  if (v < 0)
+    return 0;
+  OvaValue *val = OVA_VALUE (g, v);
+  int64_t n = val->data ? ova_value_numel (val) : -1;
+  if (n < 0 || n > max || (val->dtype != OVA_DTYPE_INT64 && val->dtype != OVA_DTYPE_INT32))
+    return -1;
+  const void *d = g_bytes_get_data (val->data, NULL);
+  for (int64_t i = 0; i < n; i++)
+    out[i] = val->dtype == OVA_DTYPE_INT64 ? ((const int64_t *) d)[i] : ((const int32_t *) d)[i];
+  return n;
+}
+
+/* Follows a chain of Slices from @v back to the tensor it samples. On
+ * success, *root is that tensor (4-D) and, per spatial axis, the step (the
+ * block) and the first sample: @v[c, i, j] = root[c, step*i + off[0], step*j + off[1]]. */
+static gboolean
+match_strided_slices (OvaGraph *g, int v, int *root, int64_t step[2], int64_t off[2])
+{
+  step[0] = step[1] = 0;
+  off[0] = off[1] = 0;
+  for (int depth = 0; depth < 8; depth++) {
+    OvaValue *val = OVA_VALUE (g, v);
+    if (val->producer < 0 || strcmp (OVA_NODE (g, val->producer)->op_type, "Slice")) {
+      *root = v;
+      return depth > 0 && val->rank == 4 && step[0] > 1 && step[1] > 1;
+    }
+    OvaNode *n = OVA_NODE (g, val->producer);
+    if (n->opset < 10 || n->n_inputs < 3 || n->inputs[0] < 0)
+      return FALSE;
+    OvaValue *x = OVA_VALUE (g, n->inputs[0]);
+    if (x->rank != 4 || val->rank != 4)
+      return FALSE;
+    int64_t starts[4], ends[4], axes[4] = { 0, 1, 2, 3 }, steps[4] = { 1, 1, 1, 1 };
+    int ns = const_ints (g, n->inputs[1], starts, 4), ne = const_ints (g, n->inputs[2], ends, 4);
+    int na = n->n_inputs > 3 && n->inputs[3] >= 0 ? const_ints (g, n->inputs[3], axes, 4) : ns;
+    int nt = n->n_inputs > 4 && n->inputs[4] >= 0 ? const_ints (g, n->inputs[4], steps, 4) : ns;
+    if (ns <= 0 || ne != ns || na != ns || nt != ns)
+      return FALSE;
+    for (int k = 0; k < ns; k++) {
+      int64_t a = axes[k] < 0 ? axes[k] + 4 : axes[k];
+      int64_t dim = x->dims[a], st = steps[k], b = starts[k] < 0 ? starts[k] + dim : starts[k];
+      if (a < 0 || a > 3)
+        return FALSE;
+      if (st == 1 && b == 0 && val->dims[a] == dim)
+        continue; /* the whole axis */
+      /* a strided spatial sampling that covers the axis: start < step, dim/step samples */
+      if (a < 2 || st < 2 || dim % st || b < 0 || b >= st || val->dims[a] != dim / st || step[a - 2])
+        return FALSE;
+      step[a - 2] = st;
+      off[a - 2] = b;
+    }
+    for (int d = 0; d < 2; d++)
+      if (val->dims[d] != x->dims[d])
+        return FALSE;
+    v = n->inputs[0];
+  }
+  return FALSE;
+}
+
+static gboolean
+fold_space_to_depth_conv (OvaPlan *plan, int ci)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *c = OVA_NODE (g, ci);
+  if (c->n_post || c->n_inputs < 2 || c->inputs[0] < 0)
+    return FALSE;
+  OvaOpNode con;
+  node_view (c, &con);
+  OvaValue *z = OVA_VALUE (g, c->inputs[0]), *w = OVA_VALUE (g, c->inputs[1]);
+  const int64_t *dl = NULL;
+  int ndl = ova_op_attr_ints (&con, "dilations", &dl);
+  for (int i = 0; i < ndl; i++)
+    if (dl[i] != 1)
+      return FALSE;
+  if (z->rank != 4 || z->dtype != OVA_DTYPE_FLOAT32 || z->producer < 0 || z->n_uses != 1 || z->is_output ||
+      !w->data || w->dtype != OVA_DTYPE_FLOAT32 || w->rank != 4 || ova_op_attr_int (&con, "group", 1) != 1 ||
+      strcmp (ova_op_attr_string (&con, "auto_pad", "NOTSET"), "NOTSET"))
+    return FALSE;
+  /* the parts of Z, in channel order: each part's channels are all of X's
+   * channels at one sub-pixel offset */
+  OvaNode *r = OVA_NODE (g, z->producer);
+  int x = -1, n_parts = 0;
+  int64_t block = 0, offs[64][2];
+  if (!strcmp (r->op_type, "SpaceToDepth") && r->n_inputs == 1) {
+    OvaOpNode ron;
+    node_view (r, &ron);
+    block = ova_op_attr_int (&ron, "blocksize", 0);
+    x = r->inputs[0];
+    if (block < 2 || block > 8)
+      return FALSE;
+    for (int64_t by = 0; by < block; by++)
+      for (int64_t bx = 0; bx < block; bx++) {
+        offs[n_parts][0] = by;
+        offs[n_parts][1] = bx;
+        n_parts++;
+      }
+  } else if (!strcmp (r->op_type, "Concat") && r->n_inputs >= 1 && r->n_inputs <= 64) {
+    OvaOpNode ron;
+    node_view (r, &ron);
+    int64_t axis = ova_op_attr_int (&ron, "axis", 0);
+    if (axis != 1 && axis != -3)
+      return FALSE;
+    for (int k = 0; k < r->n_inputs; k++) {
+      int root;
+      int64_t step[2], off[2];
+      if (r->inputs[k] < 0 || !match_strided_slices (g, r->inputs[k], &root, step, off) || step[0] != step[1] ||
+          (x >= 0 && (root != x || step[0] != block)))
+        return FALSE;
+      x = root;
+      block = step[0];
+      offs[n_parts][0] = off[0];
+      offs[n_parts][1] = off[1];
+      n_parts++;
+    }
+  } else
+    return FALSE;
+  OvaValue *xv = OVA_VALUE (g, x);
+  if (xv->rank != 4 || xv->dtype != OVA_DTYPE_FLOAT32 || xv->dims[2] % block || xv->dims[3] % block ||
+      xv->dims[1] * n_parts != z->dims[1] || w->dims[1] != z->dims[1])
+    return FALSE;
+  /* the folded weights */
+  int64_t o = w->dims[0], cz = w->dims[1], kh = w->dims[2], kw = w->dims[3], cx = xv->dims[1];
+  int64_t nkh = kh * block, nkw = kw * block;
+  const float *wd = g_bytes_get_data (w->data, NULL);
+  float *nw = g_new0 (float, o * cx * nkh * nkw);
+  for (int64_t oc = 0; oc < o; oc++)
+    for (int q = 0; q < n_parts; q++)
+      for (int64_t ch = 0; ch < cx; ch++)
+        for (int64_t a = 0; a < kh; a++)
+          for (int64_t e = 0; e < kw; e++)
+            nw[((oc * cx + ch) * nkh + block * a + offs[q][0]) * nkw + block * e + offs[q][1]] +=
+              wd[((oc * cz + q * cx + ch) * kh + a) * kw + e];
+  int64_t nwd[4] = { o, cx, nkh, nkw };
+  /* attributes: the others kept, strides / pads / kernel_shape scaled */
+  const int64_t *sv = NULL, *pv = NULL;
+  int nsv = ova_op_attr_ints (&con, "strides", &sv), npv = ova_op_attr_ints (&con, "pads", &pv);
+  int64_t *ints = g_new0 (int64_t, 8);
+  g_ptr_array_add (g->root->owned, ints);
+  int64_t *strides = ints, *pads = ints + 2, *ks = ints + 6;
+  for (int i = 0; i < 2; i++)
+    strides[i] = block * (nsv == 2 ? sv[i] : 1);
+  for (int i = 0; i < 4; i++)
+    pads[i] = block * (npv == 4 ? pv[i] : 0);
+  ks[0] = nkh;
+  ks[1] = nkw;
+  OvaAttr *attrs = g_new0 (OvaAttr, c->n_attrs + 4);
+  g_ptr_array_add (g->root->owned, attrs);
+  int na = 0;
+  for (int k = 0; k < c->n_attrs; k++) {
+    const char *an = c->attrs[k].name;
+    if (strcmp (an, "strides") && strcmp (an, "pads") && strcmp (an, "kernel_shape") && strcmp (an, "dilations"))
+      attrs[na++] = c->attrs[k];
+  }
+  attrs[na++] = (OvaAttr) { .name = "strides", .type = OVA_ATTR_INTS, .n = 2, .ints = strides };
+  attrs[na++] = (OvaAttr) { .name = "pads", .type = OVA_ATTR_INTS, .n = 4, .ints = pads };
+  attrs[na++] = (OvaAttr) { .name = "kernel_shape", .type = OVA_ATTR_INTS, .n = 2, .ints = ks };
+  int nwi = new_const (g, c->name, "/s2d_weight", 4, nwd, nw);
+  c = OVA_NODE (g, ci);
+  c->attrs = attrs;
+  c->n_attrs = na;
+  c->inputs[0] = x;
+  c->inputs[1] = nwi;
+  if (plan->verbose)
+    g_printerr ("ova-engine: space-to-depth (block %" G_GINT64_FORMAT ") folded into conv '%s'\n", block, c->name);
+  return TRUE;
+}
+
+static void
+fold_space_to_depth (OvaPlan *plan)
+{
+  OvaGraph *g = plan->g;
+  gboolean any = FALSE;
+  for (guint ci = 0; ci < g->nodes->len; ci++) {
+    OvaNode *c = OVA_NODE (g, ci);
+    if (c->dead || strcmp (c->op_type, "Conv"))
+      continue;
+    if (fold_space_to_depth_conv (plan, ci)) {
+      plan->n_fused++;
+      any = TRUE;
+    }
+  }
+  if (any)
+    remove_dead_nodes (plan);
+}
+
 static gboolean
 same_dims (const OvaValue *a, const OvaValue *b)
 {
@@ -608,6 +809,8 @@ ova_plan_new_with_values (OvaGraph *base, const int64_t (*in_dims)[OVA_MAX_DIMS]
   ova_graph_count_uses (g);
   remove_dead_nodes (plan);
   if (optimise) {
+    if (!g_getenv ("OVA_ENGINE_NO_S2D_FOLD"))
+      fold_space_to_depth (plan);
     fold_conv_batchnorm (plan);
     fuse_epilogues (plan);
     eliminate_transpose_reshape (plan);

@@ -336,8 +336,14 @@ test_passes_and_backend (void)
   OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { batch, 16, 16, 16 } };
   int64_t n_ref;
   float *ref = run_unoptimised (path, &in, &n_ref);
-  for (int bi = 0; bi < 2; bi++) {
+  for (int bi = 0; bi < 3; bi++) {
     const char *backend = bi ? "cpu" : "reference";
+    /* cpu: the residual add as a binary post-op and SiLU by ova after the
+     * kernel, then the add as copy + sum post-op and SiLU as oneDNN's post-op */
+    if (bi == 2) {
+      g_setenv ("OVA_CPU_RESIDUAL_SUM", "1", TRUE);
+      g_setenv ("OVA_CPU_ONEDNN_SILU", "1", TRUE);
+    }
     GError *err = NULL;
     OvaEngine *e = open_model (path, backend, batch, &err);
     g_assert_no_error (err);
@@ -359,6 +365,227 @@ test_passes_and_backend (void)
     g_assert_cmpint (out.dims[0] * out.dims[1], ==, n_ref);
     assert_close (out.data, ref, n_ref, 1e-4f);
     ova_engine_free (e);
+    g_unsetenv ("OVA_CPU_RESIDUAL_SUM");
+    g_unsetenv ("OVA_CPU_ONEDNN_SILU");
+  }
+  g_free (ref);
+  g_free (x);
+  g_remove (path);
+  g_free (path);
+}
+
+/* --- space-to-depth fold ----------------------------------------------------- */
+
+static void
+slice_consts (OnnxBuilder *b, const char *name, int n, const int64_t *starts, const int64_t *axes, const int64_t *steps)
+{
+  int64_t d[1] = { n }, ends[4] = { G_MAXINT64, G_MAXINT64, G_MAXINT64, G_MAXINT64 };
+  const char *sfx[4] = { "_s", "_e", "_a", "_t" };
+  const int64_t *vals[4] = { starts, ends, axes, steps };
+  for (int i = 0; i < 4; i++) {
+    char *nn = g_strconcat (name, sfx[i], NULL);
+    ob_init_i64 (b, nn, 1, d, vals[i]);
+    g_free (nn);
+  }
+}
+
+/* Runs @path on the CPU backend and on the unoptimised reference; asserts the
+ * outputs agree and that no node of type @gone is left in the plan. */
+static void
+check_folded (const char *path, const OvaTensor *in, const char *gone)
+{
+  int64_t n_ref;
+  float *ref = run_unoptimised (path, in, &n_ref);
+  GError *err = NULL;
+  OvaEngine *e = open_model (path, "cpu", in->dims[0], &err);
+  g_assert_no_error (err);
+  OvaPlan *p = ova_engine_current_plan (e);
+  for (int i = 0; i < p->n_order; i++)
+    g_assert_cmpstr (OVA_NODE (p->g, p->order[i])->op_type, !=, gone);
+  OvaTensor out;
+  g_assert_true (ova_engine_run (e, in, 1, &out, 1, &err));
+  g_assert_no_error (err);
+  int64_t n_out = 1;
+  for (int d = 0; d < out.rank; d++)
+    n_out *= out.dims[d];
+  g_assert_cmpint (n_out, ==, n_ref);
+  assert_close (out.data, ref, n_ref, 1e-4f);
+  ova_engine_free (e);
+  g_free (ref);
+}
+
+/* Focus (strided Slices + Concat) and SpaceToDepth feeding a Conv are folded
+ * into one strided Conv of the original tensor: same outputs as unfolded. */
+static void
+test_space_to_depth_fold (void)
+{
+  const int64_t batch = 2;
+  float *x = g_new (float, batch * 3 * 20 * 16);
+  fill (x, batch * 3 * 20 * 16, 21, -1, 1);
+  OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { batch, 3, 20, 16 } };
+  int64_t p1[4] = { 1, 1, 1, 1 }, pa[4] = { 0, 1, 2, 1 }, s2[2] = { 2, 2 };
+
+  /* YOLOX's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2],
+   * x[..., 1::2, 1::2]; slices chained per axis, in one node, axes reversed */
+  for (int variant = 0; variant < 2; variant++) {
+    OnnxBuilder *b = ob_new (13);
+    int64_t xd[4] = { batch, 3, 20, 16 };
+    ob_input (b, "x", 4, xd);
+    int64_t two[1] = { 2 }, three[1] = { 3 }, st2[1] = { 2 }, z[1] = { 0 }, one[1] = { 1 };
+    slice_consts (b, "r0", 1, z, two, st2);
+    slice_consts (b, "r1", 1, one, two, st2);
+    slice_consts (b, "c0", 1, z, three, st2);
+    slice_consts (b, "c1", 1, one, three, st2);
+    ob_node (b, "Slice", "tl_r", "x,r0_s,r0_e,r0_a,r0_t", "tl_r", NULL);
+    ob_node (b, "Slice", "tl", "tl_r,c0_s,c0_e,c0_a,c0_t", "tl", NULL);
+    ob_node (b, "Slice", "bl_r", "x,r1_s,r1_e,r1_a,r1_t", "bl_r", NULL);
+    ob_node (b, "Slice", "bl", "bl_r,c0_s,c0_e,c0_a,c0_t", "bl", NULL);
+    int64_t s01[2] = { 0, 1 }, a23[2] = { 2, 3 }, a32[2] = { 3, 2 }, t22[2] = { 2, 2 }, s11[2] = { 1, 1 };
+    slice_consts (b, "tr2", 2, s01, a23, t22);
+    slice_consts (b, "br2", 2, s11, a32, t22);
+    ob_node (b, "Slice", "tr", "x,tr2_s,tr2_e,tr2_a,tr2_t", "tr", NULL);
+    ob_node (b, "Slice", "br", "x,br2_s,br2_e,br2_a,br2_t", "br", NULL);
+    ob_node (b, "Concat", "focus", "tl,bl,tr,br", "z", ob_attr_int (b, "axis", 1), NULL);
+    conv_params (b, "c", 16, 12, 3, 60, TRUE);
+    if (variant == 0)
+      ob_node (b, "Conv", "c", "z,c_w,c_b", "cy", ob_attr_ints (b, "pads", 4, p1), NULL);
+    else /* strided, asymmetric pads */
+      ob_node (b, "Conv", "c", "z,c_w,c_b", "cy", ob_attr_ints (b, "pads", 4, pa), ob_attr_ints (b, "strides", 2, s2), NULL);
+    ob_node (b, "BatchNormalization", "bn", "cy,c_scale,c_beta,c_mean,c_var", "bny", NULL);
+    ob_node (b, "Sigmoid", "sig", "bny", "sg", NULL);
+    ob_node (b, "Mul", "silu", "bny,sg", "y", NULL);
+    ob_output (b, "y");
+    char *path = tmp_path ("focus.onnx");
+    g_assert_true (ob_save (b, path));
+    ob_free (b);
+    check_folded (path, &in, "Slice");
+    g_remove (path);
+    g_free (path);
+  }
+
+  /* SpaceToDepth, block 2 */
+  OnnxBuilder *b = ob_new (13);
+  int64_t xd[4] = { batch, 3, 20, 16 };
+  ob_input (b, "x", 4, xd);
+  ob_node (b, "SpaceToDepth", "s2d", "x", "z", ob_attr_int (b, "blocksize", 2), NULL);
+  conv_params (b, "c", 8, 12, 3, 70, FALSE);
+  ob_node (b, "Conv", "c", "z,c_w,c_b", "cy", ob_attr_ints (b, "pads", 4, pa), NULL);
+  ob_node (b, "Relu", "relu", "cy", "y", NULL);
+  ob_output (b, "y");
+  char *path = tmp_path ("s2d.onnx");
+  g_assert_true (ob_save (b, path));
+  ob_free (b);
+  check_folded (path, &in, "SpaceToDepth");
+  g_remove (path);
+  g_free (path);
+  g_free (x);
+}
+
+/* Conv + SiLU: the CPU backend's SiLU epilogue against x / (1 + exp(-x)) in
+ * double precision, element by element, over [-100, 100]. */
+static void
+test_silu_epilogue (void)
+{
+  const int64_t c = 16, h = 8, w = 9, n = c * h * w;
+  OnnxBuilder *b = ob_new (13);
+  int64_t xd[4] = { 1, c, h, w }, wd[4] = { c, c, 1, 1 };
+  ob_input (b, "x", 4, xd);
+  float *wt = g_new0 (float, c * c);
+  for (int64_t i = 0; i < c; i++)
+    wt[i * c + i] = 1.f; /* identity */
+  ob_init_f32 (b, "w", 4, wd, wt);
+  ob_node (b, "Conv", "c", "x,w", "cy", NULL);
+  ob_node (b, "Sigmoid", "s", "cy", "sy", NULL);
+  ob_node (b, "Mul", "m", "cy,sy", "y", NULL);
+  ob_output (b, "y");
+  char *path = tmp_path ("silu.onnx");
+  g_assert_true (ob_save (b, path));
+  ob_free (b);
+  float *x = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = i % 3 ? -100.f + 200.f * i / (n - 1) : -8.f + 16.f * i / (n - 1);
+  GError *err = NULL;
+  OvaEngine *e = open_model (path, "cpu", 1, &err);
+  g_assert_no_error (err);
+  g_assert_cmpint (ova_engine_current_plan (e)->n_order, ==, 1);
+  OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { 1, c, h, w } }, out;
+  g_assert_true (ova_engine_run (e, &in, 1, &out, 1, &err));
+  const float *y = out.data;
+  for (int64_t i = 0; i < n; i++) {
+    double want = x[i] / (1.0 + exp (-(double) x[i]));
+    if (fabs (y[i] - want) > 2e-6 * fabs (want) + 1e-30)
+      g_error ("silu(%g) = %g, want %g", x[i], y[i], want);
+  }
+  ova_engine_free (e);
+  g_free (x);
+  g_free (wt);
+  g_remove (path);
+  g_free (path);
+}
+
+/* Batch 1 on two threads: convolutions split by output channels (regular,
+ * depthwise, a part with a padded channel block, residual add, SiLU) or, with
+ * one output channel block, by rows (plain src copied, blocked src,
+ * depthwise, residual add) run on the helper threads; same outputs as the
+ * unoptimised reference. */
+static void
+test_conv_channel_split (void)
+{
+  OnnxBuilder *b = ob_new (13);
+  int64_t xd[4] = { 1, 3, 64, 64 }, p1[4] = { 1, 1, 1, 1 };
+  ob_input (b, "x", 4, xd);
+  conv_params (b, "r1", 16, 3, 3, 85, FALSE);
+  ob_node (b, "Conv", "r1", "x,r1_w,r1_b", "r1y", ob_attr_ints (b, "pads", 4, p1), NULL);
+  ob_node (b, "Relu", "r1r", "r1y", "r1a", NULL);
+  conv_params (b, "r2", 16, 1, 3, 86, FALSE);
+  ob_node (b, "Conv", "r2", "r1a,r2_w,r2_b", "r2y", ob_attr_int (b, "group", 16), ob_attr_ints (b, "pads", 4, p1), NULL);
+  conv_params (b, "r3", 16, 16, 1, 87, FALSE);
+  ob_node (b, "Conv", "r3", "r2y,r3_w,r3_b", "r3y", NULL);
+  ob_node (b, "Add", "r3res", "r3y,r1a", "r3s", NULL);
+  ob_node (b, "Relu", "xr", "r3s", "xr", NULL);
+  conv_params (b, "c1", 64, 16, 3, 80, TRUE);
+  ob_node (b, "Conv", "c1", "xr,c1_w,c1_b", "c1y", ob_attr_ints (b, "pads", 4, p1), NULL);
+  ob_node (b, "BatchNormalization", "bn1", "c1y,c1_scale,c1_beta,c1_mean,c1_var", "bn1y", NULL);
+  ob_node (b, "Sigmoid", "sig1", "bn1y", "sig1y", NULL);
+  ob_node (b, "Mul", "silu1", "bn1y,sig1y", "a1", NULL);
+  conv_params (b, "dw", 64, 1, 3, 81, FALSE);
+  ob_node (b, "Conv", "dw", "a1,dw_w,dw_b", "dwy", ob_attr_int (b, "group", 64), ob_attr_ints (b, "pads", 4, p1), NULL);
+  ob_node (b, "Relu", "relu", "dwy", "dwa", NULL);
+  conv_params (b, "sc", 40, 3, 1, 82, FALSE);
+  ob_node (b, "Conv", "sc", "x,sc_w,sc_b", "scy", NULL);
+  conv_params (b, "pw", 40, 64, 1, 83, FALSE);
+  ob_node (b, "Conv", "pw", "dwa,pw_w,pw_b", "pwy", NULL);
+  ob_node (b, "Add", "res", "pwy,scy", "r", NULL);
+  conv_params (b, "out", 8, 40, 3, 84, FALSE);
+  ob_node (b, "Conv", "out", "r,out_w,out_b", "y", ob_attr_ints (b, "pads", 4, p1), NULL);
+  ob_output (b, "y");
+  char *path = tmp_path ("split.onnx");
+  g_assert_true (ob_save (b, path));
+  ob_free (b);
+  int64_t n_in = 3 * 64 * 64;
+  float *x = g_new (float, n_in);
+  fill (x, n_in, 31, -1, 1);
+  OvaTensor in = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { 1, 3, 64, 64 } };
+  int64_t n_ref;
+  float *ref = run_unoptimised (path, &in, &n_ref);
+  for (int split = 1; split >= 0; split--) {
+    if (!split)
+      g_setenv ("OVA_CPU_NO_CONV_SPLIT", "1", TRUE);
+    OvaEngineOptions o;
+    ova_engine_options_init (&o);
+    o.threads = 2;
+    o.verbose = g_getenv ("OVA_TEST_VERBOSE") != NULL;
+    GError *err = NULL;
+    OvaEngine *e = ova_engine_new (path, &o, &err);
+    g_assert_no_error (err);
+    for (int run = 0; run < 3; run++) {
+      OvaTensor out;
+      g_assert_true (ova_engine_run (e, &in, 1, &out, 1, &err));
+      g_assert_no_error (err);
+      assert_close (out.data, ref, n_ref, 1e-4f);
+    }
+    ova_engine_free (e);
+    g_unsetenv ("OVA_CPU_NO_CONV_SPLIT");
   }
   g_free (ref);
   g_free (x);
@@ -508,6 +735,22 @@ test_symbolic_batch (void)
     assert_close (bout.data, single, batch * per, 1e-5f);
   }
   ova_engine_free (e);
+
+  /* each thread's share as consecutive sub-batches (remainders included) */
+  for (int threads = 1; threads <= 2; threads++) {
+    g_setenv ("OVA_ENGINE_SUB_BATCH", "2", TRUE);
+    o.threads = threads;
+    e = ova_engine_new (path, &o, &err);
+    g_assert_no_error (err);
+    for (int batch = 1; batch <= 4; batch++) {
+      OvaTensor bin = { .data = x, .dtype = OVA_DTYPE_FLOAT32, .rank = 4, .dims = { batch, 16, 8, 8 } }, bout;
+      g_assert_true (ova_engine_run (e, &bin, 1, &bout, 1, &err));
+      g_assert_cmpint (bout.dims[0], ==, batch);
+      assert_close (bout.data, single, batch * per, 1e-5f);
+    }
+    ova_engine_free (e);
+    g_unsetenv ("OVA_ENGINE_SUB_BATCH");
+  }
   g_free (x);
   g_free (single);
   g_remove (path);
@@ -740,6 +983,9 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/errors", test_errors);
   g_test_add_func ("/engine/external-data", test_external_data);
   g_test_add_func ("/engine/passes-and-backend", test_passes_and_backend);
+  g_test_add_func ("/engine/space-to-depth-fold", test_space_to_depth_fold);
+  g_test_add_func ("/engine/silu-epilogue", test_silu_epilogue);
+  g_test_add_func ("/engine/conv-channel-split", test_conv_channel_split);
   g_test_add_func ("/engine/dense-kernels", test_dense_kernels);
   g_test_add_func ("/engine/symbolic-batch", test_symbolic_batch);
   g_test_add_func ("/engine/batch-mixing", test_batch_mixing);
