@@ -153,8 +153,22 @@ queue_stream_event (GstOvaMux *mux, const gchar *name, guint source_id)
   GST_OBJECT_UNLOCK (mux);
 }
 
+/* The sink pad of @source_id, or NULL. Called with the object lock. */
+static GstAggregatorPad *
+source_pad_ref (GstOvaMux *mux, guint source_id)
+{
+  for (GList *l = GST_ELEMENT (mux)->sinkpads; l; l = l->next)
+    if (GST_OVA_MUX_PAD (l->data)->source_id == source_id)
+      return gst_object_ref (l->data);
+  return NULL;
+}
+
 /* Called from the src thread only: custom events must follow the mandatory
- * stream-start/caps/segment that GstAggregator sends with the first buffer. */
+ * stream-start/caps/segment that GstAggregator sends with the first buffer.
+ * A source's EOS event waits until its last queued frame has gone out in a
+ * batch (EOS reaches the pad when the frame is queued, not batched), and the
+ * events behind it wait too, to keep their order. Only this thread pops the
+ * queue, so the head stays the same between the two locked sections. */
 static void
 push_pending_events (GstOvaMux *mux)
 {
@@ -162,11 +176,25 @@ push_pending_events (GstOvaMux *mux)
   if (!mux->pushed_any)
     return;
   for (;;) {
+    guint source_id;
+    GstAggregatorPad *pad = NULL;
     GST_OBJECT_LOCK (mux);
-    ev = g_queue_pop_head (&mux->pending_events);
+    ev = g_queue_peek_head (&mux->pending_events);
+    if (ev && ova_event_parse_stream (ev, OVA_EVENT_STREAM_EOS, &source_id))
+      pad = source_pad_ref (mux, source_id);
     GST_OBJECT_UNLOCK (mux);
     if (!ev)
       break;
+    if (pad) {
+      /* the pad's own lock: never taken under the object lock */
+      gboolean queued = gst_aggregator_pad_has_buffer (pad);
+      gst_object_unref (pad);
+      if (queued)
+        break;
+    }
+    GST_OBJECT_LOCK (mux);
+    g_queue_pop_head (&mux->pending_events);
+    GST_OBJECT_UNLOCK (mux);
     GST_DEBUG_OBJECT (mux, "pushing %" GST_PTR_FORMAT, ev);
     gst_pad_push_event (GST_AGGREGATOR_SRC_PAD (mux), ev);
   }
