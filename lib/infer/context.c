@@ -256,6 +256,23 @@ ova_infer_context_preprocess_into (const OvaInferContext *x, gfloat *dst, const 
   return ova_preprocess (img, crop, &x->pp, dst, lb);
 }
 
+
+/* Bytes of one sample of network output @i; 0 with @error set when the
+ * output does not carry the batch of @cnt as its first dimension. */
+static gsize
+output_sample_bytes (const OvaInferContext *x, guint i, const OvaTensor *t, guint cnt, GError **error)
+{
+  if (t->rank < 1 || t->dims[0] != (gint64) cnt) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                 "%s: output '%s' has no batch dimension of %u", x->cfg->onnx_file, x->out_name[i], cnt);
+    return 0;
+  }
+  gsize per = ova_dtype_size (t->dtype);
+  for (int d = 1; d < t->rank; d++)
+    per *= t->dims[d];
+  return per;
+}
+
 static gboolean
 run_on (OvaInferContext *x, const gfloat *input, guint n, GError **error)
 {
@@ -284,14 +301,9 @@ run_on (OvaInferContext *x, const gfloat *input, guint n, GError **error)
       return FALSE;
     for (guint i = 0; i < x->n_out; i++) {
       const OvaTensor *t = &outs[x->out_index[i]];
-      if (t->rank < 1 || t->dims[0] != (gint64) cnt) {
-        g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
-                     "%s: output '%s' has no batch dimension of %u", x->cfg->onnx_file, x->out_name[i], cnt);
+      gsize per = output_sample_bytes (x, i, t, cnt, error);
+      if (!per)
         return FALSE;
-      }
-      gsize per = ova_dtype_size (t->dtype);
-      for (int d = 1; d < t->rank; d++)
-        per *= t->dims[d];
       x->out_per[i] = per;
       OvaInferLayer *l = &x->out_layer[i];
       l->name = x->out_name[i];
@@ -553,14 +565,9 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
     guint keep = MIN (cnt, n - first);
     for (guint i = 0; i < x->n_out; i++) {
       const OvaTensor *t = &outs[x->out_index[i]];
-      if (t->rank < 1 || t->dims[0] != (gint64) cnt) {
-        g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
-                     "%s: output '%s' has no batch dimension of %u", x->cfg->onnx_file, x->out_name[i], cnt);
+      gsize per = output_sample_bytes (x, i, t, cnt, error);
+      if (!per)
         return FALSE;
-      }
-      gsize per = ova_dtype_size (t->dtype);
-      for (int d = 1; d < t->rank; d++)
-        per *= t->dims[d];
       gsize need = per * MAX (n, x->batch);
       if (j->cap[i] < need) {
         if (j->host[i]) {

@@ -854,6 +854,21 @@ cuda_follow_caps (GstOvaInfer *self, GstCaps *caps)
 
 /* Worker thread, primary mode on the GPU: wait for the batch, then decode
  * and cluster its (downloaded) outputs into meta as on the CPU. */
+
+/* Slots for frames [@first, @first + @cnt) of the batch, ready for attach_results. */
+static void
+fill_frame_slots (GstOvaInfer *self, OvaBatchMeta *bm, Staging *st, guint first, guint cnt)
+{
+  for (guint j = 0; j < cnt; j++) {
+    OvaFrameMeta *f = ova_batch_meta_get_frame (bm, first + j);
+    self->slots[j].frame = f;
+    self->slots[j].obj = NULL;
+    self->slots[j].lb = st->lbs[first + j];
+    if (self->cfg->network_type == OVA_NETWORK_DETECTOR)
+      f->infer_done = TRUE;
+  }
+}
+
 static gboolean
 process_primary_cuda (GstOvaInfer *self, OvaBatchMeta *bm, Staging *st, GError **error)
 {
@@ -863,14 +878,7 @@ process_primary_cuda (GstOvaInfer *self, OvaBatchMeta *bm, Staging *st, GError *
   staging_release_frames (st);
   for (guint first = 0; ok && first < n; first += self->n_slots) {
     guint cnt = MIN (self->n_slots, n - first);
-    for (guint j = 0; j < cnt; j++) {
-      OvaFrameMeta *f = ova_batch_meta_get_frame (bm, first + j);
-      self->slots[j].frame = f;
-      self->slots[j].obj = NULL;
-      self->slots[j].lb = st->lbs[first + j];
-      if (self->cfg->network_type == OVA_NETWORK_DETECTOR)
-        f->infer_done = TRUE;
-    }
+    fill_frame_slots (self, bm, st, first, cnt);
     ova_infer_context_use_job (self->ctx, st->job, first);
     ok = attach_results (self, bm, cnt, error);
     self->n_inferred += cnt;
@@ -886,14 +894,7 @@ process_primary (GstOvaInfer *self, OvaBatchMeta *bm, Staging *st, GError **erro
   gsize per = ova_infer_context_input_floats (self->ctx);
   for (guint first = 0; first < n; first += self->n_slots) {
     guint cnt = MIN (self->n_slots, n - first);
-    for (guint j = 0; j < cnt; j++) {
-      OvaFrameMeta *f = ova_batch_meta_get_frame (bm, first + j);
-      self->slots[j].frame = f;
-      self->slots[j].obj = NULL;
-      self->slots[j].lb = st->lbs[first + j];
-      if (self->cfg->network_type == OVA_NETWORK_DETECTOR)
-        f->infer_done = TRUE;
-    }
+    fill_frame_slots (self, bm, st, first, cnt);
     if (!ova_infer_context_run_input (self->ctx, st->data + per * first, cnt, error) ||
         !attach_results (self, bm, cnt, error))
       return FALSE;
