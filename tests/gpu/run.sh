@@ -27,6 +27,8 @@ ninja -C "$BUILD" lib/libova.so.0.1.0 plugins/mux/libgstovabatch.so plugins/infe
   apps/ova-app/ova-app
 MP4=$ASSETS/vtest1080p30.mp4
 [ -f "$MP4" ] || "$SRC/tools/make-1080p-h264.sh" "$MP4" 300
+LONG=$ASSETS/vtest1080p30-long.mp4   # the pipeline benchmark's input: 20 s, steadier rates
+[ -f "$LONG" ] || "$SRC/tools/make-1080p-h264.sh" "$LONG" 600
 GSTROOT=${OVA_GST_SYSROOT:-$SRC/.cache/gst-sysroot}
 MKROOT=${OVA_MAKE_GST_SYSROOT:-$SRC/../shared/device/make-gst-sysroot.sh}
 if [ ! -f "$GSTROOT/env.sh" ]; then
@@ -64,7 +66,7 @@ cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/dev
    "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$PACK/"
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
-   "$ASSETS/vtest.avi" "$MP4" "$ASSETS/coco80.txt" "$PACK/assets/"
+   "$ASSETS/vtest.avi" "$MP4" "$LONG" "$ASSETS/coco80.txt" "$PACK/assets/"
 du -sh "$PACK"
 echo "Run on the GPU machine (device tool, carry [\"$(basename "$PACK")\"]):"
 echo "  bash $(basename "$PACK")/device-all.sh $(basename "$PACK")   # GPU path test, pipeline benchmark, then device.sh"
