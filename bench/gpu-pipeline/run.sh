@@ -111,7 +111,7 @@ for l in open(sys.argv[1]):
     m = re.match(r'RESULT label=(\S+) (.*)', l)
     if m:
         res[m[1]] = dict(kv.split('=', 1) for kv in m[2].split())
-print('| streams | decode only (frames/s) | decode + ovamux + ovainfer + ovatrack (frames/s) | full / decode | 1080p30 streams in real time (full) | objects per frame | start-up (s) |')
+print('| streams | decode only (frames/s) | decode + ovamux + ovainfer + ovatrack (frames/s) | full / decode | full ÷ 30 fps (1080p30 streams it keeps up with) | objects per frame | start-up (s) |')
 print('|---|---|---|---|---|---|---|')
 for n in sys.argv[2].split():
     d, f = res.get(f'decode-{n}', {}), res.get(f'full-{n}', {})
