@@ -93,6 +93,30 @@ int ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, cons
                           int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
                           const OvaCudaChain *chain, void *stream);
 
+/* Dense convolution (group 1, dilation 1) on fp16 NHWC as an implicit GEMM on
+ * tensor cores (WMMA 16x16x16, fp32 accumulation): M = n*oh*ow output pixels,
+ * N = k output channels, K = kh*kw*c. Bias (fp32, nullable) and the chain
+ * are applied before the fp16 store; output pixel m, channel j goes to
+ * y[m * ldc + c_off + j] (ldc = k, c_off = 0 for a plain NHWC output; a
+ * channel Concat's width and the slice's offset to write into the Concat),
+ * while ADD_TENSOR operands are read as plain NHWC tensors of the
+ * convolution's output shape (index m * k + j). */
+typedef struct {
+  int n, h, w, c;             /* input, NHWC */
+  int oh, ow, k;              /* output pixels per image, output channels */
+  int kh, kw, sh, sw, ph, pw; /* window, strides, symmetric pads */
+  int ldc, c_off;             /* output row stride (elements per pixel), channel offset */
+} OvaCudaConvShape;
+
+/* The weights the kernel reads: fp16 [round_up (k, OVA_CUDA_IGEMM_NPAD)]
+ * [round_up (kh*kw*c, OVA_CUDA_IGEMM_KPAD)], row j holding output channel j's
+ * filter in (r, s, c) order (c fastest), zero in the padding. */
+#define OVA_CUDA_IGEMM_NPAD 64
+#define OVA_CUDA_IGEMM_KPAD 32
+
+int ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void *y, const OvaCudaConvShape *s,
+                              const OvaCudaChain *chain, void *stream);
+
 /* Softmax (log_softmax when @log) over @cols contiguous elements of each row. */
 int ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, int log, void *stream);
 
