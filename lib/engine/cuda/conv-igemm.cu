@@ -28,6 +28,7 @@ const int LDS = BK + 8;      /* halves per shared row: 80 bytes keeps 16-byte (a
 
 static_assert (BK == OVA_CUDA_IGEMM_KPAD, "K tile and weight padding agree");
 static_assert (OVA_CUDA_IGEMM_NPAD % 64 == 0, "weight rows cover the widest N tile");
+static_assert (BM % 32 == 0 && (32 * BK / 8) % THREADS == 0, "tile loads divide evenly among the threads");
 
 template <int BN> struct Tile {
   static const int LDC = BN + 4; /* floats per row of the staged accumulators */
@@ -81,11 +82,13 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       wmma::fill_fragment (acc[i][j], 0.f);
   __syncthreads ();
 
-  for (int k0 = 0; k0 < K; k0 += BK) {
-    /* A tile: im2col gather, zero outside the image, past M and past K */
+  /* Register-staged pipeline: while the warps multiply tile k0 from shared
+   * memory, the 16-byte loads of tile k0 + BK are already in flight. */
+  uint4 a_reg[BM / 32];          /* VEC_A: rows (tid / 4) + 32 i, k (tid % 4) * 8 */
+  uint4 b_reg[BN * BK / 8 / THREADS];
+  auto fetch = [&] (int k0) {
     if (VEC_A) {
-      const int kc = (tid & 3) * 8; /* 4 threads per row, 8 k each */
-      const int k = k0 + kc;
+      const int k = k0 + (tid & 3) * 8;
       int c = 0, r = 0, q = 0;
       const bool kin = k < K;
       if (kin) {
@@ -97,14 +100,27 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
 #pragma unroll
       for (int i = 0; i < BM / 32; i++) {
         const int row = (tid >> 2) + 32 * i;
-        uint4 v = make_uint4 (0, 0, 0, 0);
         const int img = row_img[row], iy = row_iy[row] + r, ix = row_ix[row] + q;
+        a_reg[i] = make_uint4 (0, 0, 0, 0);
         if (kin && img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
-          v = *(const uint4 *) (x + img + ((size_t) iy * s.w + ix) * s.c + c);
-        *(uint4 *) (As + row * LDS + kc) = v;
+          a_reg[i] = *(const uint4 *) (x + img + ((size_t) iy * s.w + ix) * s.c + c);
       }
+    }
+    /* weights are padded to whole tiles: no bounds needed */
+#pragma unroll
+    for (int j = 0; j < BN * BK / 8 / THREADS; j++) {
+      const int idx = tid + j * THREADS, nr = idx / (BK / 8), kc = (idx % (BK / 8)) * 8;
+      b_reg[j] = *(const uint4 *) (w + (size_t) (n0 + nr) * kpad + k0 + kc);
+    }
+  };
+  auto store = [&] (int k0) {
+    if (VEC_A) {
+#pragma unroll
+      for (int i = 0; i < BM / 32; i++)
+        *(uint4 *) (As + ((tid >> 2) + 32 * i) * LDS + (tid & 3) * 8) = a_reg[i];
     } else {
-      const int kc = tid & 31; /* one k per thread, 4 rows per pass */
+      /* any channel count: one k per thread, 4 rows per pass, gathered directly */
+      const int kc = tid & 31;
       const int k = k0 + kc;
       int c = 0, r = 0, q = 0;
       const bool kin = k < K;
@@ -123,13 +139,19 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
         As[row * LDS + kc] = v;
       }
     }
-    /* B tile: weights are padded to whole tiles, no bounds needed */
 #pragma unroll
-    for (int j = tid; j < BN * BK / 8; j += THREADS) {
-      const int nr = j / (BK / 8), kc = (j % (BK / 8)) * 8;
-      *(uint4 *) (Bs + nr * LDS + kc) = *(const uint4 *) (w + (size_t) (n0 + nr) * kpad + k0 + kc);
+    for (int j = 0; j < BN * BK / 8 / THREADS; j++) {
+      const int idx = tid + j * THREADS, nr = idx / (BK / 8), kc = (idx % (BK / 8)) * 8;
+      *(uint4 *) (Bs + nr * LDS + kc) = b_reg[j];
     }
+  };
+
+  fetch (0);
+  for (int k0 = 0; k0 < K; k0 += BK) {
+    store (k0);
     __syncthreads ();
+    if (k0 + BK < K)
+      fetch (k0 + BK);
 #pragma unroll
     for (int kk = 0; kk < BK; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a[2];
