@@ -6,7 +6,8 @@
  * applies), cuBLASLt for Gemm/MatMul, ova's kernels (kernels.cu) for
  * everything else. fp32 or fp16 activations (network-mode=2), NCHW, fp32
  * accumulation. The whole plan is captured once as a CUDA graph and replayed:
- * graph inputs are first copied (fp16: converted) into fixed device buffers,
+ * graph inputs are first copied (fp16: converted, to NHWC where the first
+ * kernels want it) into fixed device buffers,
  * so the graph never changes; fp16 graph outputs are converted back to fp32
  * by the graph's last kernels.
  *
@@ -1367,7 +1368,10 @@ assign_layouts (OvaPlan *plan, CudaState *st)
   st->nhwc = g_new0 (gboolean, nv + 1);
   for (int v = 0; v < nv; v++) {
     OvaValue *x = OVA_VALUE (g, v);
-    st->nhwc[v] = x->rank == 4 && x->dtype == OVA_DTYPE_FLOAT32 && !x->data && !x->is_input && !x->is_output &&
+    /* graph inputs too: they are converted into their fixed buffer anyway,
+     * so a first convolution reading the input directly (a folded Focus)
+     * need not pull the first layers into NCHW */
+    st->nhwc[v] = x->rank == 4 && x->dtype == OVA_DTYPE_FLOAT32 && !x->data && !x->is_output &&
                   x->alias_of < 0;
   }
   for (int v = 0; v < nv; v++)
@@ -1837,7 +1841,12 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
         return FALSE;
       src = d;
     }
-    if (src != dst && !cu_ok (ova_cuda_convert (src, 0, dst, st->half, n, s), "input copy", plan, -1, error))
+    if (st->half && is_nhwc (st, g, g->inputs[i])) {
+      /* NCHW fp32 in, NHWC fp16 in the fixed buffer (never in place: fp16 goes through staging) */
+      if (!cu_ok (ova_cuda_convert_nchw_to_nhwc (src, dst, st->half, v->dims[0], v->dims[1], v->dims[2] * v->dims[3], s),
+                  "input copy", plan, -1, error))
+        return FALSE;
+    } else if (src != dst && !cu_ok (ova_cuda_convert (src, 0, dst, st->half, n, s), "input copy", plan, -1, error))
       return FALSE;
   }
   /* read per run: tests switch them on and off */

@@ -107,6 +107,17 @@ k_convert (const S *x, D *y, int64_t n)
     st (y, i, ld (x, i));
 }
 
+/* NCHW -> NHWC with conversion, one destination element per thread (writes coalesced) */
+template <typename D>
+__global__ void
+k_to_nhwc (const float *x, D *y, int64_t n, int64_t c, int64_t hw)
+{
+  for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
+    int64_t ch = i % c, q = i / c, p = q % hw, b = q / hw;
+    st (y, i, x[(b * c + ch) * hw + p]);
+  }
+}
+
 template <typename T, typename I>
 __global__ void
 k_binary (const T *a, const T *b, T *y, int op, int rank, Dims dm, int64_t n, OvaCudaChain c)
@@ -378,6 +389,20 @@ ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, int64_
     k_convert<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (float *) dst, n);
   else
     k_convert<<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (__half *) dst, n);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_convert_nchw_to_nhwc (const float *src, void *dst, int dst_half, int64_t n, int64_t c, int64_t hw,
+                               void *stream)
+{
+  int64_t total = n * c * hw;
+  if (total <= 0)
+    return 0;
+  if (dst_half)
+    k_to_nhwc<<<blocks (total), 256, 0, S (stream)>>> (src, (__half *) dst, total, c, hw);
+  else
+    k_to_nhwc<<<blocks (total), 256, 0, S (stream)>>> (src, (float *) dst, total, c, hw);
   return cudaGetLastError ();
 }
 

@@ -57,6 +57,10 @@ typedef enum {
 /* dst = src converted (fp32 <-> fp16 or a plain copy). */
 int ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, int64_t n, void *stream);
 
+/* dst = NCHW fp32 @src (n x c x hw) stored NHWC, as fp16 when @dst_half. */
+int ova_cuda_convert_nchw_to_nhwc (const float *src, void *dst, int dst_half, int64_t n, int64_t c, int64_t hw,
+                                   void *stream);
+
 /* y[i] = chain (x[i] * scale[c] + bias[c]), c = (i / inner) % channels; scale and
  * bias are fp32 and nullable. In place when x == y. */
 int ova_cuda_chain (const void *x, void *y, int half, int64_t n, const float *scale, const float *bias,
