@@ -13,6 +13,8 @@
 #        place, the third has other readers and is copied)
 #     -> Add(per-channel constant) -> output (stored NCHW)
 #
+# and two SPP/FPN-like models whose Concats take max pools and a 2x upsample.
+#
 # tests/gpu/test-cuda-engine.c --conv-models DIR checks every kernel of each
 # model against the plain-C reference (OVA_CUDA_CHECK=1, fp16, with the
 # implicit-GEMM convolution forced).
@@ -73,6 +75,33 @@ def model(cin, cout, k, s, h, w, seed):
     return m
 
 
+def pool_resize_model(cin, c, h, w, seed):
+    """SPP- and FPN-like Concats: max pools and a 2x nearest upsample (which
+    may write into the Concat in place) next to convolutions."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', cin)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, cin, c, 1, 1, 0))
+    for k in (5, 9):
+        nodes.append(helper.make_node('MaxPool', [a], ['pool%d' % k], name='pool%d' % k, kernel_shape=[k, k],
+                                      strides=[1, 1], pads=[k // 2] * 4))
+    nodes.append(helper.make_node('Concat', [a, 'pool5', 'pool9'], ['spp'], name='spp', axis=1))
+    b = silu(nodes, conv(nodes, inits, rng, 'conv_b', 'spp', 3 * c, c, 1, 1, 0))
+    d = silu(nodes, conv(nodes, inits, rng, 'conv_d', b, c, c, 3, 2, 1))
+    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), 'up_scales'))
+    nodes.append(helper.make_node('Resize', [d, '', 'up_scales'], ['up'], name='up', mode='nearest'))
+    e = silu(nodes, conv(nodes, inits, rng, 'conv_e', b, c, c, 1, 1, 0))
+    nodes.append(helper.make_node('Concat', ['up', e], ['fpn'], name='fpn', axis=1))
+    channel_add(nodes, inits, rng, 'Y', 'fpn', 2 * c)
+    g = helper.make_graph(nodes, 'pool_resize_%d_%d' % (cin, c),
+                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
+                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', 2 * c, h, w])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: make-conv-models.py OUT_DIR')
@@ -92,6 +121,11 @@ def main():
     for cin, cout, k, s, h, w in [(16, 24, 5, 1, 12, 10), (3, 16, 6, 2, 20, 18), (12, 16, 3, 1, 26, 26)]:
         onnx.save(model(cin, cout, k, s, h, w, seed=7 * k + cin),
                   os.path.join(out, 'conv_%03d_%03d_k%d_s%d.onnx' % (cin, cout, k, s)))
+        n += 1
+    # pooling and resize writing into Concats (spatial sizes even for the 2x upsample)
+    for cin, c, h, w in [(16, 24, 14, 10), (32, 64, 10, 8)]:
+        onnx.save(pool_resize_model(cin, c, h, w, seed=cin + c),
+                  os.path.join(out, 'pool_resize_%03d_%03d.onnx' % (cin, c)))
         n += 1
     print('%d models in %s' % (n, out))
 

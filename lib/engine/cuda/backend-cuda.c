@@ -73,7 +73,10 @@ typedef struct {
   gboolean ig;
   void *ig_w;            /* weights in the kernel's layout (kernels.h) */
   OvaCudaConvShape igs;
-  int ig_cat;            /* Concat output it writes into at igs.c_off (-1: its own output) */
+  /* NHWC output written into a channel slice of a Concat's output (ova's
+   * implicit-GEMM convolutions, pooling, resize) */
+  int cat_out;           /* the Concat's output value (-1: its own output) */
+  int64_t cat_ldc, cat_off;
   /* binary */
   int op, rank;
   int64_t dims[OVA_CUDA_MAX_RANK], as[OVA_CUDA_MAX_RANK], bs[OVA_CUDA_MAX_RANK];
@@ -523,7 +526,6 @@ igemm_prepare (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, 
     .ldc = (int) Co, .c_off = 0,
   };
   k->igs = s;
-  k->ig_cat = -1;
   return TRUE;
 }
 
@@ -958,7 +960,7 @@ compile_node_kind (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **er
   for (int i = 0; i < OVA_CUDA_MAX_CHAIN; i++)
     k->chain_value[i] = -1;
   k->ni = ni;
-  k->ig_cat = -1;
+  k->cat_out = -1;
   if (is_view (g, n)) {
     k->kind = C_NOOP;
     return TRUE;
@@ -1428,9 +1430,10 @@ assign_layouts (OvaPlan *plan, CudaState *st)
   }
 }
 
-/* Concats whose inputs come from ova's implicit-GEMM convolutions with no
- * other reader: those producers write straight into their channel slice of
- * the Concat's output and the Concat copies only the other inputs. The
+/* Concats whose inputs come from ova's implicit-GEMM convolutions, pooling
+ * or resize kernels with no other reader: those producers write straight
+ * into their channel slice of the Concat's output and the Concat copies only
+ * the other inputs. The
  * memory planner knows nothing of this aliasing (it would reuse the output's
  * memory while the producers run), so such outputs get their own buffer. */
 static void
@@ -1460,7 +1463,8 @@ concat_in_place (OvaPlan *plan, CudaState *st)
       if (!xv || xv->producer < 0 || kpos[xv->producer] < 0 || kpos[xv->producer] >= pos)
         continue;
       CKernel *pk = &st->k[kpos[xv->producer]];
-      if (pk->kind == C_CONV && pk->ig && pk->ig_cat < 0 && OVA_NODE (g, pk->ni)->outputs[0] == v &&
+      gboolean strided_out = (pk->kind == C_CONV && pk->ig) || pk->kind == C_POOL || pk->kind == C_RESIZE;
+      if (strided_out && pk->cat_out < 0 && OVA_NODE (g, pk->ni)->outputs[0] == v &&
           sole_concat_user (plan, st, v) == k->ni) {
         prod[i] = pk;
         any++;
@@ -1474,7 +1478,9 @@ concat_in_place (OvaPlan *plan, CudaState *st)
     for (int i = 0; i < n->n_inputs; i++) {
       OvaValue *xv = OVA_VALUE (g, n->inputs[i]);
       if (prod[i]) {
-        prod[i]->ig_cat = out;
+        prod[i]->cat_out = out;
+        prod[i]->cat_ldc = y->dims[1];
+        prod[i]->cat_off = off;
         prod[i]->igs.ldc = (int) y->dims[1];
         prod[i]->igs.c_off = (int) off;
         k->parts[i].in_place = TRUE;
@@ -1559,7 +1565,7 @@ cuda_bind (OvaPlan *plan, void *state, void *arena, GError **error)
     OvaNode *n = OVA_NODE (g, k->ni);
     k->x = n->n_inputs > 0 ? vptr (plan, st, n->inputs[0]) : NULL;
     k->x2 = n->n_inputs > 1 ? vptr (plan, st, n->inputs[1]) : NULL;
-    k->y = vptr (plan, st, k->ig && k->ig_cat >= 0 ? k->ig_cat : n->outputs[0]);
+    k->y = vptr (plan, st, k->cat_out >= 0 ? k->cat_out : n->outputs[0]);
     for (int i = 0; i < k->chain.n; i++)
       k->chain.operand[i] = k->chain_value[i] >= 0 ? vptr (plan, st, k->chain_value[i]) : NULL;
     for (int i = 0; i < k->n_parts; i++)
@@ -1645,14 +1651,16 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
       OvaNode *n = OVA_NODE (plan->g, k->ni);
       OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]);
       int *p = k->p;
-      e = ova_cuda_pool2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]), p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],
+      e = ova_cuda_pool2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]),
+                           k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],
                            p[8], p[9], p[10], p[11], p[12], p[13], &k->chain, s);
       break;
     }
     case C_RESIZE: {
       OvaNode *n = OVA_NODE (plan->g, k->ni);
       OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
-      e = ova_cuda_resize2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]), x->dims[2], x->dims[3], y->dims[2], y->dims[3],
+      e = ova_cuda_resize2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]),
+                             k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0, x->dims[2], x->dims[3], y->dims[2], y->dims[3],
                              k->f[0], k->f[1], k->p[0], k->p[1], k->p[2], s);
       break;
     }

@@ -162,16 +162,18 @@ k_strided_copy (const T *src, T *dst, int rank, Dims dm, int64_t so, int64_t dof
 
 template <typename T>
 __global__ void
-k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw, int sh,
-        int sw, int ph, int pw, int dh, int dw, int is_max, int incl, OvaCudaChain c)
+k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
+        int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl, OvaCudaChain c)
 {
   int64_t n = nc * oh * ow;
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     int ox, oy;
     const T *xp;
     int64_t cs; /* element step between neighbouring pixels */
+    int64_t yi = i; /* where output element i is stored */
     if (nhwc) {
       int64_t cc = i % ch, q = i / ch;
+      yi = q * ldc + c_off + cc;
       ox = q % ow;
       oy = (q / ow) % oh;
       int64_t b = q / ((int64_t) ow * oh);
@@ -207,7 +209,7 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh
       }
       acc = cnt ? acc / cnt : 0.f;
     }
-    st (y, i, apply_chain<T> (c, acc, i));
+    st (y, yi, apply_chain<T> (c, acc, i));
   }
 }
 
@@ -267,16 +269,18 @@ nearest (int nm, float x, int len)
 
 template <typename T>
 __global__ void
-k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, float sh, float sw, int mode,
-          int ct, int nm)
+k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
+          float sh, float sw, int mode, int ct, int nm)
 {
   int64_t n = nc * oh * ow;
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     int ox, oy;
     const T *xp;
     int64_t cs;
+    int64_t yi = i; /* where output element i is stored */
     if (nhwc) {
       int64_t cc = i % ch, q = i / ch;
+      yi = q * ldc + c_off + cc;
       ox = q % ow;
       oy = (q / ow) % oh;
       xp = x + (q / ((int64_t) ow * oh)) * h * w * ch + cc;
@@ -301,7 +305,7 @@ k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int 
       float c = ld (xp, ((int64_t) y1 * w + x0) * cs), d = ld (xp, ((int64_t) y1 * w + x1) * cs);
       v = (a * (1 - lx) + b * lx) * (1 - ly) + (c * (1 - lx) + d * lx) * ly;
     }
-    st (y, i, v);
+    st (y, yi, v);
   }
 }
 
@@ -504,34 +508,40 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
 }
 
 extern "C" int
-ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw, int sh,
-                 int sw, int ph, int pw, int dh, int dw, int is_max, int incl, const OvaCudaChain *chain,
-                 void *stream)
+ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w,
+                 int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl,
+                 const OvaCudaChain *chain, void *stream)
 {
   int64_t n = nc * oh * ow;
   if (n <= 0)
     return 0;
+  if (nhwc && (ldc < c_off + ch || c_off < 0))
+    return cudaErrorInvalidValue;
   OvaCudaChain c = chain_or_empty (chain);
   if (half)
-    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, h, w, oh, ow, kh, kw, sh, sw,
-                                                ph, pw, dh, dw, is_max, incl, c);
+    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
+                                                kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
   else
-    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, h, w, oh, ow, kh, kw, sh, sw, ph,
-                                                pw, dh, dw, is_max, incl, c);
+    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
+                                                kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
   return cudaGetLastError ();
 }
 
 extern "C" int
-ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, float sh, float sw,
-                   int mode, int ct, int nm, void *stream)
+ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h,
+                   int w, int oh, int ow, float sh, float sw, int mode, int ct, int nm, void *stream)
 {
   int64_t n = nc * oh * ow;
   if (n <= 0)
     return 0;
+  if (nhwc && (ldc < c_off + ch || c_off < 0))
+    return cudaErrorInvalidValue;
   if (half)
-    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, h, w, oh, ow, sh, sw, mode, ct, nm);
+    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
+                                                  sh, sw, mode, ct, nm);
   else
-    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, h, w, oh, ow, sh, sw, mode, ct, nm);
+    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
+                                                  sh, sw, mode, ct, nm);
   return cudaGetLastError ();
 }
 

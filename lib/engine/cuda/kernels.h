@@ -78,16 +78,19 @@ int ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const
                            int64_t dst_off, void *stream);
 
 /* 2-D pooling over NCHW planes (nc = N*C; NHWC when @nhwc, @ch channels);
- * windows clipped to the input. */
-int ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw,
+ * windows clipped to the input. NHWC output pixel p, channel j is stored at
+ * y[p * ldc + c_off + j] (ldc = ch, c_off = 0 for a plain output; a slice of
+ * a channel Concat otherwise); chain ADD_TENSOR operands are plain. */
+int ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow, int kh, int kw,
                      int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int count_include_pad,
                      const OvaCudaChain *chain, void *stream);
 
 /* Resize of the last two axes of NCHW. mode 0 nearest, 1 linear; ct: coordinate
  * transformation (0 half_pixel, 1 pytorch_half_pixel, 2 align_corners, 3 asymmetric,
  * 4 tf_half_pixel_for_nn); nm: nearest mode (0 round_prefer_floor, 1 round_prefer_ceil,
- * 2 floor, 3 ceil). scale_h/scale_w: output / input. */
-int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow,
+ * 2 floor, 3 ceil). scale_h/scale_w: output / input. NHWC outputs are stored
+ * with @ldc and @c_off as in ova_cuda_pool2d. */
+int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
                        float scale_h, float scale_w, int mode, int ct, int nm, void *stream);
 
 /* Depthwise 2-D convolution (group == channels, one filter per channel) on
