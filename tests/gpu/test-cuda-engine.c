@@ -14,7 +14,7 @@
  *  5. with --conv-models DIR (tests/gpu/make-conv-models.py): every kernel of
  *     each small convolution model against the reference, fp16, with ova's
  *     implicit-GEMM convolution forced (OVA_CUDA_IGEMM=force), Concat inputs
- *     written in place and copied.
+ *     written in place (and, for a third of them, copied); run last.
  * Lines starting with "RESULT" are collected by tests/gpu/device.sh.
  */
 #include <ova/cuda.h>
@@ -207,7 +207,9 @@ check_conv_models (const char *dir)
   for (guint i = 0; i < names->len; i++) {
     const char *m = g_ptr_array_index (names, i);
     check_kernels_igemm (m, 2, -2, 2, TRUE);
-    check_kernels_igemm (m, 2, -2, 2, FALSE);
+    /* every Concat input copied: a third of the models is enough */
+    if (i % 3 == 0 || strstr (m, "pool"))
+      check_kernels_igemm (m, 2, -2, 2, FALSE);
   }
   g_ptr_array_free (names, TRUE);
 }
@@ -649,8 +651,6 @@ main (int argc, char **argv)
   check_kernels_igemm (osnet, 4, -2, 2, TRUE);
   if (!quick)
     check_kernels_igemm (yolox_dyn, 3, 0, 255, TRUE);
-  if (conv_models)
-    check_conv_models (conv_models);
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);
   g_unlink (cache);
@@ -663,6 +663,9 @@ main (int argc, char **argv)
     check_detections (yolox_dyn, frames);
   if (do_bench)
     bench (yolox_dyn);
+  /* last, so a time limit on the whole run cuts these rather than the benchmark */
+  if (conv_models)
+    check_conv_models (conv_models);
   printf ("RESULT failures %d\n", failures);
   g_free (def);
   return failures ? 1 : 0;
