@@ -38,7 +38,10 @@ np.stack(out).tofile(sys.argv[2]); print(f'frames: {len(out)} of {i}')
 PY
 
 echo "== ova: checks and benchmark"
-"$W/test-cuda-engine" "$P/assets" --frames "$W/frames.u8" --bench >"$LOG/ova.txt" 2>"$LOG/ova-check.txt"
+CONV=""
+[ -d "$P/assets/conv" ] && CONV="--conv-models $P/assets/conv"
+# shellcheck disable=SC2086
+"$W/test-cuda-engine" "$P/assets" --frames "$W/frames.u8" $CONV --bench >"$LOG/ova.txt" 2>"$LOG/ova-check.txt"
 RC=$?
 grep -v '^ova-cuda-check: [A-Z]' "$LOG/ova-check.txt" | tail -40
 grep '^RESULT' "$LOG/ova.txt"

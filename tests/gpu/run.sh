@@ -9,7 +9,8 @@
 # PyTorch rival, the models, the sample video and its 1080p H.264 version
 # (tools/make-1080p-h264.sh), GStreamer 1.22 with nvcodec (gst.tgz, from
 # ../shared/device/make-gst-sysroot.sh, cached in .cache/gst-sysroot), the GPU
-# pipeline test and benchmark scripts and tests/gpu/device-all.sh.
+# pipeline test and benchmark scripts, tests/gpu/device-all.sh and the small
+# convolution models of tests/gpu/make-conv-models.py.
 # Then prints the commands to run ON the GPU machine (from the folder's parent).
 #
 # Usage: tests/gpu/run.sh [PACK_DIR]   (default: ./.devpack; keep it git-ignored)
@@ -67,6 +68,10 @@ cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/dev
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
    "$ASSETS/vtest.avi" "$MP4" "$LONG" "$ASSETS/coco80.txt" "$PACK/assets/"
+# small convolution models for the per-kernel check (python3 with onnx and numpy)
+PY=python3
+$PY -c 'import onnx, numpy' 2>/dev/null || PY=/usr/bin/python3
+$PY "$SRC/tests/gpu/make-conv-models.py" "$PACK/assets/conv"
 du -sh "$PACK"
 echo "Run on the GPU machine (device tool, carry [\"$(basename "$PACK")\"]):"
 echo "  bash $(basename "$PACK")/device-all.sh $(basename "$PACK")   # GPU path test, pipeline benchmark, then device.sh"

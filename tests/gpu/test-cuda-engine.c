@@ -10,7 +10,11 @@
  *  3. with --frames FILE (uint8 N x 416 x 416 x 3 letterboxed BGR frames of
  *     the sample video): YOLOX detections after NMS, fp16 against fp32
  *     (>= 99 % of boxes matched with IoU >= 0.9);
- *  4. with --bench: images/s of yolox_nano at batch 1, 8, 32, 64, fp16 and fp32.
+ *  4. with --bench: images/s of yolox_nano at batch 1, 8, 32, 64, fp16 and fp32;
+ *  5. with --conv-models DIR (tests/gpu/make-conv-models.py): every kernel of
+ *     each small convolution model against the reference, fp16, with ova's
+ *     implicit-GEMM convolution forced (OVA_CUDA_IGEMM=force), Concat inputs
+ *     written in place (and, for a third of them, copied); run last.
  * Lines starting with "RESULT" are collected by tests/gpu/device.sh.
  */
 #include <ova/cuda.h>
@@ -132,9 +136,9 @@ input_numel (OvaEngine *e, int batch)
   return n;
 }
 
-/* 1. per-kernel check */
+/* 1. per-kernel check; @label (nullable) names the variant in the RESULT line */
 static void
-check_kernels (const char *model, OvaPrecision prec, int batch, float lo, float hi)
+check_kernels_as (const char *model, const char *label, OvaPrecision prec, int batch, float lo, float hi)
 {
   GError *e = NULL;
   g_setenv ("OVA_CUDA_CHECK", "1", TRUE);
@@ -152,14 +156,62 @@ check_kernels (const char *model, OvaPrecision prec, int batch, float lo, float 
                                 prec == OVA_PRECISION_FP16 ? "fp16" : "fp32", batch);
   if (!y)
     fail (what, e);
-  printf ("RESULT kernels %s %s %s\n", g_path_get_basename (model), prec == OVA_PRECISION_FP16 ? "fp16" : "fp32",
-          y ? "pass" : "FAIL");
+  printf ("RESULT kernels %s %s%s%s %s\n", g_path_get_basename (model), prec == OVA_PRECISION_FP16 ? "fp16" : "fp32",
+          label ? " " : "", label ? label : "", y ? "pass" : "FAIL");
   g_clear_error (&e);
   g_free (what);
   g_free (x);
   g_free (y);
   ova_engine_free (g);
   g_unsetenv ("OVA_CUDA_CHECK");
+}
+
+static void
+check_kernels (const char *model, OvaPrecision prec, int batch, float lo, float hi)
+{
+  check_kernels_as (model, NULL, prec, batch, lo, hi);
+}
+
+/* The same with ova's implicit-GEMM convolution wherever it applies. */
+static void
+check_kernels_igemm (const char *model, int batch, float lo, float hi, gboolean concat_in_place)
+{
+  g_setenv ("OVA_CUDA_IGEMM", "force", TRUE);
+  if (!concat_in_place)
+    g_setenv ("OVA_CUDA_CONCAT_INPLACE", "0", TRUE);
+  check_kernels_as (model, concat_in_place ? "igemm" : "igemm-concat-copy", OVA_PRECISION_FP16, batch, lo, hi);
+  g_unsetenv ("OVA_CUDA_IGEMM");
+  g_unsetenv ("OVA_CUDA_CONCAT_INPLACE");
+}
+
+/* 5. the convolution models of make-conv-models.py, in name order */
+static void
+check_conv_models (const char *dir)
+{
+  GError *e = NULL;
+  GDir *d = g_dir_open (dir, 0, &e);
+  if (!d) {
+    fail ("conv models", e);
+    g_clear_error (&e);
+    return;
+  }
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *f;
+  while ((f = g_dir_read_name (d)))
+    if (g_str_has_suffix (f, ".onnx"))
+      g_ptr_array_add (names, g_build_filename (dir, f, NULL));
+  g_dir_close (d);
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  if (!names->len)
+    fail ("conv models: none found", NULL);
+  for (guint i = 0; i < names->len; i++) {
+    const char *m = g_ptr_array_index (names, i);
+    check_kernels_igemm (m, 2, -2, 2, TRUE);
+    /* every Concat input copied: a third of the models is enough */
+    if (i % 3 == 0 || strstr (m, "pool"))
+      check_kernels_igemm (m, 2, -2, 2, FALSE);
+  }
+  g_ptr_array_free (names, TRUE);
 }
 
 /* 2. fp32 against the CPU backend, several batches of one engine */
@@ -539,17 +591,19 @@ bench (const char *model)
 int
 main (int argc, char **argv)
 {
-  const char *dir = NULL, *frames = NULL;
+  const char *dir = NULL, *frames = NULL, *conv_models = NULL;
   gboolean do_bench = FALSE, quick = FALSE;
   for (int i = 1; i < argc; i++) {
     if (!strcmp (argv[i], "--frames") && i + 1 < argc)
       frames = argv[++i];
+    else if (!strcmp (argv[i], "--conv-models") && i + 1 < argc)
+      conv_models = argv[++i];
     else if (!strcmp (argv[i], "--bench"))
       do_bench = TRUE;
     else if (!strcmp (argv[i], "--quick"))
       quick = TRUE;
     else if (!strcmp (argv[i], "-h") || !strcmp (argv[i], "--help")) {
-      printf ("Usage: test-cuda-engine [--frames FRAMES.u8] [--bench] [--quick] [ASSET_DIR]\n"
+      printf ("Usage: test-cuda-engine [--frames FRAMES.u8] [--conv-models DIR] [--bench] [--quick] [ASSET_DIR]\n"
               "Checks the CUDA backend against the CPU backend; exit 77 without a GPU.\n");
       return 0;
     } else
@@ -593,6 +647,10 @@ main (int argc, char **argv)
     if (!quick)
       check_kernels (yolox_dyn, prec, 3, 0, 255);
   }
+  check_kernels_igemm (yolox, 1, 0, 255, TRUE);
+  check_kernels_igemm (osnet, 4, -2, 2, TRUE);
+  if (!quick)
+    check_kernels_igemm (yolox_dyn, 3, 0, 255, TRUE);
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);
   g_unlink (cache);
@@ -605,6 +663,9 @@ main (int argc, char **argv)
     check_detections (yolox_dyn, frames);
   if (do_bench)
     bench (yolox_dyn);
+  /* last, so a time limit on the whole run cuts these rather than the benchmark */
+  if (conv_models)
+    check_conv_models (conv_models);
   printf ("RESULT failures %d\n", failures);
   g_free (def);
   return failures ? 1 : 0;

@@ -6,7 +6,8 @@
  * applies), cuBLASLt for Gemm/MatMul, ova's kernels (kernels.cu) for
  * everything else. fp32 or fp16 activations (network-mode=2), NCHW, fp32
  * accumulation. The whole plan is captured once as a CUDA graph and replayed:
- * graph inputs are first copied (fp16: converted) into fixed device buffers,
+ * graph inputs are first copied (fp16: converted, to NHWC where the first
+ * kernels want it) into fixed device buffers,
  * so the graph never changes; fp16 graph outputs are converted back to fp32
  * by the graph's last kernels.
  *
@@ -46,6 +47,7 @@ typedef struct {
   int64_t dims[OVA_CUDA_MAX_RANK], ss[OVA_CUDA_MAX_RANK], ds[OVA_CUDA_MAX_RANK];
   int64_t so, dof;
   const void *src;
+  gboolean in_place; /* Concat input written into the output by its producer: no copy */
 } Part;
 
 typedef struct {
@@ -67,6 +69,14 @@ typedef struct {
   void *w;
   float *dw_w; /* depthwise on NHWC: ova kernel, weights [kh*kw][C] */
   int dw[8];
+  /* dense fp16 NHWC: ova's implicit-GEMM kernel with the epilogue fused */
+  gboolean ig;
+  void *ig_w;            /* weights in the kernel's layout (kernels.h) */
+  OvaCudaConvShape igs;
+  /* NHWC output written into a channel slice of a Concat's output (ova's
+   * implicit-GEMM convolutions, pooling, resize) */
+  int cat_out;           /* the Concat's output value (-1: its own output) */
+  int64_t cat_ldc, cat_off;
   /* binary */
   int op, rank;
   int64_t dims[OVA_CUDA_MAX_RANK], as[OVA_CUDA_MAX_RANK], bs[OVA_CUDA_MAX_RANK];
@@ -101,6 +111,8 @@ typedef struct {
   void **cptr;   /* per value: constant uploaded in the activation type */
   void **shadow; /* per value: fixed buffers of graph inputs (and fp16 outputs) */
   gboolean *nhwc; /* per value: 4-D activation stored NHWC (fp16: tensor cores) */
+  int *cat_root;  /* per value: Concat output its producer writes it into (-1: none) */
+  int *cat_off;   /* per value: channel offset there */
   void **staging; /* per graph input: fp32 upload buffer of host inputs (fp16) */
   GPtrArray *owned;
   void *arena;
@@ -422,6 +434,163 @@ conv1x1_gemm (CudaState *st, CKernel *k, int64_t M, int64_t K, int64_t C)
   return TRUE;
 }
 
+/* OVA_CUDA_IGEMM: unset, "auto" or 1: ova's implicit-GEMM convolution where it
+ * is faster than the library path (timed at compile time); 0: never; "force":
+ * wherever it applies (so OVA_CUDA_CHECK exercises it). */
+typedef enum { IGEMM_OFF = 0, IGEMM_AUTO, IGEMM_FORCE } IgemmMode;
+
+static IgemmMode
+igemm_mode (void)
+{
+  const char *s = g_getenv ("OVA_CUDA_IGEMM");
+  if (!s || !*s || !strcmp (s, "auto"))
+    return IGEMM_AUTO;
+  if (!strcmp (s, "force"))
+    return IGEMM_FORCE;
+  return atoi (s) ? IGEMM_AUTO : IGEMM_OFF;
+}
+
+static gboolean
+concat_in_place_enabled (void)
+{
+  const char *s = g_getenv ("OVA_CUDA_CONCAT_INPLACE");
+  return !s || atoi (s) != 0;
+}
+
+/* The NHWC channel Concat that is the only reader of @v, whose producer may
+ * then write @v straight into the Concat's output; -1 if there is none (other
+ * readers, views of @v, a graph output, another layout or axis). */
+static int
+sole_concat_user (OvaPlan *plan, CudaState *st, int v)
+{
+  OvaGraph *g = plan->g;
+  OvaValue *x = OVA_VALUE (g, v);
+  if (!concat_in_place_enabled () || x->alias_of >= 0 || x->is_output || x->data || x->rank != 4 ||
+      !is_nhwc (st, g, v))
+    return -1;
+  for (guint i = 0; i < g->values->len; i++)
+    if (OVA_VALUE (g, i)->alias_of == v)
+      return -1;
+  int user = -1, uses = 0;
+  for (int pos = 0; pos < plan->n_order; pos++) {
+    OvaNode *n = OVA_NODE (g, plan->order[pos]);
+    for (int i = 0; i < n->n_inputs; i++)
+      if (n->inputs[i] == v) {
+        uses++;
+        user = plan->order[pos];
+      }
+    for (int i = 0; i < n->n_post; i++)
+      if (n->post[i].kind == OVA_POST_ADD && n->post[i].operand == v)
+        uses += 2;
+  }
+  if (uses != 1)
+    return -1;
+  OvaNode *c = OVA_NODE (g, user);
+  if (strcmp (c->op_type, "Concat") || c->n_outputs < 1 || c->outputs[0] < 0)
+    return -1;
+  OvaOpNode on = opnode (c);
+  OvaValue *y = OVA_VALUE (g, c->outputs[0]);
+  int64_t axis = ova_op_attr_int (&on, "axis", 0);
+  if (axis < 0)
+    axis += y->rank;
+  if (axis != 1 || y->rank != 4 || y->alias_of >= 0 || y->is_output || !is_nhwc (st, g, c->outputs[0]))
+    return -1;
+  return user;
+}
+
+/* Weights in the implicit-GEMM kernel's layout and its shape (writing its
+ * own output; concat_in_place may redirect it later). */
+static gboolean
+igemm_prepare (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, const OvaValue *W, const float *w,
+               const int *str, const int *pad)
+{
+  int64_t Co = W->dims[0], C = W->dims[1], R = W->dims[2], S = W->dims[3], K = R * S * C;
+  int64_t np = (Co + OVA_CUDA_IGEMM_NPAD - 1) / OVA_CUDA_IGEMM_NPAD * OVA_CUDA_IGEMM_NPAD;
+  int64_t kp = (K + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD;
+  if (C != x->dims[1] || Co != y->dims[1] || K >= (1 << 30) || x->dims[0] > G_MAXINT || y->dims[2] > G_MAXINT)
+    return FALSE;
+  float *t = g_new0 (float, np * kp);
+  for (int64_t o = 0; o < Co; o++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t r = 0; r < R; r++)
+        for (int64_t q = 0; q < S; q++)
+          t[o * kp + (r * S + q) * C + c] = w[((o * C + c) * R + r) * S + q];
+  k->ig_w = upload (st, t, np * kp, TRUE);
+  g_free (t);
+  if (!k->ig_w)
+    return FALSE;
+  OvaCudaConvShape s = {
+    .n = (int) x->dims[0], .h = (int) x->dims[2], .w = (int) x->dims[3], .c = (int) C,
+    .oh = (int) y->dims[2], .ow = (int) y->dims[3], .k = (int) Co,
+    .kh = (int) R, .kw = (int) S, .sh = str[0], .sw = str[1], .ph = pad[0], .pw = pad[1],
+    .ldc = (int) Co, .c_off = 0,
+  };
+  k->igs = s;
+  return TRUE;
+}
+
+typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE } Candidate;
+
+/* Mean time (ms) of one run of a convolution candidate on scratch buffers
+ * (@ws: cuBLASLt workspace for T_GEMM); -1 when it fails to run. */
+static float
+time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void *ty, void *ws,
+                const OvaCudaChain *chain)
+{
+  cudaEvent_t a, b;
+  float ms = -1;
+  if (cudaEventCreate (&a) != cudaSuccess)
+    return -1;
+  if (cudaEventCreate (&b) != cudaSuccess) {
+    cudaEventDestroy (a);
+    return -1;
+  }
+  for (int round = 0; round < 2; round++) { /* the first round warms up */
+    int e = cudaEventRecord (a, st->stream);
+    for (int i = 0; i < 5 && !e; i++) {
+      float zero = 0.f;
+      switch (which) {
+        case T_IGEMM:
+          e = ova_cuda_conv_igemm_nhwc (tx, k->ig_w, k->bias, ty, &k->igs, chain, st->stream);
+          break;
+        case T_GEMM:
+          e = cublasLtMatmul (st->lt, k->md, &k->alpha, k->w, k->la, tx, k->lb, &zero, ty, k->lc, ty, k->lc,
+                              &k->lt_algo, ws, 32 << 20, st->stream) != CUBLAS_STATUS_SUCCESS;
+          break;
+        case T_EPILOGUE:
+          e = ova_cuda_chain (ty, ty, st->half, k->n, NULL, k->bias, k->channels, k->inner, chain, st->stream);
+          break;
+      }
+    }
+    if (!e)
+      e = cudaEventRecord (b, st->stream);
+    if (!e)
+      e = cudaEventSynchronize (b);
+    if (!e)
+      e = cudaEventElapsedTime (&ms, a, b);
+    if (e) {
+      ms = -1;
+      break;
+    }
+  }
+  cudaStreamSynchronize (st->stream);
+  cudaEventDestroy (a);
+  cudaEventDestroy (b);
+  cudaGetLastError ();
+  return ms < 0 ? -1 : ms / 5;
+}
+
+static void
+drop_gemm (CKernel *k)
+{
+  if (k->md) cublasLtMatmulDescDestroy (k->md);
+  if (k->la) cublasLtMatrixLayoutDestroy (k->la);
+  if (k->lb) cublasLtMatrixLayoutDestroy (k->lb);
+  if (k->lc) cublasLtMatrixLayoutDestroy (k->lc);
+  k->md = NULL;
+  k->la = k->lb = k->lc = NULL;
+}
+
 static gboolean
 compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
 {
@@ -494,6 +663,40 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
   if (!chain_posts (k, n))
     return unsupported (plan, ni, error, "post-op chain");
 
+  /* ova's implicit-GEMM kernel: timed here, compared with the library path below */
+  IgemmMode igm = igemm_mode ();
+  float t_ig = -1, t_copy = 0;
+  void *ig_x = NULL, *ig_y = NULL;
+  OvaCudaChain timing_chain = { 0 }; /* the chain without tensor operands (not bound yet) */
+  for (int i = 0; i < k->chain.n; i++)
+    if (k->chain.func[i] != OVA_CUDA_F_ADD_TENSOR) {
+      int j = timing_chain.n++;
+      timing_chain.func[j] = k->chain.func[i];
+      timing_chain.alpha[j] = k->chain.alpha[i];
+      timing_chain.beta[j] = k->chain.beta[i];
+    }
+  if (igm != IGEMM_OFF && st->half && nhwc && is_nhwc (st, g, n->inputs[0]) && group == 1 && dl[0] == 1 &&
+      dl[1] == 1 && igemm_prepare (st, k, x, y, W, w, str, pad)) {
+    ig_x = cuda_alloc (ova_value_numel (x) * 2);
+    ig_y = cuda_alloc (ova_value_numel (y) * 2);
+    if (ig_x && ig_y)
+      t_ig = time_candidate (st, k, T_IGEMM, ig_x, ig_y, NULL, &timing_chain);
+    /* written in place into a Concat, it also saves the Concat's copy of
+     * its output: about one more pass over the tensor, like the epilogue */
+    if (t_ig >= 0 && sole_concat_user (plan, st, n->outputs[0]) >= 0)
+      t_copy = time_candidate (st, k, T_EPILOGUE, NULL, ig_y, NULL, NULL);
+    if (t_ig < 0 && plan->verbose)
+      g_printerr ("ova-engine: node '%s' (Conv): ova implicit GEMM does not run here\n", n->name);
+    if (t_ig >= 0 && igm == IGEMM_FORCE) {
+      cuda_free (ig_x);
+      cuda_free (ig_y);
+      k->ig = TRUE;
+      if (plan->verbose)
+        g_printerr ("ova-engine: node '%s' (Conv): ova implicit GEMM (forced), %.4f ms\n", n->name, t_ig);
+      return TRUE;
+    }
+  }
+
   if (nhwc && group > 1 && group == x->dims[1] && W->dims[0] == group && W->dims[1] == 1 && dl[0] == 1 && dl[1] == 1 &&
       !g_getenv ("OVA_CUDA_NO_DW")) {
     /* depthwise: ova's kernel with the epilogue fused (cuDNN's needs a second pass) */
@@ -511,23 +714,35 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
   if (nhwc && group == 1 && W->dims[2] == 1 && W->dims[3] == 1 && str[0] == 1 && str[1] == 1 && pad[0] == 0 &&
       pad[1] == 0 && !g_getenv ("OVA_CUDA_NO_GEMM1X1")) {
     if (conv1x1_gemm (st, k, y->dims[0] * y->dims[2] * y->dims[3], W->dims[0], W->dims[1])) {
+      if (t_ig >= 0) {
+        /* GEMM + epilogue pass against the fused kernel */
+        void *ws = cuda_alloc (32 << 20);
+        float t_gemm = ws ? time_candidate (st, k, T_GEMM, ig_x, ig_y, ws, NULL) : -1;
+        float t_epi = time_candidate (st, k, T_EPILOGUE, NULL, ig_y, NULL, &timing_chain);
+        cuda_free (ws);
+        k->ig = t_gemm < 0 || t_epi < 0 || t_ig < t_gemm + t_epi + t_copy;
+        if (plan->verbose)
+          g_printerr ("ova-engine: node '%s' (Conv 1x1): ova implicit GEMM %.4f ms, cuBLASLt %.4f + epilogue %.4f "
+                      "(+ concat copy %.4f) ms: %s\n", n->name, t_ig, t_gemm, t_epi, t_copy,
+                      k->ig ? "ova" : "cuBLASLt");
+      }
+      cuda_free (ig_x);
+      cuda_free (ig_y);
+      if (k->ig) {
+        drop_gemm (k);
+        return TRUE;
+      }
       if (plan->verbose)
         g_printerr ("ova-engine: node '%s' (Conv 1x1): cuBLASLt GEMM, NHWC\n", n->name);
       return TRUE;
     }
-    if (k->md) cublasLtMatmulDescDestroy (k->md);
-    if (k->la) cublasLtMatrixLayoutDestroy (k->la);
-    if (k->lb) cublasLtMatrixLayoutDestroy (k->lb);
-    if (k->lc) cublasLtMatrixLayoutDestroy (k->lc);
-    k->md = NULL;
-    k->la = k->lb = k->lc = NULL;
+    drop_gemm (k);
   }
   /* Algorithm: measured on this GPU (cuDNN's find), within the workspace cap. */
   cudnnConvolutionFwdAlgoPerf_t perf[8];
   int got = 0;
-  if (!dnn_ok (cudnnFindConvolutionForwardAlgorithm (st->dnn, k->xd, k->wd, k->cd, k->yd, 8, &got, perf),
-               "algorithm search", plan, ni, error))
-    return FALSE;
+  if (cudnnFindConvolutionForwardAlgorithm (st->dnn, k->xd, k->wd, k->cd, k->yd, 8, &got, perf) != CUDNN_STATUS_SUCCESS)
+    got = 0; /* no cuDNN candidate: ova's kernel if it runs, else unsupported below */
   /* The fastest algorithm that really runs here: find has been seen to
    * report one that then fails with CUDNN_STATUS_BAD_PARAM, so each
    * candidate is executed once on scratch buffers. */
@@ -581,9 +796,20 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
     if (!keep)
       k->dw_w = NULL; /* stays in st->owned */
   }
+  if (t_ig >= 0 && !k->dw_w) {
+    /* cuDNN + epilogue pass against the fused kernel */
+    float t_epi = time_candidate (st, k, T_EPILOGUE, NULL, ig_y, NULL, &timing_chain);
+    k->ig = pick < 0 || t_epi < 0 || t_ig < perf[pick].time + t_epi + t_copy;
+    if (plan->verbose)
+      g_printerr ("ova-engine: node '%s' (Conv): ova implicit GEMM %.4f ms, cuDNN %.4f + epilogue %.4f "
+                  "(+ concat copy %.4f) ms: %s\n", n->name, t_ig, pick >= 0 ? perf[pick].time : -1.f, t_epi, t_copy,
+                  k->ig ? "ova" : "cuDNN");
+  }
+  cuda_free (ig_x);
+  cuda_free (ig_y);
   cuda_free (tx);
   cuda_free (ty);
-  if (k->dw_w)
+  if (k->dw_w || k->ig)
     return TRUE;
   if (pick < 0)
     return unsupported (plan, ni, error, "no cuDNN algorithm runs");
@@ -734,6 +960,7 @@ compile_node_kind (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **er
   for (int i = 0; i < OVA_CUDA_MAX_CHAIN; i++)
     k->chain_value[i] = -1;
   k->ni = ni;
+  k->cat_out = -1;
   if (is_view (g, n)) {
     k->kind = C_NOOP;
     return TRUE;
@@ -1025,8 +1252,8 @@ category (OvaPlan *plan, CKernel *k, char *buf, size_t len)
     OvaOpNode on = opnode (n);
     OvaValue *w = OVA_VALUE (plan->g, n->inputs[1]);
     int group = (int) ova_op_attr_int (&on, "group", 1);
-    g_snprintf (buf, len, "Conv %s%s", group > 1 && w->dims[1] == 1 ? "depthwise " : "",
-                w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk");
+    g_snprintf (buf, len, "Conv %s%s%s", group > 1 && w->dims[1] == 1 ? "depthwise " : "",
+                w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk", k->ig ? " (ova igemm)" : "");
   } else
     g_snprintf (buf, len, "%s", n->op_type);
   return buf;
@@ -1098,6 +1325,8 @@ cuda_release (void *state)
   g_free (st->cptr);
   g_free (st->shadow);
   g_free (st->nhwc);
+  g_free (st->cat_root);
+  g_free (st->cat_off);
   g_free (st->staging);
   if (st->dnn)
     cudnnDestroy (st->dnn);
@@ -1141,7 +1370,10 @@ assign_layouts (OvaPlan *plan, CudaState *st)
   st->nhwc = g_new0 (gboolean, nv + 1);
   for (int v = 0; v < nv; v++) {
     OvaValue *x = OVA_VALUE (g, v);
-    st->nhwc[v] = x->rank == 4 && x->dtype == OVA_DTYPE_FLOAT32 && !x->data && !x->is_input && !x->is_output &&
+    /* graph inputs too: they are converted into their fixed buffer anyway,
+     * so a first convolution reading the input directly (a folded Focus)
+     * need not pull the first layers into NCHW */
+    st->nhwc[v] = x->rank == 4 && x->dtype == OVA_DTYPE_FLOAT32 && !x->data && !x->is_output &&
                   x->alias_of < 0;
   }
   for (int v = 0; v < nv; v++)
@@ -1198,6 +1430,71 @@ assign_layouts (OvaPlan *plan, CudaState *st)
   }
 }
 
+/* Concats whose inputs come from ova's implicit-GEMM convolutions, pooling
+ * or resize kernels with no other reader: those producers write straight
+ * into their channel slice of the Concat's output and the Concat copies only
+ * the other inputs. The
+ * memory planner knows nothing of this aliasing (it would reuse the output's
+ * memory while the producers run), so such outputs get their own buffer. */
+static void
+concat_in_place (OvaPlan *plan, CudaState *st)
+{
+  OvaGraph *g = plan->g;
+  if (!st->nhwc || !concat_in_place_enabled ())
+    return;
+  int *kpos = g_new (int, g->nodes->len + 1);
+  for (guint i = 0; i <= g->nodes->len; i++)
+    kpos[i] = -1;
+  for (int pos = 0; pos < st->n; pos++)
+    kpos[st->k[pos].ni] = pos;
+  for (int pos = 0; pos < st->n; pos++) {
+    CKernel *k = &st->k[pos];
+    OvaNode *n = OVA_NODE (g, k->ni);
+    if (k->kind != C_STRIDED || strcmp (n->op_type, "Concat") || k->n_parts != n->n_inputs)
+      continue;
+    int out = n->outputs[0];
+    OvaValue *y = OVA_VALUE (g, out);
+    CKernel *prod[MAX_PARTS];
+    int any = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+      int v = n->inputs[i];
+      OvaValue *xv = v >= 0 ? OVA_VALUE (g, v) : NULL;
+      prod[i] = NULL;
+      if (!xv || xv->producer < 0 || kpos[xv->producer] < 0 || kpos[xv->producer] >= pos)
+        continue;
+      CKernel *pk = &st->k[kpos[xv->producer]];
+      gboolean strided_out = (pk->kind == C_CONV && pk->ig) || pk->kind == C_POOL || pk->kind == C_RESIZE;
+      if (strided_out && pk->cat_out < 0 && OVA_NODE (g, pk->ni)->outputs[0] == v &&
+          sole_concat_user (plan, st, v) == k->ni) {
+        prod[i] = pk;
+        any++;
+      }
+    }
+    if (!any || st->shadow[out])
+      continue;
+    if (!(st->shadow[out] = owned_alloc (st, ova_value_numel (y) * 2)))
+      continue;
+    int64_t off = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+      OvaValue *xv = OVA_VALUE (g, n->inputs[i]);
+      if (prod[i]) {
+        prod[i]->cat_out = out;
+        prod[i]->cat_ldc = y->dims[1];
+        prod[i]->cat_off = off;
+        prod[i]->igs.ldc = (int) y->dims[1];
+        prod[i]->igs.c_off = (int) off;
+        k->parts[i].in_place = TRUE;
+        st->cat_root[n->inputs[i]] = out;
+        st->cat_off[n->inputs[i]] = (int) off;
+      }
+      off += xv->dims[1];
+    }
+    if (plan->verbose)
+      g_printerr ("ova-engine: node '%s' (Concat): %d of %d inputs written in place\n", n->name, any, n->n_inputs);
+  }
+  g_free (kpos);
+}
+
 static gboolean
 cuda_compile (OvaPlan *plan, void **state, GError **error)
 {
@@ -1244,6 +1541,11 @@ cuda_compile (OvaPlan *plan, void **state, GError **error)
   for (int pos = 0; pos < st->n; pos++)
     if (!compile_node (plan, st, &st->k[pos], plan->order[pos], error))
       return FALSE;
+  st->cat_root = g_new (int, g->values->len + 1);
+  st->cat_off = g_new0 (int, g->values->len + 1);
+  for (guint v = 0; v <= g->values->len; v++)
+    st->cat_root[v] = -1;
+  concat_in_place (plan, st);
   if (st->ws_bytes && !(st->ws = owned_alloc (st, st->ws_bytes))) {
     g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cannot allocate %zu bytes of workspace",
                  g->path, st->ws_bytes);
@@ -1263,7 +1565,7 @@ cuda_bind (OvaPlan *plan, void *state, void *arena, GError **error)
     OvaNode *n = OVA_NODE (g, k->ni);
     k->x = n->n_inputs > 0 ? vptr (plan, st, n->inputs[0]) : NULL;
     k->x2 = n->n_inputs > 1 ? vptr (plan, st, n->inputs[1]) : NULL;
-    k->y = vptr (plan, st, n->outputs[0]);
+    k->y = vptr (plan, st, k->cat_out >= 0 ? k->cat_out : n->outputs[0]);
     for (int i = 0; i < k->chain.n; i++)
       k->chain.operand[i] = k->chain_value[i] >= 0 ? vptr (plan, st, k->chain_value[i]) : NULL;
     for (int i = 0; i < k->n_parts; i++)
@@ -1295,6 +1597,12 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
       float one = 1.f, zero = 0.f;
       cudnnSetStream (st->dnn, s);
       cudnnStatus_t r;
+      if (k->ig) {
+        e = ova_cuda_conv_igemm_nhwc (k->x, k->ig_w, k->bias, k->y, &k->igs, &k->chain, s);
+        if (k->mid)
+          cudaEventRecord (k->mid, s);
+        break;
+      }
       if (k->dw_w) {
         OvaNode *n = OVA_NODE (plan->g, k->ni);
         OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
@@ -1334,6 +1642,8 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
     case C_STRIDED:
       for (int i = 0; i < k->n_parts && !e; i++) {
         Part *p = &k->parts[i];
+        if (p->in_place)
+          continue;
         e = ova_cuda_strided_copy (p->src, k->y, h, p->rank, p->dims, p->ss, p->so, p->ds, p->dof, s);
       }
       break;
@@ -1341,14 +1651,16 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
       OvaNode *n = OVA_NODE (plan->g, k->ni);
       OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]);
       int *p = k->p;
-      e = ova_cuda_pool2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]), p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],
+      e = ova_cuda_pool2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]),
+                           k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],
                            p[8], p[9], p[10], p[11], p[12], p[13], &k->chain, s);
       break;
     }
     case C_RESIZE: {
       OvaNode *n = OVA_NODE (plan->g, k->ni);
       OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
-      e = ova_cuda_resize2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]), x->dims[2], x->dims[3], y->dims[2], y->dims[3],
+      e = ova_cuda_resize2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]),
+                             k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0, x->dims[2], x->dims[3], y->dims[2], y->dims[3],
                              k->f[0], k->f[1], k->p[0], k->p[1], k->p[2], s);
       break;
     }
@@ -1409,6 +1721,20 @@ download_logical (OvaPlan *plan, CudaState *st, int v)
   OvaGraph *g = plan->g;
   OvaValue *x = OVA_VALUE (g, v);
   int64_t n = ova_value_numel (x);
+  int r = root_of (g, v);
+  if (st->cat_root && st->cat_root[r] >= 0) {
+    /* written in place into a Concat's output: its channel slice there */
+    OvaValue *cv = OVA_VALUE (g, st->cat_root[r]);
+    float *h = to_host_f32 (st, vptr (plan, st, st->cat_root[r]), ova_value_numel (cv));
+    int64_t N = x->dims[0], C = x->dims[1], HW = x->dims[2] * x->dims[3], CT = cv->dims[1], off = st->cat_off[r];
+    float *t = g_new (float, MAX (n, 1));
+    for (int64_t b = 0; b < N; b++)
+      for (int64_t p = 0; p < HW; p++)
+        for (int64_t c = 0; c < C; c++)
+          t[(b * C + c) * HW + p] = h[(b * HW + p) * CT + off + c];
+    g_free (h);
+    return t;
+  }
   float *h = to_host_f32 (st, vptr (plan, st, v), n);
   if (!is_nhwc (st, g, v))
     return h;
@@ -1523,7 +1849,12 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
         return FALSE;
       src = d;
     }
-    if (src != dst && !cu_ok (ova_cuda_convert (src, 0, dst, st->half, n, s), "input copy", plan, -1, error))
+    if (st->half && is_nhwc (st, g, g->inputs[i])) {
+      /* NCHW fp32 in, NHWC fp16 in the fixed buffer (never in place: fp16 goes through staging) */
+      if (!cu_ok (ova_cuda_convert_nchw_to_nhwc (src, dst, st->half, v->dims[0], v->dims[1], v->dims[2] * v->dims[3], s),
+                  "input copy", plan, -1, error))
+        return FALSE;
+    } else if (src != dst && !cu_ok (ova_cuda_convert (src, 0, dst, st->half, n, s), "input copy", plan, -1, error))
       return FALSE;
   }
   /* read per run: tests switch them on and off */

@@ -5,52 +5,18 @@
  * memory; arithmetic is fp32. Grid-stride loops keep launches small.
  */
 #include "kernels.h"
+#include "chain.cuh"
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 namespace {
 
-__device__ __forceinline__ float ld (const float *p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float ld (const __half *p, int64_t i) { return __half2float (p[i]); }
-__device__ __forceinline__ void st (float *p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void st (__half *p, int64_t i, float v) { p[i] = __float2half (v); }
-
 struct Dims {
   int64_t d[OVA_CUDA_MAX_RANK];
   int64_t a[OVA_CUDA_MAX_RANK];
   int64_t b[OVA_CUDA_MAX_RANK];
 };
-
-template <typename T>
-__device__ __forceinline__ float
-apply_chain (const OvaCudaChain &c, float v, int64_t i)
-{
-#pragma unroll
-  for (int k = 0; k < OVA_CUDA_MAX_CHAIN; k++) {
-    if (k >= c.n)
-      break;
-    float a = c.alpha[k], b = c.beta[k];
-    switch (c.func[k]) {
-      case OVA_CUDA_F_RELU: v = v > 0.f ? v : 0.f; break;
-      case OVA_CUDA_F_LEAKY_RELU: v = v >= 0.f ? v : a * v; break;
-      case OVA_CUDA_F_SIGMOID: v = 1.f / (1.f + __expf (-v)); break;
-      case OVA_CUDA_F_SILU: v = v / (1.f + __expf (-v)); break;
-      case OVA_CUDA_F_HARD_SWISH: v = v * fminf (fmaxf (v / 6.f + 0.5f, 0.f), 1.f); break;
-      case OVA_CUDA_F_HARD_SIGMOID: v = fminf (fmaxf (a * v + b, 0.f), 1.f); break;
-      case OVA_CUDA_F_CLIP: v = fminf (fmaxf (v, a), b); break;
-      case OVA_CUDA_F_TANH: v = tanhf (v); break;
-      case OVA_CUDA_F_EXP: v = __expf (v); break;
-      case OVA_CUDA_F_NEG: v = -v; break;
-      case OVA_CUDA_F_ABS: v = fabsf (v); break;
-      case OVA_CUDA_F_SQRT: v = sqrtf (v); break;
-      case OVA_CUDA_F_RECIPROCAL: v = 1.f / v; break;
-      case OVA_CUDA_F_ADD_TENSOR: v += ld ((const T *) c.operand[k], i); break;
-      default: break;
-    }
-  }
-  return v;
-}
 
 template <typename T, typename I>
 __global__ void
@@ -141,6 +107,17 @@ k_convert (const S *x, D *y, int64_t n)
     st (y, i, ld (x, i));
 }
 
+/* NCHW -> NHWC with conversion, one destination element per thread (writes coalesced) */
+template <typename D>
+__global__ void
+k_to_nhwc (const float *x, D *y, int64_t n, int64_t c, int64_t hw)
+{
+  for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
+    int64_t ch = i % c, q = i / c, p = q % hw, b = q / hw;
+    st (y, i, x[(b * c + ch) * hw + p]);
+  }
+}
+
 template <typename T, typename I>
 __global__ void
 k_binary (const T *a, const T *b, T *y, int op, int rank, Dims dm, int64_t n, OvaCudaChain c)
@@ -185,16 +162,18 @@ k_strided_copy (const T *src, T *dst, int rank, Dims dm, int64_t so, int64_t dof
 
 template <typename T>
 __global__ void
-k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw, int sh,
-        int sw, int ph, int pw, int dh, int dw, int is_max, int incl, OvaCudaChain c)
+k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
+        int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl, OvaCudaChain c)
 {
   int64_t n = nc * oh * ow;
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     int ox, oy;
     const T *xp;
     int64_t cs; /* element step between neighbouring pixels */
+    int64_t yi = i; /* where output element i is stored */
     if (nhwc) {
       int64_t cc = i % ch, q = i / ch;
+      yi = q * ldc + c_off + cc;
       ox = q % ow;
       oy = (q / ow) % oh;
       int64_t b = q / ((int64_t) ow * oh);
@@ -230,7 +209,7 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh
       }
       acc = cnt ? acc / cnt : 0.f;
     }
-    st (y, i, apply_chain<T> (c, acc, i));
+    st (y, yi, apply_chain<T> (c, acc, i));
   }
 }
 
@@ -290,16 +269,18 @@ nearest (int nm, float x, int len)
 
 template <typename T>
 __global__ void
-k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, float sh, float sw, int mode,
-          int ct, int nm)
+k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
+          float sh, float sw, int mode, int ct, int nm)
 {
   int64_t n = nc * oh * ow;
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     int ox, oy;
     const T *xp;
     int64_t cs;
+    int64_t yi = i; /* where output element i is stored */
     if (nhwc) {
       int64_t cc = i % ch, q = i / ch;
+      yi = q * ldc + c_off + cc;
       ox = q % ow;
       oy = (q / ow) % oh;
       xp = x + (q / ((int64_t) ow * oh)) * h * w * ch + cc;
@@ -324,7 +305,7 @@ k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int h, int w, int 
       float c = ld (xp, ((int64_t) y1 * w + x0) * cs), d = ld (xp, ((int64_t) y1 * w + x1) * cs);
       v = (a * (1 - lx) + b * lx) * (1 - ly) + (c * (1 - lx) + d * lx) * ly;
     }
-    st (y, i, v);
+    st (y, yi, v);
   }
 }
 
@@ -412,6 +393,20 @@ ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, int64_
     k_convert<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (float *) dst, n);
   else
     k_convert<<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (__half *) dst, n);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_convert_nchw_to_nhwc (const float *src, void *dst, int dst_half, int64_t n, int64_t c, int64_t hw,
+                               void *stream)
+{
+  int64_t total = n * c * hw;
+  if (total <= 0)
+    return 0;
+  if (dst_half)
+    k_to_nhwc<<<blocks (total), 256, 0, S (stream)>>> (src, (__half *) dst, total, c, hw);
+  else
+    k_to_nhwc<<<blocks (total), 256, 0, S (stream)>>> (src, (float *) dst, total, c, hw);
   return cudaGetLastError ();
 }
 
@@ -513,34 +508,40 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
 }
 
 extern "C" int
-ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw, int sh,
-                 int sw, int ph, int pw, int dh, int dw, int is_max, int incl, const OvaCudaChain *chain,
-                 void *stream)
+ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w,
+                 int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl,
+                 const OvaCudaChain *chain, void *stream)
 {
   int64_t n = nc * oh * ow;
   if (n <= 0)
     return 0;
+  if (nhwc && (ldc < c_off + ch || c_off < 0))
+    return cudaErrorInvalidValue;
   OvaCudaChain c = chain_or_empty (chain);
   if (half)
-    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, h, w, oh, ow, kh, kw, sh, sw,
-                                                ph, pw, dh, dw, is_max, incl, c);
+    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
+                                                kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
   else
-    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, h, w, oh, ow, kh, kw, sh, sw, ph,
-                                                pw, dh, dw, is_max, incl, c);
+    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
+                                                kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
   return cudaGetLastError ();
 }
 
 extern "C" int
-ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, float sh, float sw,
-                   int mode, int ct, int nm, void *stream)
+ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h,
+                   int w, int oh, int ow, float sh, float sw, int mode, int ct, int nm, void *stream)
 {
   int64_t n = nc * oh * ow;
   if (n <= 0)
     return 0;
+  if (nhwc && (ldc < c_off + ch || c_off < 0))
+    return cudaErrorInvalidValue;
   if (half)
-    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, h, w, oh, ow, sh, sw, mode, ct, nm);
+    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
+                                                  sh, sw, mode, ct, nm);
   else
-    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, h, w, oh, ow, sh, sw, mode, ct, nm);
+    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
+                                                  sh, sw, mode, ct, nm);
   return cudaGetLastError ();
 }
 

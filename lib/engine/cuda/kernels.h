@@ -57,6 +57,10 @@ typedef enum {
 /* dst = src converted (fp32 <-> fp16 or a plain copy). */
 int ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, int64_t n, void *stream);
 
+/* dst = NCHW fp32 @src (n x c x hw) stored NHWC, as fp16 when @dst_half. */
+int ova_cuda_convert_nchw_to_nhwc (const float *src, void *dst, int dst_half, int64_t n, int64_t c, int64_t hw,
+                                   void *stream);
+
 /* y[i] = chain (x[i] * scale[c] + bias[c]), c = (i / inner) % channels; scale and
  * bias are fp32 and nullable. In place when x == y. */
 int ova_cuda_chain (const void *x, void *y, int half, int64_t n, const float *scale, const float *bias,
@@ -74,16 +78,19 @@ int ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const
                            int64_t dst_off, void *stream);
 
 /* 2-D pooling over NCHW planes (nc = N*C; NHWC when @nhwc, @ch channels);
- * windows clipped to the input. */
-int ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow, int kh, int kw,
+ * windows clipped to the input. NHWC output pixel p, channel j is stored at
+ * y[p * ldc + c_off + j] (ldc = ch, c_off = 0 for a plain output; a slice of
+ * a channel Concat otherwise); chain ADD_TENSOR operands are plain. */
+int ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow, int kh, int kw,
                      int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int count_include_pad,
                      const OvaCudaChain *chain, void *stream);
 
 /* Resize of the last two axes of NCHW. mode 0 nearest, 1 linear; ct: coordinate
  * transformation (0 half_pixel, 1 pytorch_half_pixel, 2 align_corners, 3 asymmetric,
  * 4 tf_half_pixel_for_nn); nm: nearest mode (0 round_prefer_floor, 1 round_prefer_ceil,
- * 2 floor, 3 ceil). scale_h/scale_w: output / input. */
-int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int h, int w, int oh, int ow,
+ * 2 floor, 3 ceil). scale_h/scale_w: output / input. NHWC outputs are stored
+ * with @ldc and @c_off as in ova_cuda_pool2d. */
+int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
                        float scale_h, float scale_w, int mode, int ct, int nm, void *stream);
 
 /* Depthwise 2-D convolution (group == channels, one filter per channel) on
@@ -92,6 +99,30 @@ int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch,
 int ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h,
                           int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
                           const OvaCudaChain *chain, void *stream);
+
+/* Dense convolution (group 1, dilation 1) on fp16 NHWC as an implicit GEMM on
+ * tensor cores (WMMA 16x16x16, fp32 accumulation): M = n*oh*ow output pixels,
+ * N = k output channels, K = kh*kw*c. Bias (fp32, nullable) and the chain
+ * are applied before the fp16 store; output pixel m, channel j goes to
+ * y[m * ldc + c_off + j] (ldc = k, c_off = 0 for a plain NHWC output; a
+ * channel Concat's width and the slice's offset to write into the Concat),
+ * while ADD_TENSOR operands are read as plain NHWC tensors of the
+ * convolution's output shape (index m * k + j). */
+typedef struct {
+  int n, h, w, c;             /* input, NHWC */
+  int oh, ow, k;              /* output pixels per image, output channels */
+  int kh, kw, sh, sw, ph, pw; /* window, strides, symmetric pads */
+  int ldc, c_off;             /* output row stride (elements per pixel), channel offset */
+} OvaCudaConvShape;
+
+/* The weights the kernel reads: fp16 [round_up (k, OVA_CUDA_IGEMM_NPAD)]
+ * [round_up (kh*kw*c, OVA_CUDA_IGEMM_KPAD)], row j holding output channel j's
+ * filter in (r, s, c) order (c fastest), zero in the padding. */
+#define OVA_CUDA_IGEMM_NPAD 64
+#define OVA_CUDA_IGEMM_KPAD 32
+
+int ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void *y, const OvaCudaConvShape *s,
+                              const OvaCudaChain *chain, void *stream);
 
 /* Softmax (log_softmax when @log) over @cols contiguous elements of each row. */
 int ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, int log, void *stream);

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+# ova — Open Video Analytics
+# SPDX-License-Identifier: MIT
+#
+# Writes small ONNX models that exercise the CUDA backend's convolution
+# kernels on many shapes with random weights (input batch symbolic "N"):
+#
+#   X -> Add(per-channel constant)            (so the conv input is stored NHWC)
+#     -> Conv kxk / stride s (Cin -> Cout) + SiLU
+#     -> Conv 1x1 (Cout -> Cout) + residual Add of the first conv's output
+#     -> Conv 1x1 + SiLU, Conv 3x3 + Sigmoid, and the residual sum itself,
+#        concatenated along the channels (the first two may be written in
+#        place, the third has other readers and is copied)
+#     -> Add(per-channel constant) -> output (stored NCHW)
+#
+# and two SPP/FPN-like models whose Concats take max pools and a 2x upsample.
+#
+# tests/gpu/test-cuda-engine.c --conv-models DIR checks every kernel of each
+# model against the plain-C reference (OVA_CUDA_CHECK=1, fp16, with the
+# implicit-GEMM convolution forced).
+#
+# Usage: make-conv-models.py OUT_DIR
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+CHANNELS = [3, 12, 16, 24, 32, 48, 64, 96, 128, 256]
+
+
+def conv(nodes, inits, rng, name, x, cin, cout, k, s, pad):
+    w = (rng.standard_normal((cout, cin, k, k)) / np.sqrt(cin * k * k)).astype(np.float32)
+    b = (0.1 * rng.standard_normal(cout)).astype(np.float32)
+    inits += [numpy_helper.from_array(w, name + '_w'), numpy_helper.from_array(b, name + '_b')]
+    nodes.append(helper.make_node('Conv', [x, name + '_w', name + '_b'], [name], name=name,
+                                  kernel_shape=[k, k], strides=[s, s], pads=[pad] * 4))
+    return name
+
+
+def silu(nodes, x):
+    nodes.append(helper.make_node('Sigmoid', [x], [x + '_sig'], name=x + '_sig'))
+    nodes.append(helper.make_node('Mul', [x, x + '_sig'], [x + '_silu'], name=x + '_silu'))
+    return x + '_silu'
+
+
+def channel_add(nodes, inits, rng, name, x, c):
+    b = rng.standard_normal((1, c, 1, 1)).astype(np.float32)
+    inits.append(numpy_helper.from_array(b, name + '_c'))
+    nodes.append(helper.make_node('Add', [x, name + '_c'], [name], name=name))
+    return name
+
+
+def model(cin, cout, k, s, h, w, seed):
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', cin)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, cin, cout, k, s, k // 2))
+    b = conv(nodes, inits, rng, 'conv_b', a, cout, cout, 1, 1, 0)
+    nodes.append(helper.make_node('Add', [b, a], ['res'], name='res'))
+    c1 = silu(nodes, conv(nodes, inits, rng, 'conv_c1', 'res', cout, max(cout // 2, 3), 1, 1, 0))
+    c2 = conv(nodes, inits, rng, 'conv_c2', 'res', cout, cout, 3, 1, 1)
+    nodes.append(helper.make_node('Sigmoid', [c2], ['c2_sig'], name='c2_sig'))
+    nodes.append(helper.make_node('Concat', [c1, 'c2_sig', 'res'], ['cat'], name='cat', axis=1))
+    ctot = max(cout // 2, 3) + 2 * cout
+    channel_add(nodes, inits, rng, 'Y', 'cat', ctot)
+    oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
+    g = helper.make_graph(nodes, 'conv_%d_%d_k%d_s%d' % (cin, cout, k, s),
+                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
+                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', ctot, oh, ow])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
+def pool_resize_model(cin, c, h, w, seed):
+    """SPP- and FPN-like Concats: max pools and a 2x nearest upsample (which
+    may write into the Concat in place) next to convolutions."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', cin)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, cin, c, 1, 1, 0))
+    for k in (5, 9):
+        nodes.append(helper.make_node('MaxPool', [a], ['pool%d' % k], name='pool%d' % k, kernel_shape=[k, k],
+                                      strides=[1, 1], pads=[k // 2] * 4))
+    nodes.append(helper.make_node('Concat', [a, 'pool5', 'pool9'], ['spp'], name='spp', axis=1))
+    b = silu(nodes, conv(nodes, inits, rng, 'conv_b', 'spp', 3 * c, c, 1, 1, 0))
+    d = silu(nodes, conv(nodes, inits, rng, 'conv_d', b, c, c, 3, 2, 1))
+    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), 'up_scales'))
+    nodes.append(helper.make_node('Resize', [d, '', 'up_scales'], ['up'], name='up', mode='nearest'))
+    e = silu(nodes, conv(nodes, inits, rng, 'conv_e', b, c, c, 1, 1, 0))
+    nodes.append(helper.make_node('Concat', ['up', e], ['fpn'], name='fpn', axis=1))
+    channel_add(nodes, inits, rng, 'Y', 'fpn', 2 * c)
+    g = helper.make_graph(nodes, 'pool_resize_%d_%d' % (cin, c),
+                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
+                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', 2 * c, h, w])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit('usage: make-conv-models.py OUT_DIR')
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    n = 0
+    # every input width against a spread of output widths, 1x1 and 3x3, strides 1 and 2;
+    # odd spatial sizes so the pixel count is no multiple of any tile
+    for i, cin in enumerate(CHANNELS):
+        for j, (k, s) in enumerate([(1, 1), (3, 1), (3, 2), (1, 2)]):
+            cout = CHANNELS[(i + 3 * j + 1) % len(CHANNELS)]
+            h, w = (13, 11) if cin * cout <= 128 * 128 else (9, 7)
+            m = model(cin, cout, k, s, h, w, seed=100 * i + j)
+            onnx.save(m, os.path.join(out, 'conv_%03d_%03d_k%d_s%d.onnx' % (cin, cout, k, s)))
+            n += 1
+    # larger windows: 5x5, and the 6x6 stride-2 convolution a folded Focus becomes
+    for cin, cout, k, s, h, w in [(16, 24, 5, 1, 12, 10), (3, 16, 6, 2, 20, 18), (12, 16, 3, 1, 26, 26)]:
+        onnx.save(model(cin, cout, k, s, h, w, seed=7 * k + cin),
+                  os.path.join(out, 'conv_%03d_%03d_k%d_s%d.onnx' % (cin, cout, k, s)))
+        n += 1
+    # pooling and resize writing into Concats (spatial sizes even for the 2x upsample)
+    for cin, c, h, w in [(16, 24, 14, 10), (32, 64, 10, 8)]:
+        onnx.save(pool_resize_model(cin, c, h, w, seed=cin + c),
+                  os.path.join(out, 'pool_resize_%03d_%03d.onnx' % (cin, c)))
+        n += 1
+    print('%d models in %s' % (n, out))
+
+
+if __name__ == '__main__':
+    main()
