@@ -39,7 +39,7 @@ PY
 
 echo "== ova: checks and benchmark"
 CONV=""
-[ -d "$P/assets/conv" ] && CONV="--conv-models $P/assets/conv"
+python3 "$P/make-conv-models.py" "$W/conv" >/dev/null && CONV="--conv-models $W/conv"
 # shellcheck disable=SC2086
 "$W/test-cuda-engine" "$P/assets" --frames "$W/frames.u8" $CONV --bench >"$LOG/ova.txt" 2>"$LOG/ova-check.txt"
 RC=$?

@@ -68,10 +68,10 @@ cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/dev
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
    "$ASSETS/vtest.avi" "$MP4" "$LONG" "$ASSETS/coco80.txt" "$PACK/assets/"
-# small convolution models for the per-kernel check (python3 with onnx and numpy)
-PY=python3
-$PY -c 'import onnx, numpy' 2>/dev/null || PY=/usr/bin/python3
-$PY "$SRC/tests/gpu/make-conv-models.py" "$PACK/assets/conv"
+# the generator of small convolution models for the per-kernel check: run on
+# the GPU machine (its python3 has onnx and numpy), 20 MB of random weights
+# need not travel
+cp "$SRC/tests/gpu/make-conv-models.py" "$PACK/"
 du -sh "$PACK"
 echo "Run on the GPU machine (device tool, carry [\"$(basename "$PACK")\"]):"
 echo "  bash $(basename "$PACK")/device-all.sh $(basename "$PACK")   # GPU path test, pipeline benchmark, then device.sh"
