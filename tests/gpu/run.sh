@@ -36,10 +36,12 @@ fi
 
 rm -rf "$PACK"
 mkdir -p "$PACK/lib" "$PACK/assets"
-cc -O2 -std=gnu11 -Wall -o "$PACK/test-cuda-engine" "$SRC/tests/gpu/test-cuda-engine.c" \
-  -I"$SRC/include" -I"$BUILD" -I"$CUDA/include" $(pkg-config --cflags glib-2.0 gstreamer-video-1.0) \
-  -L"$BUILD/lib" -lova $(pkg-config --libs glib-2.0) "$CUDA/lib64/libcudart_static.a" -ldl -lrt -lpthread -lm \
-  -Wl,-rpath,'$ORIGIN/lib'
+for t in test-cuda-engine test-cuda-decode; do
+  cc -O2 -std=gnu11 -Wall -o "$PACK/$t" "$SRC/tests/gpu/$t.c" \
+    -I"$SRC/include" -I"$BUILD" -I"$CUDA/include" $(pkg-config --cflags glib-2.0 gstreamer-video-1.0) \
+    -L"$BUILD/lib" -lova $(pkg-config --libs glib-2.0) "$CUDA/lib64/libcudart_static.a" -ldl -lrt -lpthread -lm \
+    -Wl,-rpath,'$ORIGIN/lib'
+done
 
 # libova and every library it needs except the C/C++ runtime and CUDA's own
 # (cuDNN and cuBLASLt come from the GPU machine's CUDA install / PyTorch wheels).
@@ -50,7 +52,7 @@ cp $PLUGINS "$PACK/ova/plugins/"
 cp "$BUILD/bench/gpu-pipeline/ova-pipeline-bench" "$BUILD/apps/ova-app/ova-app" "$PACK/ova/bin/"
 SYSLIB=$GSTROOT/root/usr/lib/x86_64-linux-gnu
 # shellcheck disable=SC2086
-ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \
+ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" "$PACK/test-cuda-decode" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \
     awk '/=> \//{print $3}' | sort -u | while read -r l; do
   b=$(basename "$l")
   case "$b" in
