@@ -63,7 +63,7 @@ done
 (cd "$PACK" && tar czf libs.tgz lib && rm -rf lib && tar czf ova-gst.tgz ova && rm -rf ova)
 (cd "$GSTROOT/.." && tar czf "$PACK/gst.tgz" --transform "s,^$(basename "$GSTROOT"),gst," "$(basename "$GSTROOT")")
 cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/device-all.sh" \
-   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$PACK/"
+   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$SRC/configs/osnet_reid.txt" "$PACK/"
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
    "$ASSETS/vtest.avi" "$MP4" "$ASSETS/coco80.txt" "$PACK/assets/"
