@@ -36,13 +36,15 @@ struct _OvaInferContext {
   void *dev_input;         /* fp32 network input of up to dev_input_images images */
   guint dev_input_images;
   gboolean gpu_decode;     /* built-in detector parser: decode on the GPU, copy candidates only */
+  guint copy_candidates;   /* candidates per image copied back with a job */
   gfloat *dev_thresholds;  /* device copy of thresholds */
   OvaInferCudaJob *job;    /* the job whose results _output / _detect read (use_job), or NULL */
   guint job_first;         /* its image that is slot 0 */
 };
 
-/* Candidates per image copied back with every job when decoding on the GPU;
- * an image with more fetches the rest from the device when it is parsed. */
+/* Candidates per image copied back with every job when decoding on the GPU
+ * (OVA_INFER_GPU_CANDIDATES overrides it); an image with more fetches the
+ * rest from the device when it is parsed. */
 #define GPU_DECODE_COPY_CANDIDATES 512
 
 void
@@ -190,6 +192,8 @@ ova_infer_context_new (const OvaInferConfig *cfg, const OvaInferContextOptions *
                             cfg->parser == OVA_PARSER_YOLOV5;
     x->gpu_decode = x->cuda && builtin_yolo && !cfg->output_tensor_meta && cfg->num_detected_classes > 0 &&
                     g_strcmp0 (g_getenv ("OVA_INFER_GPU_DECODE"), "0") != 0;
+    const gchar *cc = g_getenv ("OVA_INFER_GPU_CANDIDATES");
+    x->copy_candidates = cc && atoi (cc) > 0 ? (guint) atoi (cc) : GPU_DECODE_COPY_CANDIDATES;
   }
   return x;
 fail:
@@ -696,7 +700,7 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
         g_error_free (why);
         x->gpu_decode = FALSE;
       } else {
-        if (!job_ensure_candidates (j, MAX (rounded, x->batch), anchors, MIN (anchors, GPU_DECODE_COPY_CANDIDATES),
+        if (!job_ensure_candidates (j, MAX (rounded, x->batch), anchors, MIN (anchors, x->copy_candidates),
                                     error))
           return FALSE;
         j->decoded = TRUE;
@@ -715,7 +719,7 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
       if (!per)
         return FALSE;
       gsize need = per * MAX (n, x->batch);
-      if (j->cap[i] < need) {
+      if (!j->decoded && j->cap[i] < need) {
         if (j->host[i]) {
           /* earlier chunks of this submit may still be copying into it */
           cudaStreamSynchronize (s);

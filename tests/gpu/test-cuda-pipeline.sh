@@ -14,7 +14,9 @@
 #   4. GPU decoding vs host decoding of the same GPU outputs
 #      (OVA_INFER_GPU_DECODE=0): >= 99.9 % of the boxes equal, frame by frame
 #      in the same order (class, confidence within 1e-4, coordinates within
-#      0.011 px: the dump's 2 decimals);
+#      0.011 px: the dump's 2 decimals); the same with 2 candidates per frame
+#      copied back with the batch (OVA_INFER_GPU_CANDIDATES=2: the rest
+#      fetched from the device frame by frame);
 #   5. secondary mode on CUDA memory: yolox ! ovatrack ! ovainfer (OSNet
 #      embedder on the persons, configs/osnet_reid.txt's settings) on the GPU
 #      vs the CPU path: as many embeddings (within 1 %), >= 97 % of the CPU's
@@ -95,6 +97,7 @@ run cpu-fp32 "$CUDA $DOWN" "$W/fp32.txt" cpu
 run auto-fp32 "$CUDA" "$W/fp32.txt" auto
 run gpu-fp16 "$CUDA" "$W/fp16.txt" "$GPU"
 run gpu-fp32-hostdecode "$CUDA" "$W/fp32.txt" "$GPU" OVA_INFER_GPU_DECODE=0
+run gpu-fp32-fetch "$CUDA" "$W/fp32.txt" "$GPU" OVA_INFER_GPU_CANDIDATES=2
 run_reid gpu-reid "$CUDA" "$GPU"
 run_reid cpu-reid "$CUDA $DOWN" cpu
 
@@ -152,12 +155,14 @@ for a, b, need in (('gpu-fp32', 'cpu-fp32', 0.99), ('auto-fp32', 'gpu-fp32', 0.9
         ok = ok and frac >= need
 
 # 4. GPU decoding against host decoding of the same outputs
-gd, hd = load_conf('gpu-fp32'), load_conf('gpu-fp32-hostdecode')
-m, n = equal_in_order(gd, hd)
-frac = m / n if n else 0
-print(f'GPU decoding vs host decoding: {len(gd)} / {len(hd)} frames, {m}/{n} boxes equal in order '
-      f'({100 * frac:.3f} %, need 99.9 %)')
-ok = ok and n > 0 and len(gd) == len(hd) and frac >= 0.999
+hd = load_conf('gpu-fp32-hostdecode')
+for r in ('gpu-fp32', 'gpu-fp32-fetch'):
+    gd = load_conf(r)
+    m, n = equal_in_order(gd, hd)
+    frac = m / n if n else 0
+    print(f'{r} (GPU decoding) vs host decoding: {len(gd)} / {len(hd)} frames, {m}/{n} boxes equal in order '
+          f'({100 * frac:.3f} %, need 99.9 %)')
+    ok = ok and n > 0 and len(gd) == len(hd) and frac >= 0.999
 
 # 5. secondary embeddings on CUDA memory against the CPU path
 def load_emb(name):
