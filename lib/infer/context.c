@@ -490,6 +490,7 @@ struct _OvaInferCudaJob {
   guint *host_counts;          /* pinned, images_cap */
   OvaCudaCandidate *more;  /* host: an image's list when it holds more than copy_cap */
   gsize more_cap;
+  void *fetch_stream;      /* cudaStream_t (non-blocking) of those fetches */
 };
 
 static gboolean
@@ -609,6 +610,8 @@ ova_infer_cuda_job_free (OvaInferCudaJob *j)
   g_free (j->layer);
   job_free_candidates (j);
   g_free (j->more);
+  if (j->fetch_stream)
+    cudaStreamDestroy ((cudaStream_t) j->fetch_stream);
   g_free (j);
 }
 
@@ -827,10 +830,21 @@ job_candidates (OvaInferContext *x, guint slot, OvaInferObjectList *out, GError 
       j->more = g_new (OvaCudaCandidate, count);
       j->more_cap = count;
     }
-    if (!cuda_ok (cudaSetDevice (j->device), "set device", error) ||
-        !cuda_ok (cudaMemcpy (j->more, j->dev_cand + (gsize) image * j->anchors, sizeof (OvaCudaCandidate) * count,
-                              cudaMemcpyDeviceToHost),
-                  "candidate download", error))
+    /* on a stream of its own: the legacy default stream would wait for (and
+     * hold up) every other blocking stream of the process */
+    if (!cuda_ok (cudaSetDevice (j->device), "set device", error))
+      return FALSE;
+    if (!j->fetch_stream) {
+      cudaStream_t fs;
+      if (!cuda_ok (cudaStreamCreateWithFlags (&fs, cudaStreamNonBlocking), "stream", error))
+        return FALSE;
+      j->fetch_stream = fs;
+    }
+    cudaStream_t fs = (cudaStream_t) j->fetch_stream;
+    if (!cuda_ok (cudaMemcpyAsync (j->more, j->dev_cand + (gsize) image * j->anchors,
+                                   sizeof (OvaCudaCandidate) * count, cudaMemcpyDeviceToHost, fs),
+                  "candidate download", error) ||
+        !cuda_ok (cudaStreamSynchronize (fs), "candidate download", error))
       return FALSE;
     c = j->more;
   }
