@@ -21,6 +21,12 @@
  * interval=N skips inference on N batches after each inferred one
  * (OvaFrameMeta.infer_done tells which frames a detector ran on).
  *
+ * With backend=cuda (or auto) and NV12 batches in CUDA memory both modes
+ * stay on the GPU: frames (primary) or object crops (secondary) are
+ * preprocessed there, and the built-in YOLO parsers decode on the GPU so
+ * that only candidate boxes come back (OVA_INFER_GPU_DECODE=0: the whole
+ * output, decoded on the host).
+ *
  * Element properties override the file's keys.
  *
  * ## Example launch line
