@@ -10,10 +10,14 @@
  * 99th percentile. Frames are the frames of ova batches (ovamux's output) or
  * plain buffers (a decoder's output).
  *
- *   ova-pipeline-bench [--seconds S] [--warmup W] [--label L] [--dump FILE.jsonl] LAUNCH...
+ *   ova-pipeline-bench [--seconds S] [--warmup W] [--label L] [--dump FILE.jsonl]
+ *                      [--embeddings FILE.jsonl] LAUNCH...
  *
  * --warmup W leaves the frames of the first W seconds after the first frame
  * out of frames/s and latency (start-up catch-up, decoders still starting).
+ * --embeddings writes, per frame, the objects that carry an embedding
+ * (OVA_USER_META_EMBEDDING): {"source_id":0,"frame":3,"objects":[{"class_id":0,
+ * "tracker_id":5,"left":..,"top":..,"width":..,"height":..,"embedding":[...]}]}.
  *
  * Prints one line "RESULT label=L frames=F seconds=S fps=X objects=O batches=B"
  * then "LATENCY label=L component=C n=N median_ms=M p99_ms=P" lines (the
@@ -33,6 +37,7 @@ typedef struct {
   GHashTable *lat;  /* component (interned) -> GArray of gdouble ms */
   GArray *e2e;
   FILE *dump;
+  FILE *embeddings;
   GString *line;
   gdouble max_seconds, warmup;
   GstElement *pipeline;
@@ -48,6 +53,35 @@ add_ms (Stats *s, const gchar *component, gdouble ms)
     g_hash_table_insert (s->lat, (gpointer) component, a);
   }
   g_array_append_val (a, ms);
+}
+
+/* One JSON line: the frame's objects that carry an embedding, with it. */
+static void
+write_embeddings (Stats *s, OvaFrameMeta *f)
+{
+  GString *l = s->line;
+  g_string_truncate (l, 0);
+  g_string_append_printf (l, "{\"source_id\":%u,\"frame\":%" G_GUINT64_FORMAT ",\"objects\":[", f->source_id,
+                          f->frame_num);
+  gboolean first = TRUE;
+  for (guint i = 0; i < ova_frame_meta_get_n_objects (f); i++) {
+    OvaObjectMeta *o = ova_frame_meta_get_object (f, i);
+    OvaUserMeta *um = ova_object_meta_find_user (o, OVA_USER_META_EMBEDDING);
+    guint n = 0;
+    const gfloat *v = um ? ova_user_meta_get_embedding_data (um, &n) : NULL;
+    if (!v)
+      continue;
+    g_string_append_printf (l, "%s{\"class_id\":%d,\"tracker_id\":%" G_GINT64_FORMAT, first ? "" : ",", o->class_id,
+                            o->tracker_id);
+    g_string_append_printf (l, ",\"left\":%.2f,\"top\":%.2f,\"width\":%.2f,\"height\":%.2f,\"embedding\":[",
+                            o->rect.left, o->rect.top, o->rect.width, o->rect.height);
+    for (guint k = 0; k < n; k++)
+      g_string_append_printf (l, k ? ",%.6g" : "%.6g", v[k]);
+    g_string_append (l, "]}");
+    first = FALSE;
+  }
+  g_string_append (l, "]}\n");
+  fwrite (l->str, 1, l->len, s->embeddings);
 }
 
 static gboolean
@@ -89,6 +123,8 @@ probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
         ova_infer_frame_to_json (f, s->line);
         fwrite (s->line->str, 1, s->line->len, s->dump);
       }
+      if (s->embeddings)
+        write_embeddings (s, f);
       if (!ova_latency_enabled ())
         continue;
       for (guint k = 0; k < f->latency.n_entries; k++) {
@@ -163,12 +199,14 @@ int
 main (int argc, char **argv)
 {
   gdouble seconds = 0, warmup = 0;
-  gchar *label = NULL, *dump = NULL;
+  gchar *label = NULL, *dump = NULL, *embeddings = NULL;
   GOptionEntry entries[] = {
     { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &seconds, "stop (EOS) this many seconds after the first frame", "S" },
     { "warmup", 'w', 0, G_OPTION_ARG_DOUBLE, &warmup, "leave out the frames of the first W seconds", "W" },
     { "label", 'l', 0, G_OPTION_ARG_STRING, &label, "label of the RESULT lines", "L" },
     { "dump", 'd', 0, G_OPTION_ARG_FILENAME, &dump, "write each frame's objects as JSON lines", "FILE" },
+    { "embeddings", 'e', 0, G_OPTION_ARG_FILENAME, &embeddings, "write each frame's object embeddings as JSON lines",
+      "FILE" },
     { NULL },
   };
   GError *err = NULL;
@@ -201,6 +239,10 @@ main (int argc, char **argv)
   s.line = g_string_new (NULL);
   if (dump && !(s.dump = fopen (dump, "w"))) {
     g_printerr ("ova-pipeline-bench: cannot write %s\n", dump);
+    return 2;
+  }
+  if (embeddings && !(s.embeddings = fopen (embeddings, "w"))) {
+    g_printerr ("ova-pipeline-bench: cannot write %s\n", embeddings);
     return 2;
   }
   GstPad *pad = gst_element_get_static_pad (sink, "sink");
@@ -242,6 +284,8 @@ main (int argc, char **argv)
   fflush (stdout);
   if (s.dump)
     fclose (s.dump);
+  if (s.embeddings)
+    fclose (s.embeddings);
   gst_object_unref (sink);
   gst_object_unref (bus);
   gst_object_unref (pipeline);

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "infer-private.h"
 #include "ova-config.h"
+#include <stdlib.h>
 #include <string.h>
 #if OVA_HAVE_CUDA
 #include <ova/cuda.h>
@@ -34,7 +35,17 @@ struct _OvaInferContext {
   void *stream;            /* cudaStream_t of preprocessing, engine and output copies */
   void *dev_input;         /* fp32 network input of up to dev_input_images images */
   guint dev_input_images;
+  gboolean gpu_decode;     /* built-in detector parser: decode on the GPU, copy candidates only */
+  guint copy_candidates;   /* candidates per image copied back with a job */
+  gfloat *dev_thresholds;  /* device copy of thresholds */
+  OvaInferCudaJob *job;    /* the job whose results _output / _detect read (use_job), or NULL */
+  guint job_first;         /* its image that is slot 0 */
 };
+
+/* Candidates per image copied back with every job when decoding on the GPU
+ * (OVA_INFER_GPU_CANDIDATES overrides it); an image with more fetches the
+ * rest from the device when it is parsed. */
+#define GPU_DECODE_COPY_CANDIDATES 512
 
 void
 ova_letterbox_unmap (const OvaLetterbox *lb, OvaInferObject *o)
@@ -175,6 +186,14 @@ ova_infer_context_new (const OvaInferConfig *cfg, const OvaInferContextOptions *
     x->thresholds = g_new (gfloat, MAX (cfg->num_detected_classes, 1));
     for (gint c = 0; c < MAX (cfg->num_detected_classes, 1); c++)
       x->thresholds[c] = ova_infer_config_class_attrs (cfg, c)->pre_cluster_threshold;
+    /* Built-in YOLO parsers on the cuda backend decode on the GPU; custom
+     * parsers and raw-tensor users need the whole output on the host. */
+    gboolean builtin_yolo = cfg->parser == OVA_PARSER_YOLOX || cfg->parser == OVA_PARSER_YOLOV8 ||
+                            cfg->parser == OVA_PARSER_YOLOV5;
+    x->gpu_decode = x->cuda && builtin_yolo && !cfg->output_tensor_meta && cfg->num_detected_classes > 0 &&
+                    g_strcmp0 (g_getenv ("OVA_INFER_GPU_DECODE"), "0") != 0;
+    const gchar *cc = g_getenv ("OVA_INFER_GPU_CANDIDATES");
+    x->copy_candidates = cc && atoi (cc) > 0 ? (guint) atoi (cc) : GPU_DECODE_COPY_CANDIDATES;
   }
   return x;
 fail:
@@ -196,6 +215,8 @@ ova_infer_context_free (OvaInferContext *x)
 #if OVA_HAVE_CUDA
   if (x->dev_input)
     cudaFree (x->dev_input);
+  if (x->dev_thresholds)
+    cudaFree (x->dev_thresholds);
   if (x->stream)
     cudaStreamDestroy ((cudaStream_t) x->stream);
 #endif
@@ -277,6 +298,7 @@ static gboolean
 run_on (OvaInferContext *x, const gfloat *input, guint n, GError **error)
 {
   g_return_val_if_fail (n <= x->batch, FALSE);
+  x->job = NULL;
   guint step = x->engine_batch ? x->engine_batch : n;
   OvaTensor *outs = g_newa (OvaTensor, ova_engine_get_n_outputs (x->engine));
   for (guint first = 0; first < n; first += step) {
@@ -356,6 +378,9 @@ ova_infer_context_output (const OvaInferContext *x, guint slot, guint i, OvaInfe
   layer->data = x->out_data[i] ? x->out_data[i] + x->out_per[i] * slot : NULL;
 }
 
+static gboolean job_decoded (const OvaInferContext *x);
+static gboolean job_candidates (OvaInferContext *x, guint slot, OvaInferObjectList *out, GError **error);
+
 gboolean
 ova_infer_context_detect (OvaInferContext *x, guint slot, const OvaLetterbox *lb, gfloat to_src_x,
                           gfloat to_src_y, gfloat fw, gfloat fh, OvaInferObjectList *out, GError **error)
@@ -372,13 +397,20 @@ ova_infer_context_detect (OvaInferContext *x, guint slot, const OvaLetterbox *lb
     params.labels = NULL;
   gboolean ok;
   out->n = 0;
-  switch (cfg->parser) {
-    case OVA_PARSER_YOLOX: ok = ova_parse_yolox (&layers[0], &net, &params, out); break;
-    case OVA_PARSER_YOLOV8: ok = ova_parse_yolov8 (&layers[0], &net, &params, out); break;
-    case OVA_PARSER_YOLOV5: ok = ova_parse_yolov5 (&layers[0], &net, &params, out); break;
-    case OVA_PARSER_SSD: ok = ova_parse_ssd (&layers[0], &layers[1], &net, &params, out); break;
-    case OVA_PARSER_CUSTOM: ok = ova_custom_parser_run (x->custom, layers, x->n_out, &net, &params, out); break;
-    default: ok = FALSE; break;
+  if (job_decoded (x)) {
+    /* decoded on the GPU: the parser's boxes, in its order */
+    if (!job_candidates (x, slot, out, error))
+      return FALSE;
+    ok = TRUE;
+  } else {
+    switch (cfg->parser) {
+      case OVA_PARSER_YOLOX: ok = ova_parse_yolox (&layers[0], &net, &params, out); break;
+      case OVA_PARSER_YOLOV8: ok = ova_parse_yolov8 (&layers[0], &net, &params, out); break;
+      case OVA_PARSER_YOLOV5: ok = ova_parse_yolov5 (&layers[0], &net, &params, out); break;
+      case OVA_PARSER_SSD: ok = ova_parse_ssd (&layers[0], &layers[1], &net, &params, out); break;
+      case OVA_PARSER_CUSTOM: ok = ova_custom_parser_run (x->custom, layers, x->n_out, &net, &params, out); break;
+      default: ok = FALSE; break;
+    }
   }
   if (!ok) {
     g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_PARSER, "%s: the output parser (%s) failed on the outputs of %s",
@@ -446,6 +478,19 @@ struct _OvaInferCudaJob {
   gsize *cap;              /* bytes allocated */
   guint8 **host;           /* pinned, n * per */
   OvaInferLayer *layer;    /* dims of one image */
+  /* decoding on the GPU (built-in detector parsers): candidates, not outputs */
+  gboolean decoded;        /* the last submit decoded on the GPU */
+  gint device;
+  guint anchors;           /* per image: the device list's capacity (one candidate per anchor at most) */
+  guint copy_cap;          /* candidates per image copied back with the job */
+  guint images_cap;        /* images the candidate buffers hold */
+  OvaCudaCandidate *dev_cand;  /* device, images_cap * anchors */
+  guint *dev_counts;           /* device, images_cap */
+  OvaCudaCandidate *host_cand; /* pinned, images_cap * copy_cap */
+  guint *host_counts;          /* pinned, images_cap */
+  OvaCudaCandidate *more;  /* host: an image's list when it holds more than copy_cap */
+  gsize more_cap;
+  void *fetch_stream;      /* cudaStream_t (non-blocking) of those fetches */
 };
 
 static gboolean
@@ -470,6 +515,77 @@ ova_infer_cuda_init_device (gint device, GError **error)
   return cuda_ok (cudaSetDevice (device), "set device", error) && cuda_ok (cudaFree (NULL), "initialise", error);
 }
 
+static void
+job_free_candidates (OvaInferCudaJob *j)
+{
+  if (j->dev_cand)
+    cudaFree (j->dev_cand);
+  if (j->dev_counts)
+    cudaFree (j->dev_counts);
+  if (j->host_cand)
+    cudaFreeHost (j->host_cand);
+  if (j->host_counts)
+    cudaFreeHost (j->host_counts);
+  j->dev_cand = NULL;
+  j->dev_counts = NULL;
+  j->host_cand = NULL;
+  j->host_counts = NULL;
+  j->images_cap = 0;
+}
+
+/* Room for @images images of @anchors candidates (device) and @copy_cap of
+ * them (pinned host). The job's earlier work is complete (waited for). */
+static gboolean
+job_ensure_candidates (OvaInferCudaJob *j, guint images, guint anchors, guint copy_cap, GError **error)
+{
+  if (j->dev_cand && images <= j->images_cap && anchors == j->anchors && copy_cap == j->copy_cap)
+    return TRUE;
+  job_free_candidates (j);
+  images = MAX (images, 1);
+  if (!cuda_ok (cudaMalloc ((void **) &j->dev_cand, sizeof (OvaCudaCandidate) * anchors * images),
+                "candidate buffer", error) ||
+      !cuda_ok (cudaMalloc ((void **) &j->dev_counts, sizeof (guint) * images), "candidate counts", error) ||
+      !cuda_ok (cudaMallocHost ((void **) &j->host_cand, sizeof (OvaCudaCandidate) * copy_cap * images),
+                "pinned candidate buffer", error) ||
+      !cuda_ok (cudaMallocHost ((void **) &j->host_counts, sizeof (guint) * images), "pinned candidate counts",
+                error)) {
+    job_free_candidates (j);
+    return FALSE;
+  }
+  j->images_cap = images;
+  j->anchors = anchors;
+  j->copy_cap = copy_cap;
+  return TRUE;
+}
+
+/* Decoding parameters of the context; uploads the thresholds once. */
+static gboolean
+decode_params (OvaInferContext *x, OvaCudaDecodeParams *p, GError **error)
+{
+  const OvaInferConfig *cfg = x->cfg;
+  guint nc = cfg->num_detected_classes;
+  if (!x->dev_thresholds) {
+    if (!cuda_ok (cudaMalloc ((void **) &x->dev_thresholds, sizeof (gfloat) * nc), "threshold buffer", error))
+      return FALSE;
+    if (!cuda_ok (cudaMemcpy (x->dev_thresholds, x->thresholds, sizeof (gfloat) * nc, cudaMemcpyHostToDevice),
+                  "threshold upload", error)) {
+      cudaFree (x->dev_thresholds);
+      x->dev_thresholds = NULL;
+      return FALSE;
+    }
+  }
+  memset (p, 0, sizeof (*p));
+  p->parser = cfg->parser;
+  ova_infer_context_net_info (x, &p->net);
+  p->num_classes = nc;
+  p->thresholds = x->dev_thresholds;
+  /* min_threshold () of parse.c: the host parsers' early cut */
+  p->min_threshold = 1.0f;
+  for (guint c = 0; c < nc; c++)
+    p->min_threshold = MIN (p->min_threshold, x->thresholds[c]);
+  return TRUE;
+}
+
 OvaInferCudaJob *
 ova_infer_cuda_job_new (void)
 {
@@ -492,6 +608,10 @@ ova_infer_cuda_job_free (OvaInferCudaJob *j)
   g_free (j->per);
   g_free (j->cap);
   g_free (j->layer);
+  job_free_candidates (j);
+  g_free (j->more);
+  if (j->fetch_stream)
+    cudaStreamDestroy ((cudaStream_t) j->fetch_stream);
   g_free (j);
 }
 
@@ -535,6 +655,12 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
     return FALSE;
   gint n_all = ova_engine_get_n_outputs (x->engine);
   OvaTensor *outs = g_newa (OvaTensor, MAX (n_all, 1));
+  OvaCudaDecodeParams dp = { 0 };
+  j->decoded = FALSE;
+  j->device = x->device;
+  /* the output's shape is known once the first chunk ran: decided there */
+  if (x->gpu_decode && n && !decode_params (x, &dp, error))
+    return FALSE;
   if (j->n_out != x->n_out) {
     for (guint i = 0; i < j->n_out; i++)
       if (j->host[i])
@@ -563,13 +689,40 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
     if (!ova_engine_run_async (x->engine, &in, 1, outs, n_all, s, error))
       return FALSE;
     guint keep = MIN (cnt, n - first);
+    const OvaTensor *det = x->n_out ? &outs[x->out_index[0]] : NULL;
+    if (first == 0 && x->gpu_decode && det) {
+      GError *why = NULL;
+      guint anchors = 0;
+      if (det->device != OVA_DEVICE_CUDA || det->dtype != OVA_DTYPE_FLOAT32)
+        g_set_error (&why, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "the output is not float32 in device memory");
+      else
+        anchors = ova_cuda_decode_anchors (&dp, det->dims, det->rank, &why);
+      if (!anchors) {
+        /* the host parser then reports the shape as it does on the CPU */
+        g_message ("%s: output '%s' decoded on the host: %s", x->cfg->onnx_file, x->out_name[0], why->message);
+        g_error_free (why);
+        x->gpu_decode = FALSE;
+      } else {
+        if (!job_ensure_candidates (j, MAX (rounded, x->batch), anchors, MIN (anchors, x->copy_candidates),
+                                    error))
+          return FALSE;
+        j->decoded = TRUE;
+      }
+    }
+    if (j->decoded) {
+      /* candidates of images first.. (capacity = anchors: never overflows) */
+      if (!ova_cuda_decode_detections (&dp, det->data, det->dims, det->rank, keep,
+                                       j->dev_cand + (gsize) first * j->anchors, j->anchors, j->dev_counts + first,
+                                       s, error))
+        return FALSE;
+    }
     for (guint i = 0; i < x->n_out; i++) {
       const OvaTensor *t = &outs[x->out_index[i]];
       gsize per = output_sample_bytes (x, i, t, cnt, error);
       if (!per)
         return FALSE;
       gsize need = per * MAX (n, x->batch);
-      if (j->cap[i] < need) {
+      if (!j->decoded && j->cap[i] < need) {
         if (j->host[i]) {
           /* earlier chunks of this submit may still be copying into it */
           cudaStreamSynchronize (s);
@@ -591,6 +744,8 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
       l->rank = t->rank;
       memcpy (l->dims, t->dims, sizeof (gint64) * MIN (t->rank, 8));
       l->dims[0] = 1;
+      if (j->decoded)
+        continue; /* only the candidates come back */
       const void *src = t->data;
       if (t->device == OVA_DEVICE_CUDA) {
         if (!cuda_ok (cudaMemcpyAsync (j->host[i] + per * first, src, per * keep, cudaMemcpyDeviceToHost, s),
@@ -602,6 +757,16 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
         memcpy (j->host[i] + per * first, src, per * keep);
       }
     }
+  }
+  if (j->decoded && n) {
+    /* the counts and the first copy_cap candidates of every image */
+    if (!cuda_ok (cudaMemcpyAsync (j->host_counts, j->dev_counts, sizeof (guint) * n, cudaMemcpyDeviceToHost, s),
+                  "candidate count download", error) ||
+        !cuda_ok (cudaMemcpy2DAsync (j->host_cand, sizeof (OvaCudaCandidate) * j->copy_cap, j->dev_cand,
+                                     sizeof (OvaCudaCandidate) * j->anchors, sizeof (OvaCudaCandidate) * j->copy_cap,
+                                     n, cudaMemcpyDeviceToHost, s),
+                  "candidate download", error))
+      return FALSE;
   }
   j->n = n;
   return cuda_ok (cudaEventRecord (j->done, s), "record", error);
@@ -618,11 +783,80 @@ ova_infer_cuda_job_wait (OvaInferCudaJob *j, GError **error)
 void
 ova_infer_context_use_job (OvaInferContext *x, OvaInferCudaJob *j, guint first)
 {
+  x->job = j;
+  x->job_first = first;
   for (guint i = 0; i < x->n_out && i < j->n_out; i++) {
     x->out_layer[i] = j->layer[i];
     x->out_per[i] = j->per[i];
-    x->out_data[i] = j->host[i] ? j->host[i] + j->per[i] * first : NULL;
+    x->out_data[i] = j->host[i] && !j->decoded ? j->host[i] + j->per[i] * first : NULL;
   }
+}
+
+static gboolean
+job_decoded (const OvaInferContext *x)
+{
+  return x->job && x->job->decoded;
+}
+
+static int
+cmp_anchor (const void *a, const void *b)
+{
+  const OvaCudaCandidate *x = a, *y = b;
+  return x->anchor < y->anchor ? -1 : (x->anchor > y->anchor);
+}
+
+/* Image slot's candidates as the host parser would have listed them. */
+static gboolean
+job_candidates (OvaInferContext *x, guint slot, OvaInferObjectList *out, GError **error)
+{
+  OvaInferCudaJob *j = x->job;
+  guint image = x->job_first + slot;
+  if (image >= j->n) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "image %u of a job of %u", image, j->n);
+    return FALSE;
+  }
+  guint count = j->host_counts[image];
+  OvaCudaCandidate *c = j->host_cand + (gsize) image * j->copy_cap;
+  if (count > j->anchors) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                 "GPU decoding: %u candidates for %u anchors in image %u", count, j->anchors, image);
+    return FALSE;
+  }
+  if (count > j->copy_cap) {
+    /* more than came back with the job: the rest is still in the job's
+     * device list (reused only by the next submit of this job) */
+    if (j->more_cap < count) {
+      g_free (j->more);
+      j->more = g_new (OvaCudaCandidate, count);
+      j->more_cap = count;
+    }
+    /* on a stream of its own: the legacy default stream would wait for (and
+     * hold up) every other blocking stream of the process */
+    if (!cuda_ok (cudaSetDevice (j->device), "set device", error))
+      return FALSE;
+    if (!j->fetch_stream) {
+      cudaStream_t fs;
+      if (!cuda_ok (cudaStreamCreateWithFlags (&fs, cudaStreamNonBlocking), "stream", error))
+        return FALSE;
+      j->fetch_stream = fs;
+    }
+    cudaStream_t fs = (cudaStream_t) j->fetch_stream;
+    if (!cuda_ok (cudaMemcpyAsync (j->more, j->dev_cand + (gsize) image * j->anchors,
+                                   sizeof (OvaCudaCandidate) * count, cudaMemcpyDeviceToHost, fs),
+                  "candidate download", error) ||
+        !cuda_ok (cudaStreamSynchronize (fs), "candidate download", error))
+      return FALSE;
+    c = j->more;
+  }
+  qsort (c, count, sizeof (*c), cmp_anchor);
+  for (guint i = 0; i < count; i++) {
+    OvaInferObject o = { c[i].left, c[i].top, c[i].width, c[i].height, c[i].class_id, c[i].confidence };
+    if (!ova_infer_object_list_push (out, &o)) {
+      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "out of memory");
+      return FALSE;
+    }
+  }
+  return TRUE;
 }
 
 #else /* !OVA_HAVE_CUDA */
@@ -667,6 +901,18 @@ ova_infer_cuda_job_wait (OvaInferCudaJob *j, GError **error)
 void
 ova_infer_context_use_job (OvaInferContext *x, OvaInferCudaJob *j, guint first)
 {
+}
+
+static gboolean
+job_decoded (const OvaInferContext *x)
+{
+  return FALSE;
+}
+
+static gboolean
+job_candidates (OvaInferContext *x, guint slot, OvaInferObjectList *out, GError **error)
+{
+  return no_cuda (error);
 }
 
 #endif

@@ -21,6 +21,12 @@
  * interval=N skips inference on N batches after each inferred one
  * (OvaFrameMeta.infer_done tells which frames a detector ran on).
  *
+ * With backend=cuda (or auto) and NV12 batches in CUDA memory both modes
+ * stay on the GPU: frames (primary) or object crops (secondary) are
+ * preprocessed there, and the built-in YOLO parsers decode on the GPU so
+ * that only candidate boxes come back (OVA_INFER_GPU_DECODE=0: the whole
+ * output, decoded on the host).
+ *
  * Element properties override the file's keys.
  *
  * ## Example launch line
@@ -142,6 +148,18 @@ struct _GstOvaInfer {
   gboolean force_cuda;    /* backend=auto and CUDA frames: the model runs on cuda */
   gpointer cuda_ctx;      /* GstCudaContext wrapping the CUDA runtime's (engine's)
                              context of gpu-id, shared with the decoders */
+#ifdef OVA_INFER_CUDA
+  /* secondary mode on CUDA frames (worker thread): object crops, the frames
+   * of the batch mapped while their crops are in flight */
+  OvaInferCudaJob *sec_job;
+  OvaCudaNv12Frame *sec_crops;  /* n_slots: one per slot, the object's crop */
+  OvaLetterbox *sec_lbs;        /* n_slots */
+  OvaCudaNv12Frame *sec_frames; /* per frame of the batch, once mapped */
+  GstMemory **sec_mems;
+  GstMapInfo *sec_maps;
+  gboolean *sec_mapped;
+  guint sec_frames_cap, sec_slots_cap;
+#endif
   gboolean dirty;      /* properties changed since the model was loaded */
 
   /* model (worker thread only, after start) */
@@ -270,9 +288,12 @@ parse_class_ids (const gchar *s, gint **ids, guint *n)
   return ok;
 }
 
+static void secondary_cuda_free (GstOvaInfer *self);
+
 static void
 model_free (GstOvaInfer *self)
 {
+  secondary_cuda_free (self);
   ova_infer_context_free (self->ctx);
   self->ctx = NULL;
   ova_infer_config_free (self->cfg);
@@ -750,6 +771,54 @@ cuda_context_ensure (GstOvaInfer *self, GError **error)
   return TRUE;
 }
 
+/* Maps frame @f's CUDA memory (NV12, in ovainfer's CUDA context) for reading
+ * on the device and describes its planes in @fr (the whole frame); unmap
+ * @map of @mem once the GPU is done with it. */
+static gboolean
+cuda_frame_map (GstOvaInfer *self, GstBuffer *buf, OvaFrameMeta *f, GstMemory **mem_out, GstMapInfo *map,
+                OvaCudaNv12Frame *fr, GError **error)
+{
+  GstMemory *mem = ova_frame_meta_peek_memory (buf, f, 0);
+  if (!mem || f->n_mems != 1 || !gst_is_cuda_memory (mem)) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                 "source %u frame %" G_GUINT64_FORMAT ": not one CUDA memory (%u memories)", f->source_id,
+                 f->frame_num, f->n_mems);
+    return FALSE;
+  }
+  if (GST_VIDEO_INFO_FORMAT (&f->video_info) != GST_VIDEO_FORMAT_NV12) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                 "source %u: %s in CUDA memory; the GPU path takes NV12", f->source_id,
+                 gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&f->video_info)));
+    return FALSE;
+  }
+  gpointer ours = gst_cuda_context_get_handle (self->cuda_ctx);
+  GstCudaMemory *cm = GST_CUDA_MEMORY_CAST (mem);
+  if (gst_cuda_context_get_handle (cm->context) != ours) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
+                 "source %u: the frame is in CUDA context %p, ovainfer's engine in %p: the decoder did not take "
+                 "ovainfer's context (set backend=cuda or backend=auto so that ovainfer shares it from READY on, "
+                 "before the decoder starts)", f->source_id, gst_cuda_context_get_handle (cm->context), ours);
+    return FALSE;
+  }
+  if (!gst_memory_map (mem, map, GST_MAP_READ | GST_MAP_CUDA)) {
+    g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "source %u: could not map its CUDA memory",
+                 f->source_id);
+    return FALSE;
+  }
+  *mem_out = mem;
+  const guint8 *d = map->data;
+  memset (fr, 0, sizeof (*fr));
+  fr->y = d + GST_VIDEO_INFO_PLANE_OFFSET (&cm->info, 0);
+  fr->uv = d + GST_VIDEO_INFO_PLANE_OFFSET (&cm->info, 1);
+  fr->y_stride = GST_VIDEO_INFO_PLANE_STRIDE (&cm->info, 0);
+  fr->uv_stride = GST_VIDEO_INFO_PLANE_STRIDE (&cm->info, 1);
+  fr->width = GST_VIDEO_INFO_WIDTH (&f->video_info);
+  fr->height = GST_VIDEO_INFO_HEIGHT (&f->video_info);
+  fr->matrix = f->video_info.colorimetry.matrix;
+  fr->range = f->video_info.colorimetry.range;
+  return TRUE;
+}
+
 /* Streaming thread: the batch's NV12 frames, straight from their CUDA
  * memories, preprocessed and inferred on the GPU; the worker collects the
  * outputs. No pixel leaves the GPU. */
@@ -767,45 +836,11 @@ preprocess_frames_cuda (GstOvaInfer *self, GstBuffer *buf, OvaBatchMeta *bm, GEr
     st->maps_cap = n;
   }
   OvaCudaNv12Frame *fr = g_new0 (OvaCudaNv12Frame, MAX (n, 1));
-  gpointer ours = gst_cuda_context_get_handle (self->cuda_ctx);
   for (guint i = 0; i < n; i++) {
     OvaFrameMeta *f = ova_batch_meta_get_frame (bm, i);
-    GstMemory *mem = ova_frame_meta_peek_memory (buf, f, 0);
-    if (!mem || f->n_mems != 1 || !gst_is_cuda_memory (mem)) {
-      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
-                   "source %u frame %" G_GUINT64_FORMAT ": not one CUDA memory (%u memories)", f->source_id,
-                   f->frame_num, f->n_mems);
+    if (!cuda_frame_map (self, buf, f, &st->mems[st->n_maps], &st->maps[st->n_maps], &fr[i], error))
       goto fail;
-    }
-    if (GST_VIDEO_INFO_FORMAT (&f->video_info) != GST_VIDEO_FORMAT_NV12) {
-      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
-                   "source %u: %s in CUDA memory; the GPU path takes NV12", f->source_id,
-                   gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&f->video_info)));
-      goto fail;
-    }
-    GstCudaMemory *cm = GST_CUDA_MEMORY_CAST (mem);
-    if (gst_cuda_context_get_handle (cm->context) != ours) {
-      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL,
-                   "source %u: the frame is in CUDA context %p, ovainfer's engine in %p: the decoder did not take "
-                   "ovainfer's context (set backend=cuda or backend=auto so that ovainfer shares it from READY on, "
-                   "before the decoder starts)", f->source_id, gst_cuda_context_get_handle (cm->context), ours);
-      goto fail;
-    }
-    if (!gst_memory_map (mem, &st->maps[st->n_maps], GST_MAP_READ | GST_MAP_CUDA)) {
-      g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "source %u: could not map its CUDA memory",
-                   f->source_id);
-      goto fail;
-    }
-    const guint8 *d = st->maps[st->n_maps].data;
-    st->mems[st->n_maps++] = mem;
-    fr[i].y = d + GST_VIDEO_INFO_PLANE_OFFSET (&cm->info, 0);
-    fr[i].uv = d + GST_VIDEO_INFO_PLANE_OFFSET (&cm->info, 1);
-    fr[i].y_stride = GST_VIDEO_INFO_PLANE_STRIDE (&cm->info, 0);
-    fr[i].uv_stride = GST_VIDEO_INFO_PLANE_STRIDE (&cm->info, 1);
-    fr[i].width = GST_VIDEO_INFO_WIDTH (&f->video_info);
-    fr[i].height = GST_VIDEO_INFO_HEIGHT (&f->video_info);
-    fr[i].matrix = f->video_info.colorimetry.matrix;
-    fr[i].range = f->video_info.colorimetry.range;
+    st->n_maps++;
   }
   st->job_pending = TRUE;
   if (!ova_infer_context_cuda_submit (self->ctx, st->job, fr, n, st->lbs, error))
@@ -816,6 +851,86 @@ fail:
   g_free (fr);
   staging_put (self, st);
   return NULL;
+}
+
+/* Secondary mode on CUDA frames (worker thread): room for a batch of
+ * @n_frames frames, none mapped yet. */
+static void
+secondary_cuda_begin (GstOvaInfer *self, guint n_frames)
+{
+  if (self->sec_frames_cap < n_frames) {
+    self->sec_frames = g_renew (OvaCudaNv12Frame, self->sec_frames, n_frames);
+    self->sec_mems = g_renew (GstMemory *, self->sec_mems, n_frames);
+    self->sec_maps = g_renew (GstMapInfo, self->sec_maps, n_frames);
+    self->sec_mapped = g_renew (gboolean, self->sec_mapped, n_frames);
+    self->sec_frames_cap = n_frames;
+  }
+  memset (self->sec_mapped, 0, sizeof (gboolean) * n_frames);
+  if (self->sec_slots_cap < self->n_slots) {
+    self->sec_crops = g_renew (OvaCudaNv12Frame, self->sec_crops, self->n_slots);
+    self->sec_lbs = g_renew (OvaLetterbox, self->sec_lbs, self->n_slots);
+    self->sec_slots_cap = self->n_slots;
+  }
+  if (!self->sec_job)
+    self->sec_job = ova_infer_cuda_job_new ();
+}
+
+/* Slot @slot: object @o's box (source pixels) of frame @i, cropped from the
+ * frame's CUDA memory (mapped on first use) by ova_cuda_preprocess_nv12. */
+static gboolean
+secondary_cuda_crop (GstOvaInfer *self, GstBuffer *buf, OvaFrameMeta *f, guint i, const OvaRect *crop, guint slot,
+                     GError **error)
+{
+  if (!self->sec_mapped[i]) {
+    if (!cuda_frame_map (self, buf, f, &self->sec_mems[i], &self->sec_maps[i], &self->sec_frames[i], error))
+      return FALSE;
+    self->sec_mapped[i] = TRUE;
+  }
+  self->sec_crops[slot] = self->sec_frames[i];
+  self->sec_crops[slot].crop = *crop;
+  return TRUE;
+}
+
+/* Runs the crops of slots 0..n-1 on the GPU, waits for their (small)
+ * outputs and attaches them as the CPU path does. */
+static gboolean
+run_slots_cuda (GstOvaInfer *self, OvaBatchMeta *bm, guint n, GError **error)
+{
+  if (n == 0)
+    return TRUE;
+  if (!ova_infer_context_cuda_submit (self->ctx, self->sec_job, self->sec_crops, n, self->sec_lbs, error) ||
+      !ova_infer_cuda_job_wait (self->sec_job, error))
+    return FALSE;
+  for (guint k = 0; k < n; k++)
+    self->slots[k].lb = self->sec_lbs[k];
+  ova_infer_context_use_job (self->ctx, self->sec_job, 0);
+  self->n_inferred += n;
+  return attach_results (self, bm, n, error);
+}
+
+/* Unmaps the batch's frames (every job reading them has been waited for). */
+static void
+secondary_cuda_end (GstOvaInfer *self, guint n_frames)
+{
+  for (guint i = 0; i < n_frames && i < self->sec_frames_cap; i++)
+    if (self->sec_mapped[i]) {
+      gst_memory_unmap (self->sec_mems[i], &self->sec_maps[i]);
+      self->sec_mapped[i] = FALSE;
+    }
+}
+
+static void
+secondary_cuda_free (GstOvaInfer *self)
+{
+  ova_infer_cuda_job_free (self->sec_job);
+  self->sec_job = NULL;
+  g_clear_pointer (&self->sec_crops, g_free);
+  g_clear_pointer (&self->sec_lbs, g_free);
+  g_clear_pointer (&self->sec_frames, g_free);
+  g_clear_pointer (&self->sec_mems, g_free);
+  g_clear_pointer (&self->sec_maps, g_free);
+  g_clear_pointer (&self->sec_mapped, g_free);
+  self->sec_frames_cap = self->sec_slots_cap = 0;
 }
 #else
 static gboolean
@@ -830,6 +945,34 @@ preprocess_frames_cuda (GstOvaInfer *self, GstBuffer *buf, OvaBatchMeta *bm, GEr
 {
   cuda_context_ensure (self, error);
   return NULL;
+}
+
+static void
+secondary_cuda_begin (GstOvaInfer *self, guint n_frames)
+{
+}
+
+static gboolean
+secondary_cuda_crop (GstOvaInfer *self, GstBuffer *buf, OvaFrameMeta *f, guint i, const OvaRect *crop, guint slot,
+                     GError **error)
+{
+  return cuda_context_ensure (self, error);
+}
+
+static gboolean
+run_slots_cuda (GstOvaInfer *self, OvaBatchMeta *bm, guint n, GError **error)
+{
+  return cuda_context_ensure (self, error);
+}
+
+static void
+secondary_cuda_end (GstOvaInfer *self, guint n_frames)
+{
+}
+
+static void
+secondary_cuda_free (GstOvaInfer *self)
+{
 }
 #endif
 
@@ -903,19 +1046,28 @@ process_primary (GstOvaInfer *self, OvaBatchMeta *bm, Staging *st, GError **erro
   return TRUE;
 }
 
+/* Secondary mode: the wanted objects of every frame, cropped batch-size at a
+ * time into the network (on the GPU when the frames are in CUDA memory and
+ * the model runs on the cuda backend), results attached to the objects. */
 static gboolean
 process_secondary (GstOvaInfer *self, GstBuffer *buf, OvaBatchMeta *bm, GError **error)
 {
   const OvaInferConfig *cfg = self->cfg;
+  guint n_frames = ova_batch_meta_get_n_frames (bm);
+  gboolean gpu = ova_infer_context_is_cuda (self->ctx) && n_frames > 0 &&
+                 ova_batch_meta_get_frame (bm, 0)->memory_type == OVA_MEMORY_CUDA;
+  gboolean ok = TRUE;
   guint n = 0;
-  for (guint i = 0; i < ova_batch_meta_get_n_frames (bm); i++) {
+  if (gpu)
+    secondary_cuda_begin (self, n_frames);
+  for (guint i = 0; ok && i < n_frames; i++) {
     OvaFrameMeta *f = ova_batch_meta_get_frame (bm, i);
     /* the object list grows when this is a secondary detector: iterate the original ones */
     guint n_obj = ova_frame_meta_get_n_objects (f);
     gboolean mapped = FALSE;
     OvaMappedFrame m;
     OvaImage img;
-    for (guint j = 0; j < n_obj; j++) {
+    for (guint j = 0; ok && j < n_obj; j++) {
       OvaObjectMeta *o = ova_frame_meta_get_object (f, j);
       if (!object_wanted (cfg, o))
         continue;
@@ -932,40 +1084,45 @@ process_secondary (GstOvaInfer *self, GstBuffer *buf, OvaBatchMeta *bm, GError *
           continue;
         }
       }
-      if (!mapped) {
-        if (!frame_image (self, buf, f, &m, &img, error))
-          return FALSE;
-        mapped = TRUE;
-      }
       gfloat sx, sy;
       frame_scale (f, &sx, &sy);
       OvaRect crop = { o->rect.left / sx, o->rect.top / sy, o->rect.width / sx, o->rect.height / sy };
-      if (!ova_infer_context_preprocess (self->ctx, n, &img, &crop, &self->slots[n].lb)) {
-        ova_mapped_frame_unmap (&m);
-        g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "source %u: preprocessing failed", f->source_id);
-        return FALSE;
+      if (gpu) {
+        ok = secondary_cuda_crop (self, buf, f, i, &crop, n, error);
+      } else {
+        if (!mapped) {
+          ok = frame_image (self, buf, f, &m, &img, error);
+          mapped = ok;
+        }
+        if (ok && !ova_infer_context_preprocess (self->ctx, n, &img, &crop, &self->slots[n].lb)) {
+          g_set_error (error, OVA_INFER_ERROR, OVA_INFER_ERROR_MODEL, "source %u: preprocessing failed", f->source_id);
+          ok = FALSE;
+        }
       }
+      if (!ok)
+        break;
       self->slots[n].frame = f;
       self->slots[n].obj = o;
       if (++n == self->n_slots) {
-        if (!run_slots (self, bm, n, error)) {
-          ova_mapped_frame_unmap (&m);
-          return FALSE;
-        }
+        ok = gpu ? run_slots_cuda (self, bm, n, error) : run_slots (self, bm, n, error);
         n = 0;
       }
     }
     if (mapped)
       ova_mapped_frame_unmap (&m);
   }
-  if (!run_slots (self, bm, n, error))
+  if (ok)
+    ok = gpu ? run_slots_cuda (self, bm, n, error) : run_slots (self, bm, n, error);
+  if (gpu)
+    secondary_cuda_end (self, n_frames);
+  if (!ok)
     return FALSE;
   /* forget objects not seen for a while */
   if (++self->batches_seen % 64 == 0) {
     GHashTableIter it;
     gpointer v;
     guint64 newest = 0;
-    for (guint i = 0; i < ova_batch_meta_get_n_frames (bm); i++)
+    for (guint i = 0; i < n_frames; i++)
       newest = MAX (newest, ova_batch_meta_get_frame (bm, i)->frame_num);
     guint64 keep = (guint64) MAX (cfg->secondary_reinfer_interval, 1) * 4 + 64;
     g_hash_table_iter_init (&it, self->cache);

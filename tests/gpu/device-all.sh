@@ -7,7 +7,9 @@
 # $OUT (default /tmp/ova-out) gets summary.txt (what is printed) and logs.tgz
 # (every log and result file), so what finished is kept when a later stage
 # runs out of time:
-#   1. test-cuda-pipeline.sh: ovainfer's GPU path against the CPU path;
+#   1. test-cuda-decode: the GPU box decoder against the host parsers;
+#      test-cuda-pipeline.sh: ovainfer's GPU path against the CPU path (GPU
+#      against host decoding, secondary embeddings on CUDA memory too);
 #      test-cuda-app.sh: ova-app choosing the GPU path, and falling back;
 #   2. gpu-pipeline.sh (bench/gpu-pipeline/run.sh): decode-only against the
 #      full pipeline at 1/8/32/64 streams, latency at 30 live streams;
@@ -52,7 +54,10 @@ done
 
 if stage 1; then
   echo "== 1. GPU path test ($(left) s left)"
-  timeout -k 5 100 bash "$P/test-cuda-pipeline.sh" "$BENCH" "$P/assets" >"$O/test-pipeline.txt" 2>&1
+  timeout -k 5 30 "$P/test-cuda-decode" >"$O/test-decode.txt" 2>&1
+  echo "test-cuda-decode exit code $?" >>"$O/test-decode.txt"
+  tail -6 "$O/test-decode.txt"
+  timeout -k 5 200 bash "$P/test-cuda-pipeline.sh" "$BENCH" "$P/assets" >"$O/test-pipeline.txt" 2>&1
   echo "test-cuda-pipeline exit code $?" >>"$O/test-pipeline.txt"
   grep -v "Message" "$O/test-pipeline.txt" | tail -16
   bundle
