@@ -40,6 +40,20 @@ void ova_draw_record_mask (OvaSurface *s, gint x0, gint y0, gint x1, gint y1, gi
 void ova_draw_record_text (OvaSurface *s, OvaFont *font, const gchar *text, gint x, gint y, gint w, gint h,
     gint pad, gboolean label, const OvaPaint *fg, const OvaPaint *bg);
 
+/* The filters of one plane of a scaler (scale.c's Plane): output sample x
+ * of a row takes h_ntaps taps from input column h_start[x] with weights
+ * h_w[x * h_ntaps ...] (Q14, padded with zeros), rows likewise. */
+typedef struct {
+  gint nc, in_w, in_h, out_w, out_h;
+  gint h_ntaps, v_ntaps;
+  const gint *h_start, *v_start;
+  const gint16 *h_w, *v_w;
+} OvaScalerPlaneFilters;
+
+/* FALSE when @plane does not exist; NV12 has 2 planes (luma, interleaved chroma). */
+gboolean ova_scaler_get_plane_filters (const OvaScaler *scaler, gint plane, OvaScalerPlaneFilters *out);
+OvaPixelFormat ova_scaler_get_format (const OvaScaler *scaler, OvaPixelFormat *dst_format);
+
 G_END_DECLS
 
 #endif /* OVA_DRAW_PRIVATE_H */

@@ -2,6 +2,7 @@
 #include "ova-config.h"
 #include "draw-private.h"
 #include "draw-list.h"
+#include <ova/cuda-draw.h>
 #include <string.h>
 
 /* The recorder behind a recording surface: one per frame of the batch, so
@@ -273,5 +274,38 @@ ova_draw_list_execute_cuda (OvaDrawList *l, gpointer stream, GError **error)
 void
 ova_draw_list_cuda_release (OvaDrawList *l)
 {
+}
+
+OvaCudaScaler *
+ova_cuda_scaler_new (const OvaScaler *scaler, GError **error)
+{
+  g_set_error (error, OVA_DRAW_ERROR, 0, "libova was built without CUDA: no CUDA scaler");
+  return NULL;
+}
+
+void
+ova_cuda_scaler_free (OvaCudaScaler *scaler)
+{
+}
+
+gboolean
+ova_cuda_scaler_matches (const OvaCudaScaler *cs, gint src_w, gint src_h, gint dst_w, gint dst_h)
+{
+  return FALSE;
+}
+
+gboolean
+ova_cuda_scale_nv12 (const OvaCudaScaleJob *jobs, guint n, gpointer stream, GError **error)
+{
+  g_set_error (error, OVA_DRAW_ERROR, 0, "libova was built without CUDA: no CUDA scaler");
+  return FALSE;
+}
+
+gboolean
+ova_cuda_fill_nv12 (void *y, gint y_pitch, void *uv, gint uv_pitch, gint width, gint height, const OvaPaint *paint,
+    gpointer stream, GError **error)
+{
+  g_set_error (error, OVA_DRAW_ERROR, 0, "libova was built without CUDA");
+  return FALSE;
 }
 #endif

@@ -9,6 +9,7 @@
 #include "../draw-private.h"
 #include "../draw-list.h"
 #include "draw-kernel.h"
+#include <ova/cuda-draw.h>
 
 #include <cuda_runtime.h>
 #include <string.h>
@@ -240,4 +241,124 @@ ova_draw_list_execute_cuda (OvaDrawList *l, gpointer stream_ptr, GError **error)
                     (const OvaDrawGlyph *) (gpointer) (c->dev + o_glyphs),
                     (const uint8_t *const *) (gpointer) (c->dev + o_pools), stream),
       "draw kernel", error);
+}
+
+/* ------------------------------------------------------------------ tiler */
+
+typedef struct {
+  OvaScalerPlaneFilters f;      /* sizes and tap counts (host pointers unused) */
+  gint32 *h_start, *v_start;    /* device */
+  gint16 *h_w, *v_w;
+} CudaPlane;
+
+struct _OvaCudaScaler {
+  gint sw, sh, dw, dh;
+  CudaPlane planes[2];
+  void *tables;                 /* one device allocation for all tables */
+};
+
+void
+ova_cuda_scaler_free (OvaCudaScaler *cs)
+{
+  if (!cs)
+    return;
+  if (cs->tables)
+    cudaFree (cs->tables);
+  g_free (cs);
+}
+
+gboolean
+ova_cuda_scaler_matches (const OvaCudaScaler *cs, gint sw, gint sh, gint dw, gint dh)
+{
+  return cs && cs->sw == sw && cs->sh == sh && cs->dw == dw && cs->dh == dh;
+}
+
+OvaCudaScaler *
+ova_cuda_scaler_new (const OvaScaler *scaler, GError **error)
+{
+  OvaPixelFormat dst;
+  OvaCudaScaler *cs;
+  gsize size = 0, offs[2][4];
+  guint8 *host;
+  g_return_val_if_fail (scaler != NULL, NULL);
+  if (ova_scaler_get_format (scaler, &dst) != OVA_PIXEL_NV12 || dst != OVA_PIXEL_NV12) {
+    g_set_error (error, OVA_DRAW_ERROR, 3, "CUDA scaler: NV12 to NV12 only");
+    return NULL;
+  }
+  cs = g_new0 (OvaCudaScaler, 1);
+  for (gint i = 0; i < 2; i++) {
+    OvaScalerPlaneFilters *f = &cs->planes[i].f;
+    ova_scaler_get_plane_filters (scaler, i, f);
+    offs[i][0] = size; size = align16 (size + sizeof (gint32) * f->out_w);
+    offs[i][1] = size; size = align16 (size + sizeof (gint32) * f->out_h);
+    offs[i][2] = size; size = align16 (size + sizeof (gint16) * f->out_w * f->h_ntaps);
+    offs[i][3] = size; size = align16 (size + sizeof (gint16) * f->out_h * f->v_ntaps);
+  }
+  cs->sw = cs->planes[0].f.in_w; cs->sh = cs->planes[0].f.in_h;
+  cs->dw = cs->planes[0].f.out_w; cs->dh = cs->planes[0].f.out_h;
+  host = g_malloc0 (size);
+  for (gint i = 0; i < 2; i++) {
+    const OvaScalerPlaneFilters *f = &cs->planes[i].f;
+    /* gint is 32 bits on every platform libova builds on; copied one by one all the same */
+    gint32 *hs = (gint32 *) (gpointer) (host + offs[i][0]), *vs = (gint32 *) (gpointer) (host + offs[i][1]);
+    for (gint x = 0; x < f->out_w; x++)
+      hs[x] = f->h_start[x];
+    for (gint y = 0; y < f->out_h; y++)
+      vs[y] = f->v_start[y];
+    memcpy (host + offs[i][2], f->h_w, sizeof (gint16) * f->out_w * f->h_ntaps);
+    memcpy (host + offs[i][3], f->v_w, sizeof (gint16) * f->out_h * f->v_ntaps);
+  }
+  if (!check (cudaMalloc (&cs->tables, size), "cudaMalloc (scaler)", error)
+      || !check (cudaMemcpy (cs->tables, host, size, cudaMemcpyHostToDevice), "scaler upload", error)) {
+    g_free (host);
+    ova_cuda_scaler_free (cs);
+    return NULL;
+  }
+  g_free (host);
+  for (gint i = 0; i < 2; i++) {
+    guint8 *t = cs->tables;
+    cs->planes[i].h_start = (gint32 *) (gpointer) (t + offs[i][0]);
+    cs->planes[i].v_start = (gint32 *) (gpointer) (t + offs[i][1]);
+    cs->planes[i].h_w = (gint16 *) (gpointer) (t + offs[i][2]);
+    cs->planes[i].v_w = (gint16 *) (gpointer) (t + offs[i][3]);
+  }
+  return cs;
+}
+
+gboolean
+ova_cuda_scale_nv12 (const OvaCudaScaleJob *jobs, guint n, gpointer stream, GError **error)
+{
+  for (guint k = 0; k < n; k++) {
+    const OvaCudaScaleJob *j = &jobs[k];
+    for (gint i = 0; i < 2; i++) {
+      const CudaPlane *cp = &j->scaler->planes[i];
+      OvaCudaScalePlane p;
+      p.src = i ? j->src_uv : j->src_y;
+      p.dst = i ? j->dst_uv : j->dst_y;
+      p.src_pitch = i ? j->src_uv_pitch : j->src_y_pitch;
+      p.dst_pitch = i ? j->dst_uv_pitch : j->dst_y_pitch;
+      p.nc = cp->f.nc;
+      p.in_w = cp->f.in_w;
+      p.out_w = cp->f.out_w;
+      p.out_h = cp->f.out_h;
+      p.h_ntaps = cp->f.h_ntaps;
+      p.v_ntaps = cp->f.v_ntaps;
+      p.h_start = cp->h_start;
+      p.v_start = cp->v_start;
+      p.h_w = cp->h_w;
+      p.v_w = cp->v_w;
+      if (!check ((cudaError_t) ova_cuda_scale_plane_launch (&p, stream), "scale kernel", error))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+ova_cuda_fill_nv12 (void *y, gint y_pitch, void *uv, gint uv_pitch, gint width, gint height, const OvaPaint *paint,
+    gpointer stream, GError **error)
+{
+  return check ((cudaError_t) ova_cuda_fill_nv12_launch (y, y_pitch, uv, uv_pitch, width, height, paint->c[0],
+                    paint->c[1], paint->c[2], stream),
+      "fill kernel", error);
 }

@@ -9,6 +9,9 @@
  * the commands in the order the CPU drawer applies them; within a command
  * each luma and chroma sample of the band is one thread's, and the per-sample
  * code is draw-ops.h's, the CPU's arithmetic.
+ *
+ * Also the tiler's kernels: the scaler's separable filter with its integer
+ * arithmetic (bytes equal to ova_scaler_run's) and an NV12 fill.
  */
 #include "draw-kernel.h"
 
@@ -51,7 +54,69 @@ k_draw_nv12 (const OvaDrawCudaFrame *frames, const OvaDrawCmd *cmds, OvaDrawSour
   }
 }
 
+/* The tiler's scaler: each thread one output sample of the plane, the
+ * vertical pass recomputed per horizontal tap (Q6, as scale.c's tmp row). */
+__global__ void
+k_scale_plane (OvaCudaScalePlane p)
+{
+  const int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
+  if (x >= p.out_w || y >= p.out_h)
+    return;
+  const int16_t *wv = p.v_w + (size_t) y * p.v_ntaps, *wh = p.h_w + (size_t) x * p.h_ntaps;
+  const uint8_t *row0 = p.src + (size_t) p.v_start[y] * p.src_pitch;
+  const int x0 = p.h_start[x];
+  for (int c = 0; c < p.nc; c++) {
+    int32_t sum = 0;
+    for (int t = 0; t < p.h_ntaps; t++) {
+      const int w = wh[t];
+      if (w == 0 || x0 + t >= p.in_w)
+        continue; /* padding taps (zero weight) may lie past the row */
+      const uint8_t *col = row0 + (size_t) (x0 + t) * p.nc + c;
+      int32_t vs = 0;
+      for (int i = 0; i < p.v_ntaps; i++)
+        vs += wv[i] * col[(size_t) i * p.src_pitch];
+      sum += w * (int32_t) (int16_t) ((vs + 128) >> 8);
+    }
+    sum = (sum + (1 << 19)) >> 20;
+    p.dst[(size_t) y * p.dst_pitch + (size_t) x * p.nc + c] = (uint8_t) (sum < 0 ? 0 : sum > 255 ? 255 : sum);
+  }
+}
+
+__global__ void
+k_fill_nv12 (uint8_t *py, int y_pitch, uint8_t *puv, int uv_pitch, int w, int h, uint8_t Y, uint8_t U, uint8_t V)
+{
+  const int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
+  if (x < w && y < h)
+    py[(size_t) y * y_pitch + x] = Y;
+  if (x < (w + 1) / 2 && y < (h + 1) / 2) {
+    uint8_t *q = puv + (size_t) y * uv_pitch + 2 * x;
+    q[0] = U;
+    q[1] = V;
+  }
+}
+
 } // namespace
+
+extern "C" int
+ova_cuda_scale_plane_launch (const OvaCudaScalePlane *plane, void *stream)
+{
+  if (plane->out_w <= 0 || plane->out_h <= 0)
+    return (int) cudaSuccess;
+  dim3 block (32, 8), grid ((plane->out_w + 31) / 32, (plane->out_h + 7) / 8);
+  k_scale_plane<<<grid, block, 0, (cudaStream_t) stream>>> (*plane);
+  return (int) cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_fill_nv12_launch (uint8_t *y, int y_pitch, uint8_t *uv, int uv_pitch, int w, int h, uint8_t Y, uint8_t U,
+                           uint8_t V, void *stream)
+{
+  if (w <= 0 || h <= 0)
+    return (int) cudaSuccess;
+  dim3 block (32, 8), grid ((w + 31) / 32, (h + 7) / 8);
+  k_fill_nv12<<<grid, block, 0, (cudaStream_t) stream>>> (y, y_pitch, uv, uv_pitch, w, h, Y, U, V);
+  return (int) cudaGetLastError ();
+}
 
 extern "C" int
 ova_draw_cuda_launch (const OvaDrawCudaFrame *frames, int n_frames, int max_height, const OvaDrawCmd *cmds,
