@@ -40,6 +40,10 @@ cc -O2 -std=gnu11 -Wall -o "$PACK/test-cuda-engine" "$SRC/tests/gpu/test-cuda-en
   -I"$SRC/include" -I"$BUILD" -I"$CUDA/include" $(pkg-config --cflags glib-2.0 gstreamer-video-1.0) \
   -L"$BUILD/lib" -lova $(pkg-config --libs glib-2.0) "$CUDA/lib64/libcudart_static.a" -ldl -lrt -lpthread -lm \
   -Wl,-rpath,'$ORIGIN/lib'
+cc -O2 -std=gnu11 -Wall -o "$PACK/test-cuda-draw" "$SRC/tests/gpu/test-cuda-draw.c" \
+  -I"$SRC/include" -I"$BUILD" -I"$CUDA/include" $(pkg-config --cflags glib-2.0 gstreamer-video-1.0) \
+  -L"$BUILD/lib" -lova $(pkg-config --libs glib-2.0) "$CUDA/lib64/libcudart_static.a" -ldl -lrt -lpthread -lm \
+  -Wl,-rpath,'$ORIGIN/lib'
 
 # libova and every library it needs except the C/C++ runtime and CUDA's own
 # (cuDNN and cuBLASLt come from the GPU machine's CUDA install / PyTorch wheels).
@@ -50,7 +54,7 @@ cp $PLUGINS "$PACK/ova/plugins/"
 cp "$BUILD/bench/gpu-pipeline/ova-pipeline-bench" "$BUILD/apps/ova-app/ova-app" "$PACK/ova/bin/"
 SYSLIB=$GSTROOT/root/usr/lib/x86_64-linux-gnu
 # shellcheck disable=SC2086
-ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \
+ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" "$PACK/test-cuda-draw" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \
     awk '/=> \//{print $3}' | sort -u | while read -r l; do
   b=$(basename "$l")
   case "$b" in
@@ -61,7 +65,7 @@ done
 (cd "$PACK" && tar czf libs.tgz lib && rm -rf lib && tar czf ova-gst.tgz ova && rm -rf ova)
 (cd "$GSTROOT/.." && tar czf "$PACK/gst.tgz" --transform "s,^$(basename "$GSTROOT"),gst," "$(basename "$GSTROOT")")
 cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/device-all.sh" \
-   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$PACK/"
+   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$SRC/tests/gpu/test-cuda-osd.sh" "$PACK/"
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
    "$ASSETS/vtest.avi" "$MP4" "$ASSETS/coco80.txt" "$PACK/assets/"
