@@ -399,7 +399,12 @@ tiler_cuda_output_buffer (GstOvaTiler *self, GstBuffer *inbuf, GstBuffer **outbu
     gst_buffer_pool_config_set_params (config, caps, GST_VIDEO_INFO_SIZE (&self->out_info), 2, 0);
     gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
     gst_caps_unref (caps);
-    if (!gst_buffer_pool_set_config (self->cuda_pool, config) || !gst_buffer_pool_set_active (self->cuda_pool, TRUE)) {
+    /* a pool that adjusts the config (the pitch of its memories) says so
+     * with FALSE: its own version is taken */
+    gboolean configured = gst_buffer_pool_set_config (self->cuda_pool, config);
+    if (!configured)
+      configured = gst_buffer_pool_set_config (self->cuda_pool, gst_buffer_pool_get_config (self->cuda_pool));
+    if (!configured || !gst_buffer_pool_set_active (self->cuda_pool, TRUE)) {
       GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not set up a CUDA buffer pool for the tiled frames"), (NULL));
       gst_clear_object (&self->cuda_pool);
       return GST_FLOW_ERROR;
