@@ -71,7 +71,7 @@ if stage osd; then
   timeout -k 5 60 "$P/test-cuda-draw" >"$O/test-draw.txt" 2>&1
   echo "test-cuda-draw exit code $?" >>"$O/test-draw.txt"
   tail -6 "$O/test-draw.txt"
-  timeout -k 5 120 bash "$P/test-cuda-osd.sh" "$P/assets" >"$O/test-osd.txt" 2>&1
+  OVA_APP=$W/ova/bin/ova-app timeout -k 5 180 bash "$P/test-cuda-osd.sh" "$P/assets" >"$O/test-osd.txt" 2>&1
   echo "test-cuda-osd exit code $?" >>"$O/test-osd.txt"
   grep -v "Message" "$O/test-osd.txt" | tail -10
   bundle

@@ -14,9 +14,11 @@
 #      PSNR >= 30 dB; prints the frames that are byte-identical and the
 #      largest difference (where the two detectors' boxes differ, the
 #      drawings differ).
+#   3. with OVA_APP: ova-app with [osd] and [tiled-display] takes the GPU
+#      path with both in CUDA memory and delivers every frame.
 # Exit 77 (skip) without a GPU, nvh264dec, cudadownload or the video.
 #
-# Usage: test-cuda-osd.sh ASSETS_DIR [MP4]
+# Usage: [OVA_APP=ova-app] test-cuda-osd.sh ASSETS_DIR [MP4]
 # OVA_TEST_DECODER=avdec_h264 checks the script without a GPU (every run on the CPU).
 set -u
 A=$(cd "$1" && pwd)
@@ -78,7 +80,8 @@ run cpu-tile "$CUDA $DOWN" "$TILE" ""
 run gpu-osd "$CUDA" "ovaosd ! $TILE" "$DOWN"
 run cpu-osd "$CUDA $DOWN" "ovaosd ! $TILE" ""
 
-python3 - "$W" "$TW" "$TH" <<'PY'
+status=0
+python3 - "$W" "$TW" "$TH" <<'PY' || status=1
 import math, sys
 w, tw, th = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 size = tw * th + 2 * ((tw + 1) // 2) * ((th + 1) // 2)
@@ -125,3 +128,43 @@ ok = ok and worst >= 30
 print('PASS' if ok else 'FAIL')
 sys.exit(0 if ok else 1)
 PY
+
+if [ -n "${OVA_APP:-}" ] && [ -z "${OVA_TEST_DECODER:-}" ]; then
+  cat >"$W/app.txt" <<CFG
+[application]
+detections-jsonl=$W/app.jsonl
+[source0]
+enable=1
+type=3
+uri=file://$MP4
+num-sources=$STREAMS
+[streammux]
+batch-size=$STREAMS
+[primary-gie]
+enable=1
+config-file=$W/det.txt
+[osd]
+enable=1
+border-width=3
+[tiled-display]
+enable=1
+rows=1
+columns=$STREAMS
+width=$TW
+height=$TH
+[sink0]
+enable=1
+type=1
+sync=0
+CFG
+  timeout -k 5 60 "$OVA_APP" -c "$W/app.txt" >"$W/app.log" 2>&1
+  echo "3. ova-app exit code $?"
+  grep "ova-app:" "$W/app.log"
+  grep -q "ova-app: GPU path.*ovaosd drawing in CUDA memory, ovatiler tiling in CUDA memory" "$W/app.log" ||
+    { echo "FAIL: ova-app did not take the GPU path with ovaosd and ovatiler"; status=1; }
+  frames=$(wc -l <"$W/app.jsonl" 2>/dev/null || echo 0)
+  echo "   ova-app: $frames frames (gst-launch runs: $(( $(stat -c %s "$W/gpu-osd.nv12") / (TW * TH * 3 / 2) )) tiled frames)"
+  [ "$frames" -gt 0 ] || { echo "FAIL: ova-app delivered no frames"; status=1; }
+  grep -q "ERROR\|CRITICAL" "$W/app.log" && { echo "FAIL: errors in the ova-app log"; grep -m5 "ERROR\|CRITICAL" "$W/app.log"; status=1; }
+fi
+exit $status
