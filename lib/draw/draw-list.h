@@ -38,6 +38,24 @@ struct _OvaDrawList {
 /* Frees the device buffers (in the current CUDA context). */
 void ova_draw_list_cuda_release (OvaDrawList *list);
 
+/* A batch packed for one upload: frames (OvaDrawCudaFrame) | commands |
+ * glyphs | pool pointers | bytes, each part 16-byte aligned. */
+typedef struct {
+  gsize o_frames, o_cmds, o_glyphs, o_pools, o_bytes, total;
+  guint n_cmds, n_glyphs, n_pools;
+  gsize n_bytes;
+} OvaDrawPackLayout;
+
+/* The layout of the batch with @n_atlases font atlases; FALSE when nothing was recorded. */
+gboolean ova_draw_list_pack_layout (OvaDrawList *list, guint n_atlases, OvaDrawPackLayout *layout);
+/* Packs the batch into @host (layout->total bytes). Pointers written into it
+ * (frames' planes, pools) are for where the buffer is used: the byte pool at
+ * @dest + o_bytes, atlas k at @atlases[k]. Frames recorded on the same luma
+ * pointer become one frame, commands in recording order. Returns the number
+ * of frames; *max_height their largest height. */
+guint ova_draw_list_pack (OvaDrawList *list, const OvaDrawPackLayout *layout, guint8 *host, guint8 *dest,
+    guint8 *const *atlases, guint n_atlases, gint *max_height);
+
 G_END_DECLS
 
 #endif /* OVA_DRAW_LIST_H */

@@ -2,6 +2,7 @@
 #include "ova-config.h"
 #include "draw-private.h"
 #include "draw-list.h"
+#include "cuda/draw-kernel.h"
 #include <ova/cuda-draw.h>
 #include <string.h>
 
@@ -255,6 +256,107 @@ ova_draw_list_replay (OvaDrawList *l, guint index, OvaSurface *t)
     }
   }
   g_free (pools);
+}
+
+/* ------------------------------------------------------------------ pack */
+
+static gsize
+align16 (gsize v)
+{
+  return (v + 15) & ~(gsize) 15;
+}
+
+gboolean
+ova_draw_list_pack_layout (OvaDrawList *l, guint n_atlases, OvaDrawPackLayout *o)
+{
+  memset (o, 0, sizeof (*o));
+  for (guint i = 0; i < l->n_frames; i++) {
+    OvaDrawListFrame *f = &g_array_index (l->frames, OvaDrawListFrame, i);
+    if (!f->used || f->cmds->len == 0)
+      continue;
+    o->n_cmds += f->cmds->len;
+    o->n_glyphs += f->glyphs->len;
+    o->n_bytes += f->bytes->len;
+  }
+  if (o->n_cmds == 0)
+    return FALSE;
+  o->n_pools = 1 + n_atlases;
+  o->o_frames = 0;
+  o->o_cmds = align16 (sizeof (OvaDrawCudaFrame) * l->n_frames);
+  o->o_glyphs = align16 (o->o_cmds + sizeof (OvaDrawCmd) * o->n_cmds);
+  o->o_pools = align16 (o->o_glyphs + sizeof (OvaDrawGlyph) * o->n_glyphs);
+  o->o_bytes = align16 (o->o_pools + sizeof (uint8_t *) * o->n_pools);
+  o->total = align16 (o->o_bytes + o->n_bytes);
+  return TRUE;
+}
+
+guint
+ova_draw_list_pack (OvaDrawList *l, const OvaDrawPackLayout *o, guint8 *host, guint8 *dest, guint8 *const *atlases,
+    guint n_atlases, gint *max_height)
+{
+  OvaDrawCudaFrame *frames = (OvaDrawCudaFrame *) (gpointer) (host + o->o_frames);
+  OvaDrawCmd *cmds = (OvaDrawCmd *) (gpointer) (host + o->o_cmds);
+  OvaDrawGlyph *glyphs = (OvaDrawGlyph *) (gpointer) (host + o->o_glyphs);
+  uint8_t **pools = (uint8_t **) (gpointer) (host + o->o_pools);
+  guint8 *bytes = host + o->o_bytes;
+  guint cmd_at = 0, glyph_at = 0, n_frames = 0;
+  gsize byte_at = 0;
+
+  *max_height = 0;
+  pools[0] = dest + o->o_bytes;
+  for (guint k = 0; k < n_atlases; k++)
+    pools[k + 1] = atlases[k];
+  /* Frames recorded on the same memory (after a tiler every frame meta names
+   * the one picture) become one frame, commands in recording order: blocks
+   * of different frames run concurrently. */
+  for (guint i = 0; i < l->n_frames; i++) {
+    OvaDrawListFrame *fi = &g_array_index (l->frames, OvaDrawListFrame, i);
+    gboolean seen = FALSE;
+    if (!fi->used || fi->cmds->len == 0)
+      continue;
+    for (guint j = 0; j < i && !seen; j++) {
+      OvaDrawListFrame *fj = &g_array_index (l->frames, OvaDrawListFrame, j);
+      seen = fj->used && fj->cmds->len && fj->y == fi->y;
+    }
+    if (seen)
+      continue;
+    OvaDrawCudaFrame *out = &frames[n_frames++];
+    out->y = fi->y;
+    out->uv = fi->uv;
+    out->y_pitch = fi->y_pitch;
+    out->uv_pitch = fi->uv_pitch;
+    out->width = fi->width;
+    out->height = fi->height;
+    out->first_cmd = cmd_at;
+    for (guint j = i; j < l->n_frames; j++) {
+      OvaDrawListFrame *f = &g_array_index (l->frames, OvaDrawListFrame, j);
+      if (!f->used || f->cmds->len == 0 || f->y != fi->y)
+        continue;
+      /* commands, glyphs and bytes rebased onto the batch's arrays */
+      for (guint k = 0; k < f->cmds->len; k++) {
+        OvaDrawCmd cmd = g_array_index (f->cmds, OvaDrawCmd, k);
+        if (cmd.n_glyphs)
+          cmd.first_glyph += glyph_at;
+        else
+          cmd.mask_offset += (guint32) byte_at;
+        cmds[cmd_at++] = cmd;
+      }
+      for (guint k = 0; k < f->glyphs->len; k++) {
+        OvaDrawGlyph g = g_array_index (f->glyphs, OvaDrawGlyph, k);
+        if (g.pool == 0)
+          g.offset += (guint32) byte_at;
+        glyphs[glyph_at++] = g;
+      }
+      if (f->bytes->len)
+        memcpy (bytes + byte_at, f->bytes->data, f->bytes->len);
+      byte_at += f->bytes->len;
+      /* commands are clipped to the frame they were recorded for */
+      out->height = MAX (out->height, f->height);
+    }
+    out->n_cmds = cmd_at - out->first_cmd;
+    *max_height = MAX (*max_height, out->height);
+  }
+  return n_frames;
 }
 
 #if !OVA_HAVE_CUDA

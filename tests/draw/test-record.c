@@ -3,6 +3,9 @@
  * give the CPU drawer's bytes. SPDX-License-Identifier: MIT */
 #include <ova/draw.h>
 #include "draw-scene.h"
+#include "draw/draw-list.h"
+#include "draw/draw-private.h"
+#include "draw/cuda/draw-kernel.h"
 
 static OvaFont *fonts[3];
 
@@ -44,6 +47,104 @@ test_random_scenes (void)
   check_scene (1920, 1080, 7, 300);
   check_scene (1, 1, 8, 20);
   check_scene (3, 5, 9, 40);
+  g_rand_free (r);
+}
+
+/* The CUDA kernel's walk over a packed batch (lib/draw/cuda/draw.cu), on the
+ * host: bands of 16 rows per frame, the frame's commands in order, each
+ * command's luma and chroma samples inside the band. */
+static void
+run_packed (const guint8 *buf, const OvaDrawPackLayout *lay, guint n_frames, gint max_height)
+{
+  const OvaDrawCudaFrame *frames = (const OvaDrawCudaFrame *) (gconstpointer) (buf + lay->o_frames);
+  const OvaDrawCmd *cmds = (const OvaDrawCmd *) (gconstpointer) (buf + lay->o_cmds);
+  OvaDrawSource src = { (const uint8_t *const *) (gconstpointer) (buf + lay->o_pools),
+    (const OvaDrawGlyph *) (gconstpointer) (buf + lay->o_glyphs) };
+  for (guint fi = 0; fi < n_frames; fi++) {
+    const OvaDrawCudaFrame f = frames[fi];
+    for (gint r0 = 0; r0 < max_height; r0 += 16) {
+      if (r0 >= f.height)
+        break;
+      gint r1 = MIN (r0 + 16, f.height), c0 = r0 >> 1, c1 = (r1 + 1) >> 1;
+      for (guint i = 0; i < f.n_cmds; i++) {
+        const OvaDrawCmd c = cmds[f.first_cmd + i];
+        gint ly0 = MAX (c.y0, r0), ly1 = MIN (c.y1, r1);
+        gint cy0 = MAX (c.y0 >> 1, c0), cy1 = MIN ((c.y1 + 1) >> 1, c1);
+        gint w = c.x1 - c.x0, cx0 = c.x0 >> 1, cw = ((c.x1 + 1) >> 1) - cx0;
+        gint nl = ly1 > ly0 ? (ly1 - ly0) * w : 0, nc = cy1 > cy0 ? (cy1 - cy0) * cw : 0;
+        for (gint k = 0; k < nl + nc; k++) {
+          if (k < nl) {
+            gint y = ly0 + k / w, x = c.x0 + k % w;
+            uint8_t *p = f.y + (gsize) y * f.y_pitch + x;
+            *p = ova_draw_cmd_luma (&c, &src, x, y, *p);
+          } else {
+            gint kc = k - nl, cy = cy0 + kc / cw, cx = cx0 + kc % cw;
+            uint8_t *q = f.uv + (gsize) cy * f.uv_pitch + 2 * cx;
+            ova_draw_cmd_chroma (&c, &src, cx, cy, q, q + 1);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Batches of frames of random sizes, sometimes two recorded on one memory,
+ * packed as for the upload and walked as the kernel walks them. */
+static void
+test_packed_batches (void)
+{
+  GRand *r = g_rand_new_with_seed (77);
+  for (guint round = 0; round < 12; round++) {
+    guint n = (guint) g_rand_int_range (r, 1, 6), n_mem;
+    gboolean shared = n >= 2 && g_rand_boolean (r);
+    SceneFrame direct[6], packed[6];
+    guint32 seeds[6];
+    OvaDrawList *list = ova_draw_list_new ();
+    OvaDrawPackLayout lay;
+    OvaSurface rec;
+    guint8 **atlases, *buf;
+    gint max_height, plane, x, y;
+    guint n_frames;
+    n_mem = shared ? n - 1 : n;
+    ova_draw_list_begin (list, n);
+    for (guint i = 0; i < n_mem; i++) {
+      gint w = g_rand_int_range (r, 1, 500), h = g_rand_int_range (r, 1, 400);
+      seeds[i] = g_rand_int (r);
+      scene_frame_new (&direct[i], w, h, seeds[i]);
+      scene_frame_new (&packed[i], w, h, seeds[i]);
+    }
+    for (guint i = 0; i < n; i++) {
+      guint m = i < n_mem ? i : 0;
+      guint32 seed = i < n_mem ? seeds[i] : seeds[0] + 1;
+      guint np = g_rand_int_range (r, 1, 80);
+      scene_draw (&direct[m].s, seed, np, fonts, G_N_ELEMENTS (fonts));
+      ova_draw_list_surface (list, i, packed[m].s.width, packed[m].s.height, packed[m].s.bt709, packed[m].s.full_range,
+          packed[m].s.data[0], packed[m].s.stride[0], packed[m].s.data[1], packed[m].s.stride[1], &rec);
+      scene_draw (&rec, seed, np, fonts, G_N_ELEMENTS (fonts));
+    }
+    atlases = g_new0 (guint8 *, list->fonts->len + 1);
+    for (guint k = 0; k < list->fonts->len; k++) {
+      gsize size;
+      atlases[k] = (guint8 *) ova_font_get_atlas (g_ptr_array_index (list->fonts, k), &size);
+    }
+    if (ova_draw_list_pack_layout (list, list->fonts->len, &lay)) {
+      buf = g_malloc0 (lay.total);
+      /* the "device" is this host buffer: pointers into it are used in place */
+      n_frames = ova_draw_list_pack (list, &lay, buf, buf, atlases, list->fonts->len, &max_height);
+      g_assert_cmpuint (n_frames, ==, n_mem);
+      run_packed (buf, &lay, n_frames, max_height);
+      g_free (buf);
+    }
+    for (guint i = 0; i < n_mem; i++) {
+      if (scene_compare (&direct[i], &packed[i], &plane, &x, &y) >= 0)
+        g_error ("round %u frame %u (%dx%d): packed batch differs at plane %d (%d, %d)", round, i,
+            direct[i].s.width, direct[i].s.height, plane, x, y);
+      scene_frame_free (&direct[i]);
+      scene_frame_free (&packed[i]);
+    }
+    g_free (atlases);
+    ova_draw_list_free (list);
+  }
   g_rand_free (r);
 }
 
@@ -96,6 +197,7 @@ main (int argc, char **argv)
   fonts[2] = ova_font_get (31, &err);
   g_assert_no_error (err);
   g_test_add_func ("/record/replay-matches-direct", test_random_scenes);
+  g_test_add_func ("/record/packed-batch-matches-direct", test_packed_batches);
   g_test_add_func ("/record/box-is-one-command", test_box_is_one_command);
   g_test_add_func ("/record/execute-without-cuda", test_execute_without_cuda);
   ret = g_test_run ();
