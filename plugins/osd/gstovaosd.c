@@ -432,6 +432,10 @@ osd_cuda_frame_begin (GstOvaOsd *self, GstBuffer *buf, OvaFrameMeta *fm, guint i
     osd_cuda_release (self);
   }
   if (!self->cuda_ctx) {
+    if (!gst_cuda_load_library ()) { /* loaded already by whoever made the memory; cheap then */
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("The CUDA driver library could not be loaded"), (NULL));
+      return -1;
+    }
     self->cuda_ctx = gst_object_ref (cm->context);
     self->draw_list = ova_draw_list_new ();
   }

@@ -388,6 +388,10 @@ tiler_cuda_output_buffer (GstOvaTiler *self, GstBuffer *inbuf, GstBuffer **outbu
       GST_DEBUG_OBJECT (self, "no frame in CUDA memory yet: nothing to output");
       return GST_BASE_TRANSFORM_FLOW_DROPPED;
     }
+    if (!gst_cuda_load_library ()) { /* loaded already by whoever made the memory; cheap then */
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("The CUDA driver library could not be loaded"), (NULL));
+      return GST_FLOW_ERROR;
+    }
     self->cuda_ctx = gst_object_ref (ctx);
   }
   if (!self->cuda_pool) {
