@@ -46,6 +46,8 @@ CUDNN=$(dirname "$(find /usr/local/cuda*/ /opt /usr/lib -name 'libcudnn.so.9' 2>
 CUBLAS=$(dirname "$(find /usr/local/cuda*/ /opt /usr/lib -name 'libcublasLt.so.13' 2>/dev/null | head -1)")
 export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$W/lib:$CUDNN:$CUBLAS
 export GST_PLUGIN_PATH=$W/ova/plugins
+# ovaosd's labels: the pack's font where the machine has none
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || export OVA_FONT_FILE=${OVA_FONT_FILE:-$(cd "$P" && pwd)/assets/DejaVuSans.ttf}
 BENCH=$W/ova/bin/ova-pipeline-bench
 echo "cuDNN from $CUDNN, cuBLASLt from $CUBLAS" | tee -a "$O/machine.txt"
 gst-inspect-1.0 nvh264dec 2>&1 | grep -m1 -i "long-name" | tee -a "$O/machine.txt"

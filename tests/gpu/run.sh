@@ -69,6 +69,8 @@ cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/dev
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
    "$ASSETS/vtest.avi" "$MP4" "$ASSETS/coco80.txt" "$PACK/assets/"
+# ovaosd's labels need DejaVu Sans, which a bare GPU machine may lack
+cp /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf "$PACK/assets/"
 du -sh "$PACK"
 echo "Run on the GPU machine (device tool, carry [\"$(basename "$PACK")\"]):"
 echo "  bash $(basename "$PACK")/device-all.sh $(basename "$PACK")   # GPU path test, pipeline benchmark, then device.sh"

@@ -39,6 +39,10 @@ else
 fi
 gst-inspect-1.0 "$DEC" >/dev/null 2>&1 || { echo "SKIP: no $DEC"; exit 77; }
 [ -f "$MP4" ] || { echo "SKIP: no $MP4 (tools/make-1080p-h264.sh makes it)"; exit 77; }
+# ovaosd's labels: a font next to the assets where the machine has none
+if [ -z "${OVA_FONT_FILE:-}" ] && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ -f "$A/DejaVuSans.ttf" ]; then
+  export OVA_FONT_FILE="$A/DejaVuSans.ttf"
+fi
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 TW=${OVA_TEST_TILED_WIDTH:-640}
