@@ -499,7 +499,14 @@ tiler_transform_cuda (GstOvaTiler *self, GstBuffer *inbuf, GstBuffer *outbuf)
   memset (tile_job, 0xff, sizeof (gint) * OVA_TILER_MAX_TILES);
 
   if (!self->cuda_canvas) {
-    self->cuda_canvas = gst_cuda_allocator_alloc (NULL, self->cuda_ctx, &self->out_info);
+    /* libgstcuda 1.22 wants its registered allocator here, not NULL */
+    GstAllocator *alloc;
+    gst_cuda_memory_init_once ();
+    alloc = gst_allocator_find (GST_CUDA_MEMORY_TYPE_NAME);
+    if (alloc && GST_IS_CUDA_ALLOCATOR (alloc))
+      self->cuda_canvas = gst_cuda_allocator_alloc (GST_CUDA_ALLOCATOR (alloc), self->cuda_ctx, &self->out_info);
+    if (alloc)
+      gst_object_unref (alloc);
     self->cuda_canvas_clear = FALSE;
     if (!self->cuda_canvas) {
       GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Could not allocate the canvas in CUDA memory"), (NULL));
