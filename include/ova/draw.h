@@ -1,7 +1,9 @@
 /* ova — Open Video Analytics
  * SPDX-License-Identifier: MIT
  *
- * CPU drawing and scaling on video frames in system memory.
+ * CPU drawing and scaling on video frames in system memory, and recorded
+ * drawing (OvaDrawList) that the CUDA drawer applies to NV12 frames in
+ * device memory with the same bytes.
  *
  * Surfaces are plain pointers + strides (no copy): NV12, I420 (BT.601 or
  * BT.709, limited or full range) and the packed 32-bit RGB formats RGBA, BGRA,
