@@ -887,10 +887,22 @@ set_gie (GstElement *e, const OvaGieConfig *g, gboolean secondary)
 
 /* The GPU path: NVIDIA decoders keep the frames in CUDA memory, ovamux
  * batches them, the primary ovainfer preprocesses and infers them on the GPU
- * (the cuda backend, fp16 with network-mode=2). Taken when this build has
- * it, GStreamer's nvcodec decoders are there (they register only when a GPU
- * is) and nothing after the primary detector needs the pixels in system
- * memory. Otherwise *why says what keeps the CPU path. */
+ * (the cuda backend, fp16 with network-mode=2), ovaosd and ovatiler draw and
+ * tile in CUDA memory, and cudadownload brings the pictures to system memory
+ * only for sinks that show or encode them. Taken when this build has it,
+ * GStreamer's nvcodec decoders are there (they register only when a GPU is)
+ * and nothing else needs the pixels in system memory. Otherwise *why says
+ * what keeps the CPU path. */
+/* TRUE when an enabled sink shows, encodes or streams the pictures. */
+static gboolean
+sinks_need_pixels (const OvaAppConfig *cfg)
+{
+  for (guint i = 0; i < cfg->n_sinks; i++)
+    if (cfg->sinks[i].enable && cfg->sinks[i].type != SINK_FAKE && cfg->sinks[i].type != SINK_MSG_BROKER)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 choose_gpu_path (const OvaAppConfig *cfg, const gchar **why)
 {
@@ -918,20 +930,40 @@ choose_gpu_path (const OvaAppConfig *cfg, const gchar **why)
       *why = "secondary inference reads system memory";
       return FALSE;
     }
-  if (cfg->osd_enable || cfg->tiler_enable) {
-    *why = "[osd] / [tiled-display] draw in system memory";
-    return FALSE;
-  }
   if (cfg->mux_width > 0 || cfg->mux_height > 0) {
     *why = "[streammux] width/height scaling works on system memory";
     return FALSE;
   }
-  for (guint i = 0; i < cfg->n_sinks; i++)
-    if (cfg->sinks[i].enable && cfg->sinks[i].type != SINK_FAKE && cfg->sinks[i].type != SINK_MSG_BROKER) {
-      *why = "a sink that shows or encodes the pixels";
+  if (cfg->osd_enable || cfg->tiler_enable || sinks_need_pixels (cfg)) {
+    f = gst_element_factory_find ("cudadownload");
+    if (!f) {
+      *why = "no cudadownload (GStreamer nvcodec) for the sinks that show or encode the pixels";
       return FALSE;
     }
+    gst_object_unref (f);
+  }
   return TRUE;
+}
+
+/* Downloads to system memory before a sink chain that shows or encodes
+ * pixels, on the GPU path (ovademux's pads carry CUDA memory there). */
+static gboolean
+link_sink_chain (OvaApp *app, GstPad *src, const OvaSinkConfig *s, GstElement *chain, GError **error)
+{
+  GstElement *down;
+  GstPad *dp;
+  gboolean ok;
+  if (!app->gpu || s->type == SINK_FAKE)
+    return link_pads (src, chain, error);
+  if (!(down = make ("cudadownload", NULL, error)))
+    return FALSE;
+  gst_bin_add (GST_BIN (app->pipeline), down);
+  if (!link_pads (src, down, error))
+    return FALSE;
+  dp = gst_element_get_static_pad (down, "src");
+  ok = link_pads (dp, chain, error);
+  gst_object_unref (dp);
+  return ok;
 }
 
 gboolean
@@ -946,7 +978,10 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
   app->gpu = choose_gpu_path (cfg, &why);
   if (app->gpu)
     g_printerr ("ova-app: GPU path: NVIDIA decoders into CUDA memory, ovamux, primary ovainfer on the cuda "
-                "backend (GPU %d)\n", MAX (cfg->pgie.gpu_id, cfg->gpu_id));
+                "backend (GPU %d)%s%s%s\n", MAX (cfg->pgie.gpu_id, cfg->gpu_id),
+                cfg->osd_enable ? ", ovaosd drawing in CUDA memory" : "",
+                cfg->tiler_enable ? ", ovatiler tiling in CUDA memory" : "",
+                sinks_need_pixels (cfg) ? ", cudadownload before the sinks that show or encode" : "");
   else
     g_printerr ("ova-app: CPU path (%s)\n", why);
 
@@ -1033,6 +1068,11 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
         "width", (guint) cfg->tiler_width, "height", (guint) cfg->tiler_height, NULL);
     if (!(last = add_chain (app, last, e, error)))
       return FALSE;
+    /* GPU path: the tiled picture leaves CUDA memory here, once for every sink */
+    if (app->gpu && sinks_need_pixels (cfg)) {
+      if (!(e = make ("cudadownload", "download", error)) || !(last = add_chain (app, last, e, error)))
+        return FALSE;
+    }
     tee = make ("tee", "sinks", error);
     if (!(last = add_chain (app, last, tee, error)))
       return FALSE;
@@ -1084,7 +1124,7 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
             cfg->path, s->group, s->source_id);
         return FALSE;
       }
-      ok = link_pads (dp, chain, error);
+      ok = link_sink_chain (app, dp, s, chain, error);
       gst_object_unref (dp);
       if (!ok)
         return FALSE;

@@ -1,7 +1,9 @@
 /* ova — Open Video Analytics
  * SPDX-License-Identifier: MIT
  *
- * CPU drawing and scaling on video frames in system memory.
+ * CPU drawing and scaling on video frames in system memory, and recorded
+ * drawing (OvaDrawList) that the CUDA drawer applies to NV12 frames in
+ * device memory with the same bytes.
  *
  * Surfaces are plain pointers + strides (no copy): NV12, I420 (BT.601 or
  * BT.709, limited or full range) and the packed 32-bit RGB formats RGBA, BGRA,
@@ -48,6 +50,7 @@ typedef struct {
   gint stride[3];
   gboolean bt709;      /* YUV matrix: BT.709 when TRUE, else BT.601 */
   gboolean full_range; /* YUV range: 0..255 when TRUE, else 16..235/240 */
+  gpointer recorder;   /* NULL: pixels in data[]; else a recording surface (ova_draw_list_surface) */
 } OvaSurface;
 
 /** A colour in the components of one surface format, with 0..255 alpha. */
@@ -159,6 +162,59 @@ void ova_surface_clear (OvaSurface *s, const OvaPaint *paint);
 void ova_surface_copy (OvaSurface *dst, const OvaSurface *src);
 /** A sub-rectangle of @s as a surface of its own (x, y, w, h made even on 4:2:0). */
 void ova_surface_sub (const OvaSurface *s, gint x, gint y, gint w, gint h, OvaSurface *out);
+
+/* Recorded drawing: frames in GPU memory */
+
+/**
+ * OvaDrawList:
+ *
+ * A batch's drawing as a list of commands, for NV12 frames the CPU cannot
+ * touch (CUDA device memory). ova_draw_list_surface() gives a recording
+ * surface: every primitive above drawn on it (boxes, fills, lines, arrows,
+ * circles, masks, text) runs its geometry on the CPU as usual and records the
+ * pixel operations it would do; ova_draw_list_execute_cuda() uploads the
+ * commands of all frames at once and applies them with one kernel launch. The
+ * result is byte for byte what the CPU primitives give on the same frame.
+ * Text is recorded as glyph references into the font's atlas, uploaded once
+ * per font. Recording on different frames from different threads is safe;
+ * frames recorded with the same luma pointer are drawn in recording order.
+ */
+typedef struct _OvaDrawList OvaDrawList;
+
+OvaDrawList *ova_draw_list_new (void);
+/** Frees the list (with its CUDA buffers: call it in the CUDA context it executed in). */
+void ova_draw_list_free (OvaDrawList *list);
+/** Starts a new batch of @n_frames frames (forgets the previous batch's commands). */
+void ova_draw_list_begin (OvaDrawList *list, guint n_frames);
+/**
+ * ova_draw_list_surface:
+ * Makes @out a recording surface for frame @index (< n_frames of the batch):
+ * NV12, @width x @height, colorimetry from @bt709 and @full_range, planes at
+ * @y and @uv (device pointers, not touched on the CPU) with their pitches.
+ */
+void ova_draw_list_surface (OvaDrawList *list, guint index, gint width, gint height, gboolean bt709,
+    gboolean full_range, gpointer y, gint y_pitch, gpointer uv, gint uv_pitch, OvaSurface *out);
+/** Number of commands recorded for frame @index (0: nothing to draw). */
+guint ova_draw_list_n_commands (OvaDrawList *list, guint index);
+/**
+ * ova_draw_list_replay:
+ * Applies frame @index's commands on the CPU to @target (NV12 in system
+ * memory, the recorded size): the per-sample code of the GPU kernel, run on
+ * the host. Tests compare it with the primitives drawn directly.
+ */
+void ova_draw_list_replay (OvaDrawList *list, guint index, OvaSurface *target);
+/** TRUE when this build of libova has the CUDA drawer. */
+gboolean ova_draw_cuda_available (void);
+/**
+ * ova_draw_list_execute_cuda:
+ * Uploads the batch's commands (pinned memory, asynchronously) and the atlases
+ * of fonts not uploaded yet, and draws every recorded frame in place, all on
+ * @stream (a cudaStream_t; NULL: the legacy default stream) in the CUDA
+ * context current on this thread. The caller synchronises @stream before the
+ * frames are used elsewhere. Returns: FALSE with @error on a CUDA failure, or
+ * when libova was built without CUDA.
+ */
+gboolean ova_draw_list_execute_cuda (OvaDrawList *list, gpointer stream, GError **error);
 
 G_END_DECLS
 

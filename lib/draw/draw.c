@@ -1,5 +1,6 @@
 /* ova — drawing primitives on NV12/I420/packed RGB surfaces. SPDX-License-Identifier: MIT */
 #include <ova/draw.h>
+#include "draw-private.h"
 #include <math.h>
 #include <string.h>
 
@@ -132,6 +133,10 @@ fill_rect_i (OvaSurface *s, gint x0, gint y0, gint x1, gint y1, const OvaPaint *
   x1 = MIN (x1, s->width); y1 = MIN (y1, s->height);
   if (x0 >= x1 || y0 >= y1 || a == 0)
     return;
+  if (s->recorder) {
+    ova_draw_record_fill (s, x0, y0, x1, y1, p);
+    return;
+  }
   if (is_yuv (s)) {
     gint cx0 = x0 >> 1, cx1 = (x1 + 1) >> 1;
     for (gint y = y0; y < y1; y++) {
@@ -208,6 +213,10 @@ outline_yuv (OvaSurface *s, gint x0, gint y0, gint x1, gint y1, gint b, const Ov
   x1 = MIN (x1, s->width); y1 = MIN (y1, s->height);
   if (x0 >= x1 || y0 >= y1)
     return;
+  if (s->recorder) {
+    ova_draw_record_outline (s, x0, y0, x1, y1, ix0, iy0, ix1, iy1, p);
+    return;
+  }
   for (gint y = y0; y < y1; y++) {
     guint8 *row = s->data[0] + (gsize) y * s->stride[0];
     if (y < iy0 || y >= iy1) {
@@ -350,6 +359,10 @@ ova_draw_mask (OvaSurface *s, gint x, gint y, const guint8 *mask, gint mw, gint 
   guint a = p->alpha;
   if (x0 >= x1 || y0 >= y1 || a == 0)
     return;
+  if (s->recorder) {
+    ova_draw_record_mask (s, x0, y0, x1, y1, x, y, mask, mstride, p);
+    return;
+  }
   if (is_yuv (s)) {
     const guint8 Y = p->c[0];
     for (gint yy = y0; yy < y1; yy++) {
@@ -599,6 +612,7 @@ void
 ova_surface_clear (OvaSurface *s, const OvaPaint *p)
 {
   OvaPaint opaque = *p;
+  g_return_if_fail (s->recorder == NULL);
   opaque.alpha = 255;
   if (s->format == OVA_PIXEL_NV12) {
     for (gint y = 0; y < s->height; y++)
@@ -652,6 +666,7 @@ ova_surface_copy (OvaSurface *dst, const OvaSurface *src)
 {
   gint w = MIN (dst->width, src->width), h = MIN (dst->height, src->height);
   g_return_if_fail (dst->format == src->format);
+  g_return_if_fail (dst->recorder == NULL && src->recorder == NULL);
   if (w <= 0 || h <= 0)
     return;
   switch (src->format) {

@@ -1,5 +1,6 @@
 /* ova — glyph atlas rendered once per pixel size with FreeType. SPDX-License-Identifier: MIT */
 #include <ova/draw.h>
+#include "draw-private.h"
 #include <ft2build.h>
 #include FT_FREETYPE_H
 #include <string.h>
@@ -30,6 +31,7 @@ struct _OvaFont {
   gchar *path;
   Glyph glyphs[N_GLYPHS];
   guint8 *atlas;     /* the Latin-1 glyph bitmaps */
+  gsize atlas_size;
   /* Other characters (Greek, Cyrillic, ...) are rendered on first use, once,
    * and kept; the face stays open for them. */
   GMutex ext_lock;
@@ -140,6 +142,7 @@ font_build (gint size, GError **error)
     for (guint r = 0; r < g->bitmap.rows; r++)
       g_byte_array_append (atlas, g->bitmap.buffer + (gssize) r * g->bitmap.pitch, g->bitmap.width);
   }
+  f->atlas_size = atlas->len;
   f->atlas = g_byte_array_free (atlas, FALSE);
   for (guint cp = 0; cp < N_GLYPHS; cp++)
     f->glyphs[cp].bits = f->atlas + f->glyphs[cp].offset;
@@ -501,6 +504,12 @@ ova_draw_text (OvaSurface *s, OvaFont *f, gint x, gint y, const gchar *text, con
       (s->format == OVA_PIXEL_NV12 || s->format == OVA_PIXEL_I420);
   if (bg && !label)
     ova_draw_fill_rect (s, x - pad, y - pad, w + 2 * pad, h + 2 * pad, bg);
+  if (s->recorder) {
+    /* glyph references instead of the composed mask: the mask is composed
+     * where it is drawn, from the atlas */
+    ova_draw_record_text (s, f, text, x, y, w, h, pad, label, fg, bg);
+    return w + 2 * pad;
+  }
   /* The string's coverage is composed first and blended once, so glyph boxes
    * that touch (or share a chroma sample) do not blend twice. */
   sz = (gsize) w * h;
@@ -528,4 +537,33 @@ ova_draw_text (OvaSurface *s, OvaFont *f, gint x, gint y, const gchar *text, con
   if (mask != stack)
     g_free (mask);
   return w + 2 * pad;
+}
+
+const guint8 *
+ova_font_get_atlas (OvaFont *f, gsize *size)
+{
+  *size = f->atlas_size;
+  return f->atlas;
+}
+
+void
+ova_font_layout (OvaFont *f, const gchar *text, OvaGlyphFunc func, gpointer data)
+{
+  gint pen = 0;
+  for (const gchar *p = text; p && *p;) {
+    guint c = next_char (&p);
+    const Glyph *g = glyph_of (f, c);
+    if (g && g->w > 0 && g->h > 0) {
+      OvaGlyphPlacement gp;
+      gp.x = pen + g->left;
+      gp.y = f->ascender - g->top;
+      gp.w = g->w;
+      gp.h = g->h;
+      gp.in_atlas = g >= f->glyphs && g < f->glyphs + N_GLYPHS;
+      gp.offset = gp.in_atlas ? g->offset : 0;
+      gp.bits = g->bits;
+      func (&gp, data);
+    }
+    pen += advance_of (f, c);
+  }
 }

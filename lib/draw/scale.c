@@ -1,5 +1,6 @@
 /* ova — separable image scaler (tent kernel, fixed point), SSE2 and scalar. SPDX-License-Identifier: MIT */
 #include <ova/draw.h>
+#include "draw-private.h"
 #include <math.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -509,4 +510,27 @@ ova_scaler_run (OvaScaler *s, const OvaSurface *src, OvaSurface *dst)
       }
     }
   }
+}
+
+gboolean
+ova_scaler_get_plane_filters (const OvaScaler *s, gint i, OvaScalerPlaneFilters *o)
+{
+  const Plane *p;
+  if (!s || i < 0 || i >= s->n_planes)
+    return FALSE;
+  p = &s->planes[i];
+  o->nc = p->nc;
+  o->in_w = p->in_w; o->in_h = p->in_h; o->out_w = p->out_w; o->out_h = p->out_h;
+  o->h_ntaps = p->h.ntaps; o->v_ntaps = p->v.ntaps;
+  o->h_start = p->h.start; o->v_start = p->v.start;
+  o->h_w = p->h.w; o->v_w = p->v.w;
+  return TRUE;
+}
+
+OvaPixelFormat
+ova_scaler_get_format (const OvaScaler *s, OvaPixelFormat *dst_format)
+{
+  if (dst_format)
+    *dst_format = s->dst_format;
+  return s->format;
 }

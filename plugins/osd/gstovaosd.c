@@ -13,9 +13,11 @@
  * Frames in system memory (NV12, I420, RGBA, BGRA, RGBx, BGRx) are drawn by
  * the CPU; a frame whose memory is shared with another buffer (a tee branch)
  * is copied first, so other branches never see the drawing. Text comes from
- * a glyph atlas rendered once per font size. Batches in CUDA memory are
- * passed through untouched (with a warning) until the CUDA drawer lands.
- * Buffers without ova batch meta pass through unchanged.
+ * a glyph atlas rendered once per font size. NV12 frames in CUDA memory
+ * (GstCudaMemory) are drawn in place on the GPU: the same drawing code
+ * records the batch's pixel operations (OvaDrawList), one kernel applies them
+ * with the CPU drawer's arithmetic, so the bytes are the CPU's; no pixel goes
+ * to the host. Buffers without ova batch meta pass through unchanged.
  *
  * ## Example launch line
  * |[
@@ -34,6 +36,12 @@
 #include <ova/meta.h>
 #include <string.h>
 #include <stdio.h>
+#ifdef OVA_OSD_CUDA
+#include <gst/cuda/gstcudaloader.h>
+#include <gst/cuda/cuda-gst.h>
+#include <gst/cuda/gstcudacontext.h>
+#include <gst/cuda/gstcudamemory.h>
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (ova_osd_debug);
 #define GST_CAT_DEFAULT ova_osd_debug
@@ -74,8 +82,9 @@ gst_ova_osd_process_mode_get_type (void)
 {
   static GType type;
   static const GEnumValue values[] = {
-    { GST_OVA_OSD_PROCESS_CPU, "Draw with the CPU (frames in system memory)", "cpu" },
-    { GST_OVA_OSD_PROCESS_CUDA, "Draw with CUDA (not available yet: system-memory frames are drawn by the CPU)", "cuda" },
+    { GST_OVA_OSD_PROCESS_CPU, "Frames in system memory drawn by the CPU, NV12 frames in CUDA memory by CUDA", "cpu" },
+    { GST_OVA_OSD_PROCESS_CUDA, "The same as cpu: where a frame is drawn follows its memory (CUDA memory: CUDA "
+      "kernels on the GPU; system memory: the CPU)", "cuda" },
     { 0, NULL, NULL },
   };
   if (g_once_init_enter (&type)) {
@@ -318,6 +327,8 @@ struct _OvaOsdFrameJob {
   const GstOvaOsdSettings *st;
   OvaFrameMeta *fm;
   OvaMappedFrame m;
+  GstMemory *cuda_mem;          /* a frame in CUDA memory: mapped with GST_MAP_CUDA into cuda_map, */
+  GstMapInfo cuda_map;          /* s is a recording surface of self->draw_list */
   OvaSurface s;
   gfloat sx, sy;
   OvaFont *font;
@@ -349,6 +360,172 @@ jobs_disjoint (const FrameJob *jobs, guint n)
   return TRUE;
 }
 
+#ifdef OVA_OSD_CUDA
+/* Frees the draw list and stream of the CUDA context drawn in so far, in it. */
+static void
+osd_cuda_release (GstOvaOsd *self)
+{
+  if (!self->cuda_ctx)
+    return;
+  if (gst_cuda_context_push (self->cuda_ctx)) {
+    ova_draw_list_free (self->draw_list);
+    if (self->cuda_stream)
+      CuStreamDestroy ((CUstream) self->cuda_stream);
+    gst_cuda_context_pop (NULL);
+  } else {
+    GST_WARNING_OBJECT (self, "cannot make the CUDA context current: its draw buffers are leaked");
+  }
+  self->draw_list = NULL;
+  self->cuda_stream = NULL;
+  gst_clear_object (&self->cuda_ctx);
+}
+
+/* Streaming thread: a frame in CUDA memory made ready to be recorded (copied
+ * first when shared, then mapped on the device). Returns 1 when @j is
+ * ready, 0 when the frame is not drawn, -1 on an error (posted). */
+static gint
+osd_cuda_frame_begin (GstOvaOsd *self, GstBuffer *buf, OvaFrameMeta *fm, guint index, guint n, FrameJob *j)
+{
+  GstBuffer *pix;
+  GstMemory *mem = ova_frame_meta_peek_memory (buf, fm, 0);
+  GstCudaMemory *cm;
+  guint8 *d;
+
+  if (!mem || fm->n_mems != 1 || !gst_is_cuda_memory (mem)) {
+    if (!self->warned_cuda) {
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Frame meta says CUDA memory, the buffer holds none"),
+          ("frame of source %u: not one GstCudaMemory (%u memories): not drawn", fm->source_id, fm->n_mems));
+      self->warned_cuda = TRUE;
+    }
+    return 0;
+  }
+  if (GST_VIDEO_INFO_FORMAT (&fm->video_info) != GST_VIDEO_FORMAT_NV12) {
+    if (!self->warned_format) {
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Frame format not supported for drawing in CUDA memory"),
+          ("frame of source %u is %s in CUDA memory; the CUDA drawer draws NV12", fm->source_id,
+              gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&fm->video_info))));
+      self->warned_format = TRUE;
+    }
+    return 0;
+  }
+  cm = GST_CUDA_MEMORY_CAST (mem);
+  if (GST_VIDEO_INFO_FORMAT (&cm->info) != GST_VIDEO_FORMAT_NV12
+      || GST_VIDEO_INFO_WIDTH (&cm->info) < GST_VIDEO_INFO_WIDTH (&fm->video_info)
+      || GST_VIDEO_INFO_HEIGHT (&cm->info) < GST_VIDEO_INFO_HEIGHT (&fm->video_info)) {
+    GST_WARNING_OBJECT (self, "frame %u: its CUDA memory (%s %dx%d) does not hold the frame's %dx%d NV12: not drawn",
+        index, gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&cm->info)), GST_VIDEO_INFO_WIDTH (&cm->info),
+        GST_VIDEO_INFO_HEIGHT (&cm->info), GST_VIDEO_INFO_WIDTH (&fm->video_info),
+        GST_VIDEO_INFO_HEIGHT (&fm->video_info));
+    return 0;
+  }
+  /* one CUDA context per element at a time: the draw list's device buffers live in it */
+  if (self->cuda_ctx && self->cuda_ctx != cm->context) {
+    if (self->batch_ctx) {
+      if (!self->warned_ctx) {
+        GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED, ("Frames of one batch in two CUDA contexts"),
+            ("frame of source %u is in another CUDA context than the batch's first frame: not drawn",
+                fm->source_id));
+        self->warned_ctx = TRUE;
+      }
+      return 0;
+    }
+    osd_cuda_release (self);
+  }
+  if (!self->cuda_ctx) {
+    if (!gst_cuda_load_library ()) { /* loaded already by whoever made the memory; cheap then */
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("The CUDA driver library could not be loaded"), (NULL));
+      return -1;
+    }
+    self->cuda_ctx = gst_object_ref (cm->context);
+    self->draw_list = ova_draw_list_new ();
+  }
+  if (!self->batch_ctx) {
+    self->batch_ctx = TRUE;
+    ova_draw_list_begin (self->draw_list, n);
+  }
+  /* copy-on-write, as ova_frame_meta_map does for system memory: a memory
+   * another buffer shares (a tee branch, the decoder's reference) is copied
+   * on the device before drawing */
+  if (fm->buffer && !gst_buffer_is_writable (fm->buffer))
+    fm->buffer = gst_buffer_make_writable (fm->buffer);
+  pix = ova_frame_meta_get_pixel_buffer (buf, fm);
+  if (!gst_memory_is_writable (mem)) {
+    GstMemory *copy = gst_memory_copy (mem, 0, -1);
+    if (!copy) {
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not copy a shared CUDA frame"),
+          ("frame of source %u", fm->source_id));
+      return -1;
+    }
+    gst_buffer_replace_memory (pix, fm->mem_index, copy);
+    mem = gst_buffer_peek_memory (pix, fm->mem_index);
+    cm = GST_CUDA_MEMORY_CAST (mem);
+  }
+  if (!gst_memory_map (mem, &j->cuda_map, GST_MAP_READWRITE | GST_MAP_CUDA)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not map a CUDA frame"), ("frame of source %u", fm->source_id));
+    return -1;
+  }
+  j->cuda_mem = mem;
+  d = j->cuda_map.data;
+  ova_draw_list_surface (self->draw_list, index, GST_VIDEO_INFO_WIDTH (&fm->video_info),
+      GST_VIDEO_INFO_HEIGHT (&fm->video_info), fm->video_info.colorimetry.matrix == GST_VIDEO_COLOR_MATRIX_BT709,
+      fm->video_info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255,
+      d + GST_VIDEO_INFO_PLANE_OFFSET (&cm->info, 0), GST_VIDEO_INFO_PLANE_STRIDE (&cm->info, 0),
+      d + GST_VIDEO_INFO_PLANE_OFFSET (&cm->info, 1), GST_VIDEO_INFO_PLANE_STRIDE (&cm->info, 1), &j->s);
+  return 1;
+}
+
+/* The batch's recorded drawing, executed on the GPU and waited for. */
+static gboolean
+osd_cuda_execute (GstOvaOsd *self)
+{
+  GError *err = NULL;
+  gboolean ok;
+  if (!gst_cuda_context_push (self->cuda_ctx)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not make the frames' CUDA context current"), (NULL));
+    return FALSE;
+  }
+  ok = TRUE;
+  if (!self->cuda_stream) {
+    CUstream s = NULL;
+    CUresult r = CuStreamCreate (&s, CU_STREAM_NON_BLOCKING);
+    if (r != CUDA_SUCCESS) {
+      g_set_error (&err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, "cuStreamCreate failed (%d)", (gint) r);
+      ok = FALSE;
+    }
+    self->cuda_stream = s;
+  }
+  if (ok)
+    ok = ova_draw_list_execute_cuda (self->draw_list, self->cuda_stream, &err);
+  if (ok) {
+    /* the frames go downstream (an encoder, cudadownload) only when drawn */
+    CUresult r = CuStreamSynchronize ((CUstream) self->cuda_stream);
+    if (r != CUDA_SUCCESS) {
+      g_set_error (&err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, "cuStreamSynchronize failed (%d)", (gint) r);
+      ok = FALSE;
+    }
+  }
+  gst_cuda_context_pop (NULL);
+  if (!ok) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Drawing on CUDA frames failed"), ("%s", err->message));
+    g_error_free (err);
+  }
+  return ok;
+}
+#endif
+
+static void
+osd_unmap_jobs (FrameJob *jobs, guint n)
+{
+  for (guint i = 0; i < n; i++) {
+    if (jobs[i].cuda_mem) {
+      gst_memory_unmap (jobs[i].cuda_mem, &jobs[i].cuda_map);
+      jobs[i].cuda_mem = NULL;
+    } else {
+      ova_mapped_frame_unmap (&jobs[i].m);
+    }
+  }
+}
+
 static GstFlowReturn
 gst_ova_osd_transform_ip (GstBaseTransform *bt, GstBuffer *buf)
 {
@@ -373,22 +550,40 @@ gst_ova_osd_transform_ip (GstBaseTransform *bt, GstBuffer *buf)
     self->jobs_size = n;
   }
   jobs = self->jobs;
+  self->batch_ctx = FALSE;
   for (guint i = 0; i < n; i++) {
     OvaFrameMeta *fm = ova_batch_meta_get_frame (batch, i);
     FrameJob *j = &jobs[n_jobs];
 
-    if (fm->memory_type != OVA_MEMORY_SYSTEM) {
-      if (!self->warned_cuda) {
-        GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED, ("Frames in CUDA memory are not drawn yet"),
-            ("ovaosd draws frames in system memory; CUDA-memory batches pass through untouched"));
-        self->warned_cuda = TRUE;
-      }
-      continue;
-    }
     if (fm->objects->len == 0 && fm->display_metas->len == 0)
       continue; /* nothing to draw: do not even map (no copy-on-write) */
     if (fm->n_mems == 0)
       continue; /* a frame without pixels (the muxer could not scale it) */
+    j->cuda_mem = NULL;
+    if (fm->memory_type == OVA_MEMORY_CUDA) {
+#ifdef OVA_OSD_CUDA
+      gint r = osd_cuda_frame_begin (self, buf, fm, i, n, j);
+      if (r < 0) {
+        osd_unmap_jobs (jobs, n_jobs);
+        ova_batch_meta_unlock (batch);
+        ova_batch_meta_latency_exit (batch, "ovaosd");
+        return GST_FLOW_ERROR;
+      }
+      if (r == 0)
+        continue;
+      goto mapped;
+#else
+      GST_ELEMENT_ERROR (self, CORE, NOT_IMPLEMENTED, ("Cannot draw on frames in CUDA memory"),
+          ("this ovaosd was built without the CUDA drawer (libova without CUDA, or no libgstcuda-1.0): put "
+           "cudadownload before ovamux, or use a build with -Dcuda=enabled"));
+      osd_unmap_jobs (jobs, n_jobs);
+      ova_batch_meta_unlock (batch);
+      ova_batch_meta_latency_exit (batch, "ovaosd");
+      return GST_FLOW_ERROR;
+#endif
+    }
+    if (fm->memory_type != OVA_MEMORY_SYSTEM)
+      continue;
     if (ova_pixel_format_from_video (GST_VIDEO_INFO_FORMAT (&fm->video_info)) == OVA_PIXEL_UNKNOWN) {
       if (!self->warned_format) {
         GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Frame format not supported for drawing"),
@@ -410,10 +605,13 @@ gst_ova_osd_transform_ip (GstBaseTransform *bt, GstBuffer *buf)
       GST_WARNING_OBJECT (self, "cannot map frame %u of the batch for writing", i);
       continue;
     }
+    ova_surface_init (&j->s, &j->m.info, j->m.data, j->m.stride);
+#ifdef OVA_OSD_CUDA
+  mapped:
+#endif
     j->self = self;
     j->st = st;
     j->fm = fm;
-    ova_surface_init (&j->s, &j->m.info, j->m.data, j->m.stride);
     j->sx = fm->source_width ? (gfloat) j->s.width / fm->source_width : 1.f;
     j->sy = fm->source_height ? (gfloat) j->s.height / fm->source_height : 1.f;
     j->font = NULL;
@@ -425,11 +623,20 @@ gst_ova_osd_transform_ip (GstBaseTransform *bt, GstBuffer *buf)
     self->workers = ova_workers_new ((threads ? threads : g_get_num_processors ()) - 1);
   ova_workers_run (threads != 1 && jobs_disjoint (jobs, n_jobs) ? self->workers : NULL, draw_frame_job, NULL,
       jobs, sizeof (FrameJob), n_jobs);
+#ifdef OVA_OSD_CUDA
+  /* frames in CUDA memory were recorded by the jobs: drawn here, in one launch */
+  if (self->batch_ctx && !osd_cuda_execute (self)) {
+    osd_unmap_jobs (jobs, n_jobs);
+    ova_batch_meta_unlock (batch);
+    ova_batch_meta_latency_exit (batch, "ovaosd");
+    return GST_FLOW_ERROR;
+  }
+#endif
   for (guint i = 0; i < n_jobs; i++) {
     self->objects_drawn += jobs[i].fm->objects->len;
     self->frames_drawn++;
-    ova_mapped_frame_unmap (&jobs[i].m);
   }
+  osd_unmap_jobs (jobs, n_jobs);
   ova_batch_meta_unlock (batch);
   ova_batch_meta_latency_exit (batch, "ovaosd");
   return GST_FLOW_OK;
@@ -438,16 +645,16 @@ gst_ova_osd_transform_ip (GstBaseTransform *bt, GstBuffer *buf)
 static gboolean
 gst_ova_osd_set_caps (GstBaseTransform *bt, GstCaps *incaps, GstCaps *outcaps)
 {
-  GstOvaOsd *self = GST_OVA_OSD (bt);
   GstCapsFeatures *f = gst_caps_get_features (incaps, 0);
   if (f && gst_caps_features_contains (f, "memory:CUDAMemory")) {
-    GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED, ("Frames in CUDA memory are not drawn yet"),
-        ("ovaosd passes CUDA-memory batches through untouched; use process-mode=cpu with system memory"));
-    self->warned_cuda = TRUE;
-    gst_base_transform_set_passthrough (bt, TRUE);
-  } else {
-    gst_base_transform_set_passthrough (bt, FALSE);
+#ifdef OVA_OSD_CUDA
+    GST_INFO_OBJECT (bt, "frames in CUDA memory: NV12 frames are drawn by the CUDA drawer");
+#else
+    GST_WARNING_OBJECT (bt, "frames in CUDA memory, but this ovaosd has no CUDA drawer: a batch with "
+        "something to draw will be an error");
+#endif
   }
+  gst_base_transform_set_passthrough (bt, FALSE);
   return TRUE;
 }
 
@@ -473,8 +680,6 @@ gst_ova_osd_set_property (GObject *object, guint id, const GValue *value, GParam
   switch (id) {
     case PROP_PROCESS_MODE:
       self->process_mode = g_value_get_enum (value);
-      if (self->process_mode == GST_OVA_OSD_PROCESS_CUDA)
-        GST_WARNING_OBJECT (self, "process-mode=cuda is not available yet: system-memory frames are drawn by the CPU");
       break;
     case PROP_BORDER_WIDTH: st->border_width = g_value_get_uint (value); break;
     case PROP_FONT_SIZE: st->font_size = g_value_get_uint (value); break;
@@ -524,7 +729,10 @@ gst_ova_osd_stop (GstBaseTransform *bt)
     g_clear_pointer (&self->fonts[i], ova_font_unref);
   ova_workers_free (self->workers);
   self->workers = NULL;
-  self->warned_cuda = self->warned_format = FALSE;
+#ifdef OVA_OSD_CUDA
+  osd_cuda_release (self);
+#endif
+  self->warned_cuda = self->warned_format = self->warned_ctx = FALSE;
   return TRUE;
 }
 
@@ -556,7 +764,8 @@ gst_ova_osd_class_init (GstOvaOsdClass *klass)
 
   g_object_class_install_property (oc, PROP_PROCESS_MODE,
       g_param_spec_enum ("process-mode", "Process mode",
-          "Where to draw: cpu (system-memory frames). CUDA-memory batches pass through untouched for now",
+          "Where to draw (kept for nvdsosd configurations): frames are drawn where they are, system memory "
+          "by the CPU, NV12 in CUDA memory by CUDA kernels (builds with CUDA), in either mode",
           GST_TYPE_OVA_OSD_PROCESS_MODE, GST_OVA_OSD_PROCESS_CPU, rw));
   g_object_class_install_property (oc, PROP_BORDER_WIDTH,
       g_param_spec_uint ("border-width", "Border width", "Width of object boxes in frame pixels (0: no boxes)",

@@ -44,7 +44,13 @@ struct _GstOvaOsd {
   struct _OvaOsdFrameJob *jobs;
   guint jobs_size;
   OvaFont *fonts[8];         /* small cache: last fonts used, by pixel size */
-  gboolean warned_cuda, warned_format;
+  gboolean warned_cuda, warned_format, warned_ctx;
+  /* frames in CUDA memory: the context drawn in (a GstCudaContext), its
+   * draw list and stream; batch_ctx: this batch has frames recorded */
+  gpointer cuda_ctx;
+  OvaDrawList *draw_list;
+  gpointer cuda_stream;
+  gboolean batch_ctx;
   guint64 frames_drawn, objects_drawn;
 };
 

@@ -37,6 +37,14 @@
 #include "workers.h"
 #include <ova/meta.h>
 #include <string.h>
+#ifdef OVA_OSD_CUDA
+#include <ova/cuda-draw.h>
+#include <gst/cuda/gstcudaloader.h>
+#include <gst/cuda/cuda-gst.h>
+#include <gst/cuda/gstcudacontext.h>
+#include <gst/cuda/gstcudamemory.h>
+#include <gst/cuda/gstcudabufferpool.h>
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (ova_tiler_debug);
 #define GST_CAT_DEFAULT ova_tiler_debug
@@ -53,12 +61,21 @@ enum {
 
 #define TILER_FORMATS "{ NV12, I420, RGBA, BGRA, RGBx, BGRx }"
 #define TILER_CAPS GST_VIDEO_CAPS_MAKE (TILER_FORMATS)
+#define CUDA_FEATURE "memory:CUDAMemory"
 
-/* ovamux's batches (system memory), or plain video (shown as source 0). */
+/* ovamux's batches (system memory, and with the CUDA build CUDA memory), or
+ * plain video in system memory (shown as source 0). */
+#ifdef OVA_OSD_CUDA
+#define TILER_SINK_CAPS OVA_BATCH_MEDIA_TYPE "; " OVA_BATCH_MEDIA_TYPE "(" CUDA_FEATURE "); " TILER_CAPS
+#define TILER_SRC_CAPS TILER_CAPS "; " GST_VIDEO_CAPS_MAKE_WITH_FEATURES (CUDA_FEATURE, "NV12")
+#else
+#define TILER_SINK_CAPS OVA_BATCH_MEDIA_TYPE "; " TILER_CAPS
+#define TILER_SRC_CAPS TILER_CAPS
+#endif
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVA_BATCH_MEDIA_TYPE "; " TILER_CAPS));
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (TILER_SINK_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (TILER_CAPS));
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (TILER_SRC_CAPS));
 
 G_DEFINE_TYPE (GstOvaTiler, gst_ova_tiler, GST_TYPE_VIDEO_FILTER);
 
@@ -182,7 +199,7 @@ copy_user (OvaBatchMeta *ob, const OvaUserMeta *u)
 /* The frame meta of @f for the tiled output: boxes in output pixels. */
 static void
 add_output_frame (OvaBatchMeta *ob, const OvaFrameMeta *f, const GstVideoInfo *out_info, guint n_mems,
-    gint px, gint py, gint pw, gint ph)
+    OvaMemoryType memory_type, gint px, gint py, gint pw, gint ph)
 {
   OvaFrameMeta *nf = ova_batch_meta_acquire_frame (ob);
   gdouble sw = f->source_width ? f->source_width : GST_VIDEO_INFO_WIDTH (&f->video_info);
@@ -201,7 +218,7 @@ add_output_frame (OvaBatchMeta *ob, const OvaFrameMeta *f, const GstVideoInfo *o
   nf->source_height = GST_VIDEO_INFO_HEIGHT (out_info);
   nf->mem_index = 0;
   nf->n_mems = n_mems;
-  nf->memory_type = OVA_MEMORY_SYSTEM;
+  nf->memory_type = memory_type;
   nf->video_info = *out_info;
   ova_batch_meta_add_frame (ob, nf);
 
@@ -318,6 +335,375 @@ ensure_canvas (GstOvaTiler *self, const Layout *l)
   return TRUE;
 }
 
+#ifdef OVA_OSD_CUDA
+/* ------------------------------------------------------- CUDA memory */
+
+static void
+tiler_cuda_release (GstOvaTiler *self)
+{
+  if (self->cuda_pool) {
+    gst_buffer_pool_set_active (self->cuda_pool, FALSE);
+    gst_clear_object (&self->cuda_pool);
+  }
+  if (self->cuda_canvas)
+    gst_memory_unref (self->cuda_canvas);
+  self->cuda_canvas = NULL;
+  if (self->cuda_ctx && gst_cuda_context_push (self->cuda_ctx)) {
+    for (guint i = 0; i < OVA_TILER_MAX_TILES; i++)
+      g_clear_pointer (&self->cuda_scalers[i], ova_cuda_scaler_free);
+    if (self->cuda_stream)
+      CuStreamDestroy ((CUstream) self->cuda_stream);
+    gst_cuda_context_pop (NULL);
+  }
+  self->cuda_stream = NULL;
+  gst_clear_object (&self->cuda_ctx);
+}
+
+/* The CUDA context of the batch's first frame in CUDA memory. */
+static GstCudaContext *
+batch_cuda_context (GstBuffer *inbuf)
+{
+  OvaBatchMeta *ib = ova_buffer_get_batch_meta (inbuf);
+  guint n = ib ? ova_batch_meta_get_n_frames (ib) : 0;
+  for (guint i = 0; i < n; i++) {
+    OvaFrameMeta *f = ova_batch_meta_get_frame (ib, i);
+    GstMemory *m = f->memory_type == OVA_MEMORY_CUDA ? ova_frame_meta_peek_memory (inbuf, f, 0) : NULL;
+    if (m && gst_is_cuda_memory (m))
+      return GST_CUDA_MEMORY_CAST (m)->context;
+  }
+  return NULL;
+}
+
+/* Output buffers in CUDA memory of the frames' context, from a CUDA pool. */
+static GstFlowReturn
+tiler_cuda_output_buffer (GstOvaTiler *self, GstBuffer *inbuf, GstBuffer **outbuf)
+{
+  GstCudaContext *ctx = batch_cuda_context (inbuf);
+  if (ctx && self->cuda_ctx && ctx != self->cuda_ctx) {
+    GST_INFO_OBJECT (self, "frames moved to another CUDA context: canvas and pool follow");
+    tiler_cuda_release (self);
+  }
+  if (!self->cuda_ctx) {
+    if (!ctx) {
+      GST_DEBUG_OBJECT (self, "no frame in CUDA memory yet: nothing to output");
+      return GST_BASE_TRANSFORM_FLOW_DROPPED;
+    }
+    if (!gst_cuda_load_library ()) { /* loaded already by whoever made the memory; cheap then */
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("The CUDA driver library could not be loaded"), (NULL));
+      return GST_FLOW_ERROR;
+    }
+    self->cuda_ctx = gst_object_ref (ctx);
+  }
+  if (!self->cuda_pool) {
+    GstCaps *caps = gst_video_info_to_caps (&self->out_info);
+    GstStructure *config;
+    gst_caps_set_features (caps, 0, gst_caps_features_new (CUDA_FEATURE, NULL));
+    self->cuda_pool = gst_cuda_buffer_pool_new (self->cuda_ctx);
+    config = gst_buffer_pool_get_config (self->cuda_pool);
+    gst_buffer_pool_config_set_params (config, caps, GST_VIDEO_INFO_SIZE (&self->out_info), 2, 0);
+    gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+    gst_caps_unref (caps);
+    /* a pool that adjusts the config (the pitch of its memories) says so
+     * with FALSE: its own version is taken */
+    gboolean configured = gst_buffer_pool_set_config (self->cuda_pool, config);
+    if (!configured)
+      configured = gst_buffer_pool_set_config (self->cuda_pool, gst_buffer_pool_get_config (self->cuda_pool));
+    if (!configured || !gst_buffer_pool_set_active (self->cuda_pool, TRUE)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not set up a CUDA buffer pool for the tiled frames"), (NULL));
+      gst_clear_object (&self->cuda_pool);
+      return GST_FLOW_ERROR;
+    }
+  }
+  GstFlowReturn ret = gst_buffer_pool_acquire_buffer (self->cuda_pool, outbuf, NULL);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  /* timestamps, flags and the metas transform_meta keeps, as the default
+   * prepare_output_buffer does */
+  GstBaseTransformClass *klass = GST_BASE_TRANSFORM_GET_CLASS (self);
+  if (klass->copy_metadata && !klass->copy_metadata (GST_BASE_TRANSFORM (self), inbuf, *outbuf)) {
+    GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED, ("Could not copy the batch's metadata"), (NULL));
+  }
+  return GST_FLOW_OK;
+}
+
+typedef struct {
+  OvaFrameMeta *meta;
+  GstMemory *mem;
+  GstMapInfo map;
+  gint px, py, pw, ph;
+} CudaInput;
+
+/* The pointers of the (px, py) corner of an NV12 picture in device memory. */
+static void
+nv12_at (guint8 *base, const GstVideoInfo *info, gint x, gint y, guint8 **py, guint8 **puv)
+{
+  *py = base + GST_VIDEO_INFO_PLANE_OFFSET (info, 0) + (gsize) y * GST_VIDEO_INFO_PLANE_STRIDE (info, 0) + x;
+  *puv = base + GST_VIDEO_INFO_PLANE_OFFSET (info, 1) + (gsize) (y / 2) * GST_VIDEO_INFO_PLANE_STRIDE (info, 1) + x;
+}
+
+static gboolean
+cuda_fill (GstOvaTiler *self, guint8 *base, const GstVideoInfo *info, gint x, gint y, gint w, gint h,
+    const OvaPaint *black, GError **err)
+{
+  guint8 *py, *puv;
+  if (w <= 0 || h <= 0)
+    return TRUE;
+  nv12_at (base, info, x, y, &py, &puv);
+  return ova_cuda_fill_nv12 (py, GST_VIDEO_INFO_PLANE_STRIDE (info, 0), puv, GST_VIDEO_INFO_PLANE_STRIDE (info, 1), w, h,
+      black, self->cuda_stream, err);
+}
+
+/* The CPU transform's work on the GPU: the same tiles, letterbox bars,
+ * scaler filters (so the same bytes), canvas that keeps missing sources'
+ * last pictures and metadata; the frames never leave device memory. */
+static GstFlowReturn
+tiler_transform_cuda (GstOvaTiler *self, GstBuffer *inbuf, GstBuffer *outbuf)
+{
+  OvaBatchMeta *ib = ova_buffer_get_batch_meta (inbuf), *ob = NULL;
+  guint n_in = ib ? ova_batch_meta_get_n_frames (ib) : 0, n_tiles, n_inputs = 0;
+  GstMemory *omem = gst_buffer_n_memory (outbuf) == 1 ? gst_buffer_peek_memory (outbuf, 0) : NULL;
+  GstMapInfo omap, cmap;
+  gboolean omapped = FALSE, cmapped = FALSE, pushed = FALSE;
+  CudaInput *in;
+  OvaCudaScaleJob *jobs;
+  guint n_jobs = 0;
+  gint *tile_job = self->tile_job;
+  GError *err = NULL;
+  GstFlowReturn ret = GST_FLOW_OK;
+  OvaSurface fmt_surface;
+  OvaPaint black;
+  const OvaColor bc = { 0, 0, 0, 1 };
+  guint8 *const no_data[3] = { NULL, NULL, NULL };
+  const gint no_stride[3] = { 0, 0, 0 };
+  GstVideoInfo *oinfo, *cinfo;
+  Layout l;
+
+  GST_OBJECT_LOCK (self);
+  l.rows = self->rows; l.cols = self->columns; l.show = self->show_source; l.threads = self->n_threads;
+  GST_OBJECT_UNLOCK (self);
+  n_tiles = MIN (l.rows * l.cols, OVA_TILER_MAX_TILES);
+  if (!omem || !gst_is_cuda_memory (omem) || GST_CUDA_MEMORY_CAST (omem)->context != self->cuda_ctx) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Output buffer is not one CUDA memory of the frames' context"), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  oinfo = &GST_CUDA_MEMORY_CAST (omem)->info;
+  ova_surface_init (&fmt_surface, &self->out_info, no_data, no_stride);
+  ova_paint_init (&black, &fmt_surface, &bc);
+  if (ib) {
+    ova_batch_meta_latency_enter (ib, "ovatiler");
+    ova_batch_meta_lock (ib);
+  }
+  in = g_newa (CudaInput, MAX (n_in, 1));
+  jobs = g_newa (OvaCudaScaleJob, MAX (n_in, 1));
+  memset (in, 0, sizeof (CudaInput) * MAX (n_in, 1));
+  memset (tile_job, 0xff, sizeof (gint) * OVA_TILER_MAX_TILES);
+
+  if (!self->cuda_canvas) {
+    /* libgstcuda 1.22 wants its registered allocator here, not NULL */
+    GstAllocator *alloc;
+    gst_cuda_memory_init_once ();
+    alloc = gst_allocator_find (GST_CUDA_MEMORY_TYPE_NAME);
+    if (alloc && GST_IS_CUDA_ALLOCATOR (alloc))
+      self->cuda_canvas = gst_cuda_allocator_alloc (GST_CUDA_ALLOCATOR (alloc), self->cuda_ctx, &self->out_info);
+    if (alloc)
+      gst_object_unref (alloc);
+    self->cuda_canvas_clear = FALSE;
+    if (!self->cuda_canvas) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, ("Could not allocate the canvas in CUDA memory"), (NULL));
+      ret = GST_FLOW_ERROR;
+      goto out;
+    }
+  }
+  cinfo = &GST_CUDA_MEMORY_CAST (self->cuda_canvas)->info;
+  if (!gst_memory_map (self->cuda_canvas, &cmap, GST_MAP_READWRITE | GST_MAP_CUDA)
+      || !(cmapped = TRUE) || !gst_memory_map (omem, &omap, GST_MAP_WRITE | GST_MAP_CUDA)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not map the canvas or the output in CUDA memory"), (NULL));
+    ret = GST_FLOW_ERROR;
+    goto out;
+  }
+  omapped = TRUE;
+
+  /* inputs, chosen as the CPU path chooses them */
+  for (guint i = 0; i < n_in; i++) {
+    OvaFrameMeta *f = ova_batch_meta_get_frame (ib, i);
+    CudaInput *x = &in[n_inputs];
+    guint tile;
+    GstCudaMemory *cm;
+    if (l.show >= 0 && (gint) f->source_id != l.show)
+      continue;
+    tile = l.show >= 0 ? 0 : f->source_id;
+    if (tile >= n_tiles || tile_job[tile] >= 0 || f->n_mems == 0)
+      continue;
+    x->mem = ova_frame_meta_peek_memory (inbuf, f, 0);
+    if (f->memory_type != OVA_MEMORY_CUDA || f->n_mems != 1 || !x->mem || !gst_is_cuda_memory (x->mem)
+        || GST_VIDEO_INFO_FORMAT (&f->video_info) != GST_VIDEO_FORMAT_NV12) {
+      if (!self->warned_format)
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Frame cannot be tiled on the GPU"),
+            ("frame of source %u: not one NV12 CUDA memory (%s, %u memories); not shown", f->source_id,
+                gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&f->video_info)), f->n_mems));
+      self->warned_format = TRUE;
+      x->mem = NULL;
+      continue;
+    }
+    cm = GST_CUDA_MEMORY_CAST (x->mem);
+    if (cm->context != self->cuda_ctx) {
+      if (!self->warned_ctx)
+        GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED, ("Frames of one batch in two CUDA contexts"),
+            ("frame of source %u is in another CUDA context than the tiled output; not shown", f->source_id));
+      self->warned_ctx = TRUE;
+      x->mem = NULL;
+      continue;
+    }
+    if (GST_VIDEO_INFO_WIDTH (&cm->info) < GST_VIDEO_INFO_WIDTH (&f->video_info)
+        || GST_VIDEO_INFO_HEIGHT (&cm->info) < GST_VIDEO_INFO_HEIGHT (&f->video_info)) {
+      GST_WARNING_OBJECT (self, "frame %u: its CUDA memory is smaller than the frame: not shown", i);
+      x->mem = NULL;
+      continue;
+    }
+    if (!gst_memory_map (x->mem, &x->map, GST_MAP_READ | GST_MAP_CUDA)) {
+      GST_WARNING_OBJECT (self, "cannot map frame %u of the batch", i);
+      x->mem = NULL;
+      continue;
+    }
+    x->meta = f;
+    tile_job[tile] = (gint) n_inputs++;
+  }
+
+  if (!gst_cuda_context_push (self->cuda_ctx)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not make the frames' CUDA context current"), (NULL));
+    ret = GST_FLOW_ERROR;
+    goto out;
+  }
+  pushed = TRUE;
+  if (!self->cuda_stream) {
+    CUstream st = NULL;
+    if (CuStreamCreate (&st, CU_STREAM_NON_BLOCKING) != CUDA_SUCCESS) {
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not create a CUDA stream"), (NULL));
+      ret = GST_FLOW_ERROR;
+      goto out;
+    }
+    self->cuda_stream = st;
+  }
+  /* a new layout starts from a black canvas, as on the CPU */
+  if (!self->cuda_canvas_clear || l.rows != self->layout_rows || l.cols != self->layout_cols
+      || l.show != self->layout_show) {
+    if (!cuda_fill (self, cmap.data, cinfo, 0, 0, GST_VIDEO_INFO_WIDTH (&self->out_info),
+            GST_VIDEO_INFO_HEIGHT (&self->out_info), &black, &err))
+      goto cuda_error;
+    self->layout_rows = l.rows;
+    self->layout_cols = l.cols;
+    self->layout_show = l.show;
+    self->cuda_canvas_clear = TRUE;
+  }
+  for (guint t = 0; t < OVA_TILER_MAX_TILES; t++) {
+    CudaInput *x;
+    OvaScaler **sc;
+    gint fw, fh, tx, ty, tw, th, ox, oy;
+    guint8 *dy, *duv;
+    if (tile_job[t] < 0)
+      continue;
+    x = &in[tile_job[t]];
+    GstVideoInfo *si = &GST_CUDA_MEMORY_CAST (x->mem)->info;
+    fw = GST_VIDEO_INFO_WIDTH (&x->meta->video_info);
+    fh = GST_VIDEO_INFO_HEIGHT (&x->meta->video_info);
+    tile_geometry (self, &l, t, fw, fh, &tx, &ty, &tw, &th, &x->px, &x->py, &x->pw, &x->ph);
+    sc = &self->scalers[t];
+    if (!ova_scaler_matches (*sc, OVA_PIXEL_NV12, OVA_PIXEL_NV12, fw, fh, x->pw, x->ph)) {
+      ova_scaler_free (*sc);
+      *sc = ova_scaler_new (OVA_PIXEL_NV12, OVA_PIXEL_NV12, fw, fh, x->pw, x->ph, OVA_SCALER_SCALAR);
+    }
+    if (!ova_cuda_scaler_matches (self->cuda_scalers[t], fw, fh, x->pw, x->ph)) {
+      ova_cuda_scaler_free (self->cuda_scalers[t]);
+      if (!(self->cuda_scalers[t] = ova_cuda_scaler_new (*sc, &err)))
+        goto cuda_error;
+    }
+    /* letterbox bars: the tile minus the fitted picture */
+    ox = x->px - tx;
+    oy = x->py - ty;
+    if (x->pw != tw || x->ph != th) {
+      if (!cuda_fill (self, cmap.data, cinfo, tx, ty, tw, oy, &black, &err)
+          || !cuda_fill (self, cmap.data, cinfo, tx, ty + oy + x->ph, tw, th - oy - x->ph, &black, &err)
+          || !cuda_fill (self, cmap.data, cinfo, tx, ty + oy, ox, x->ph, &black, &err)
+          || !cuda_fill (self, cmap.data, cinfo, tx + ox + x->pw, ty + oy, tw - ox - x->pw, x->ph, &black, &err))
+        goto cuda_error;
+    }
+    OvaCudaScaleJob *j = &jobs[n_jobs++];
+    j->scaler = self->cuda_scalers[t];
+    j->src_y = x->map.data + GST_VIDEO_INFO_PLANE_OFFSET (si, 0);
+    j->src_uv = x->map.data + GST_VIDEO_INFO_PLANE_OFFSET (si, 1);
+    j->src_y_pitch = GST_VIDEO_INFO_PLANE_STRIDE (si, 0);
+    j->src_uv_pitch = GST_VIDEO_INFO_PLANE_STRIDE (si, 1);
+    nv12_at (cmap.data, cinfo, x->px, x->py, &dy, &duv);
+    j->dst_y = dy;
+    j->dst_uv = duv;
+    j->dst_y_pitch = GST_VIDEO_INFO_PLANE_STRIDE (cinfo, 0);
+    j->dst_uv_pitch = GST_VIDEO_INFO_PLANE_STRIDE (cinfo, 1);
+  }
+  if (!ova_cuda_scale_nv12 (jobs, n_jobs, self->cuda_stream, &err))
+    goto cuda_error;
+  /* the output is the whole canvas: tiles, kept tiles and the stripes right
+   * of and below the grid, as the CPU path copies them */
+  for (guint p = 0; p < 2; p++) {
+    CUDA_MEMCPY2D cp;
+    memset (&cp, 0, sizeof (cp));
+    cp.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+    cp.srcDevice = (CUdeviceptr) (cmap.data + GST_VIDEO_INFO_PLANE_OFFSET (cinfo, p));
+    cp.srcPitch = GST_VIDEO_INFO_PLANE_STRIDE (cinfo, p);
+    cp.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+    cp.dstDevice = (CUdeviceptr) (omap.data + GST_VIDEO_INFO_PLANE_OFFSET (oinfo, p));
+    cp.dstPitch = GST_VIDEO_INFO_PLANE_STRIDE (oinfo, p);
+    cp.WidthInBytes = p ? 2 * ((GST_VIDEO_INFO_WIDTH (&self->out_info) + 1) / 2) : GST_VIDEO_INFO_WIDTH (&self->out_info);
+    cp.Height = p ? (GST_VIDEO_INFO_HEIGHT (&self->out_info) + 1) / 2 : GST_VIDEO_INFO_HEIGHT (&self->out_info);
+    if (CuMemcpy2DAsync (&cp, (CUstream) self->cuda_stream) != CUDA_SUCCESS) {
+      g_set_error (&err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, "cuMemcpy2DAsync (canvas to output) failed");
+      goto cuda_error;
+    }
+  }
+  /* inputs are released and the output goes downstream only when done */
+  if (CuStreamSynchronize ((CUstream) self->cuda_stream) != CUDA_SUCCESS) {
+    g_set_error (&err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, "cuStreamSynchronize failed");
+    goto cuda_error;
+  }
+  goto out;
+
+cuda_error:
+  GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Tiling on the GPU failed"), ("%s", err ? err->message : "?"));
+  g_clear_error (&err);
+  ret = GST_FLOW_ERROR;
+out:
+  if (pushed)
+    gst_cuda_context_pop (NULL);
+  if (omapped)
+    gst_memory_unmap (omem, &omap);
+  if (cmapped)
+    gst_memory_unmap (self->cuda_canvas, &cmap);
+  for (guint i = 0; i < n_inputs; i++)
+    gst_memory_unmap (in[i].mem, &in[i].map);
+  if (ret == GST_FLOW_OK) {
+    GstVideoInfo layout = *oinfo; /* frame metas describe the output memory (its pitch) */
+    for (guint i = 0; i < n_inputs; i++) {
+      if (!ob)
+        ob = ova_buffer_add_batch_meta (outbuf, ib->max_frames, ib->pool);
+      add_output_frame (ob, in[i].meta, &layout, 1, OVA_MEMORY_CUDA, in[i].px, in[i].py, in[i].pw, in[i].ph);
+    }
+  }
+  if (ib) {
+    ova_batch_meta_unlock (ib);
+    ova_batch_meta_latency_exit (ib, "ovatiler");
+  }
+  return ret;
+}
+
+static GstFlowReturn
+gst_ova_tiler_prepare_output_buffer (GstBaseTransform *bt, GstBuffer *inbuf, GstBuffer **outbuf)
+{
+  GstOvaTiler *self = GST_OVA_TILER (bt);
+  if (self->cuda)
+    return tiler_cuda_output_buffer (self, inbuf, outbuf);
+  return GST_BASE_TRANSFORM_CLASS (gst_ova_tiler_parent_class)->prepare_output_buffer (bt, inbuf, outbuf);
+}
+#endif
+
 static GstFlowReturn
 gst_ova_tiler_transform (GstBaseTransform *bt, GstBuffer *inbuf, GstBuffer *outbuf)
 {
@@ -336,6 +722,10 @@ gst_ova_tiler_transform (GstBaseTransform *bt, GstBuffer *inbuf, GstBuffer *outb
   const OvaColor bc = { 0, 0, 0, 1 };
   GstFlowReturn ret = GST_FLOW_OK;
 
+#ifdef OVA_OSD_CUDA
+  if (self->cuda)
+    return tiler_transform_cuda (self, inbuf, outbuf);
+#endif
   GST_OBJECT_LOCK (self);
   l.rows = self->rows; l.cols = self->columns; l.show = self->show_source; l.threads = self->n_threads;
   GST_OBJECT_UNLOCK (self);
@@ -495,7 +885,8 @@ gst_ova_tiler_transform (GstBaseTransform *bt, GstBuffer *inbuf, GstBuffer *outb
       continue;
     if (!ob)
       ob = ova_buffer_add_batch_meta (outbuf, ib->max_frames, ib->pool);
-    add_output_frame (ob, in[i].meta, &out_layout, gst_buffer_n_memory (outbuf), in[i].px, in[i].py, in[i].pw, in[i].ph);
+    add_output_frame (ob, in[i].meta, &out_layout, gst_buffer_n_memory (outbuf), OVA_MEMORY_SYSTEM, in[i].px,
+        in[i].py, in[i].pw, in[i].ph);
   }
 
 out:
@@ -533,7 +924,25 @@ gst_ova_tiler_transform_caps (GstBaseTransform *bt, GstPadDirection direction, G
   GST_OBJECT_UNLOCK (self);
   for (guint i = 0; i < gst_caps_get_size (caps); i++) {
     const GstStructure *in = gst_caps_get_structure (caps, i);
+    GstCapsFeatures *feat = gst_caps_get_features (caps, i);
     GstStructure *s;
+    /* CUDA memory in gives NV12 in CUDA memory out, and back */
+    if (feat && gst_caps_features_contains (feat, CUDA_FEATURE) && !gst_caps_features_is_any (feat)) {
+#ifdef OVA_OSD_CUDA
+      if (direction == GST_PAD_SINK) {
+        if (!gst_structure_has_name (in, OVA_BATCH_MEDIA_TYPE))
+          continue; /* plain video in CUDA memory: not taken */
+        s = gst_structure_new ("video/x-raw", "format", G_TYPE_STRING, "NV12", "framerate", GST_TYPE_FRACTION, 0, 1,
+            "width", G_TYPE_INT, (gint) w, "height", G_TYPE_INT, (gint) h, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1,
+            1, NULL);
+        gst_caps_append_structure_full (res, s, gst_caps_features_new (CUDA_FEATURE, NULL));
+      } else {
+        gst_caps_append_structure_full (res, gst_structure_new_empty (OVA_BATCH_MEDIA_TYPE),
+            gst_caps_features_new (CUDA_FEATURE, NULL));
+      }
+#endif
+      continue;
+    }
     if (direction == GST_PAD_SINK) {
       if (gst_structure_has_name (in, OVA_BATCH_MEDIA_TYPE)) {
         /* a batch says nothing of formats or rates: the output can be any
@@ -606,6 +1015,13 @@ gst_ova_tiler_set_caps (GstBaseTransform *bt, GstCaps *incaps, GstCaps *outcaps)
   self->have_info = TRUE;
   gst_clear_buffer (&self->canvas);
   clear_scalers (self);
+  {
+    GstCapsFeatures *f = gst_caps_get_features (outcaps, 0);
+    self->cuda = f && gst_caps_features_contains (f, CUDA_FEATURE);
+  }
+#ifdef OVA_OSD_CUDA
+  tiler_cuda_release (self); /* the pool and canvas have the old size */
+#endif
   gst_base_transform_set_in_place (bt, FALSE);
   gst_base_transform_set_passthrough (bt, FALSE);
   return TRUE;
@@ -617,9 +1033,12 @@ gst_ova_tiler_stop (GstBaseTransform *bt)
   GstOvaTiler *self = GST_OVA_TILER (bt);
   gst_clear_buffer (&self->canvas);
   clear_scalers (self);
+#ifdef OVA_OSD_CUDA
+  tiler_cuda_release (self);
+#endif
   ova_workers_free (self->workers);
   self->workers = NULL;
-  self->warned_format = self->warned_cuda = FALSE;
+  self->warned_format = self->warned_cuda = self->warned_ctx = FALSE;
   return TRUE;
 }
 
@@ -670,6 +1089,10 @@ gst_ova_tiler_finalize (GObject *object)
   GstOvaTiler *self = GST_OVA_TILER (object);
   gst_clear_buffer (&self->canvas);
   clear_scalers (self);
+#ifdef OVA_OSD_CUDA
+  tiler_cuda_release (self);
+#endif
+  g_free (self->cuda_scalers);
   ova_workers_free (self->workers);
   g_free (self->jobs);
   g_free (self->scalers);
@@ -720,6 +1143,9 @@ gst_ova_tiler_class_init (GstOvaTilerClass *klass)
   bc->set_caps = GST_DEBUG_FUNCPTR (gst_ova_tiler_set_caps);
   bc->fixate_caps = GST_DEBUG_FUNCPTR (gst_ova_tiler_fixate_caps);
   bc->transform_ip = NULL;
+#ifdef OVA_OSD_CUDA
+  bc->prepare_output_buffer = GST_DEBUG_FUNCPTR (gst_ova_tiler_prepare_output_buffer);
+#endif
   /* GstVideoFilter gives the output pool; its set_info/transform_frame are not
    * used: batches are not video frames */
 }
@@ -735,4 +1161,5 @@ gst_ova_tiler_init (GstOvaTiler *self)
   self->jobs = g_new0 (TileJob, OVA_TILER_MAX_TILES);
   self->scalers = g_new0 (OvaScaler *, OVA_TILER_MAX_TILES);
   self->tile_job = g_new0 (gint, OVA_TILER_MAX_TILES);
+  self->cuda_scalers = g_new0 (gpointer, OVA_TILER_MAX_TILES);
 }

@@ -41,6 +41,16 @@ struct _GstOvaTiler {
   OvaTileJob *jobs;         /* OVA_TILER_MAX_TILES of them */
   gint *tile_job;           /* per tile, its job in this batch */
   gboolean warned_format, warned_cuda;
+  /* batches in CUDA memory (builds with the CUDA drawer): output in CUDA
+   * memory, scaled on the GPU into a canvas in device memory */
+  gboolean cuda;            /* negotiated memory:CUDAMemory */
+  gpointer cuda_ctx;        /* GstCudaContext of the frames, canvas and pool */
+  gpointer cuda_stream;     /* CUstream */
+  GstBufferPool *cuda_pool; /* output buffers */
+  GstMemory *cuda_canvas;   /* the canvas in device memory (GstCudaMemory) */
+  gboolean cuda_canvas_clear; /* cleared for the current layout */
+  gpointer *cuda_scalers;   /* OvaCudaScaler per tile (OVA_TILER_MAX_TILES) */
+  gboolean warned_ctx;
 };
 
 G_END_DECLS

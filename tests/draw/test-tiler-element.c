@@ -1,6 +1,7 @@
 /* ova — ovatiler under GstHarness, on batches built like ovamux builds them. SPDX-License-Identifier: MIT */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include "ova-config.h"
 #include <ova/draw.h>
 #include "batch-helper.h"
 #include <gst/app/gstappsink.h>
@@ -360,6 +361,33 @@ GST_START_TEST (test_mux_osd_tiler_pipeline)
 }
 GST_END_TEST;
 
+/* Batches in CUDA memory negotiate NV12 in CUDA memory out (CUDA builds);
+ * a batch with no CUDA frame yet (no context for the output) is dropped, and
+ * an ovaosd after the tiler accepts the CUDA caps. */
+GST_START_TEST (test_cuda_caps)
+{
+#if OVA_HAVE_CUDA && OVA_HAVE_GST_CUDA
+  GstHarness *h = gst_harness_new_parse ("ovatiler width=640 height=360 ! ovaosd");
+  GstCaps *caps;
+  GstStructure *st;
+  gint w = 0, hh = 0;
+  gst_harness_set_src_caps_str (h, "video/x-ova-batch(memory:CUDAMemory)");
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_new ()), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL);
+  fail_unless (gst_caps_features_contains (gst_caps_get_features (caps, 0), "memory:CUDAMemory"));
+  st = gst_caps_get_structure (caps, 0);
+  fail_unless_equals_string (gst_structure_get_string (st, "format"), "NV12");
+  fail_unless (gst_structure_get_int (st, "width", &w) && gst_structure_get_int (st, "height", &hh));
+  fail_unless_equals_int (w, 640);
+  fail_unless_equals_int (hh, 360);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+#endif
+}
+GST_END_TEST;
+
 static Suite *
 tiler_suite (void)
 {
@@ -375,6 +403,7 @@ tiler_suite (void)
   tcase_add_test (tc, test_mux_osd_tiler_pipeline);
   tcase_add_test (tc, test_batch_caps_follow_frames);
   tcase_add_test (tc, test_large_grid);
+  tcase_add_test (tc, test_cuda_caps);
   suite_add_tcase (s, tc);
   return s;
 }

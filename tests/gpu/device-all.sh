@@ -11,11 +11,14 @@
 #      test-cuda-pipeline.sh: ovainfer's GPU path against the CPU path (GPU
 #      against host decoding, secondary embeddings on CUDA memory too);
 #      test-cuda-app.sh: ova-app choosing the GPU path, and falling back;
+#   osd. test-cuda-draw (CUDA drawer and tile scaler against the CPU, byte
+#      by byte) and test-cuda-osd.sh (ovaosd ! ovatiler on CUDA memory
+#      against the CPU path's frames);
 #   2. gpu-pipeline.sh (bench/gpu-pipeline/run.sh): decode-only against the
 #      full pipeline at 1/8/32/64 streams, latency at 30 live streams;
 #   3. device.sh: the engine's kernel checks and benchmark against PyTorch.
 # OVA_DEVICE_BUDGET (seconds, default 450) bounds the whole; OVA_DEVICE_STAGES
-# (default "1 2 3") picks stages.
+# (default "1 osd 2 3") picks stages.
 #
 # Usage: bash PACK/device-all.sh PACK
 set -u
@@ -23,7 +26,7 @@ P=${1:-.devpack}
 DEST=${OUT:-/tmp/ova-out}
 BUDGET=${OVA_DEVICE_BUDGET:-450}
 T0=$(date +%s)
-STAGES=" ${OVA_DEVICE_STAGES:-1 2 3} "
+STAGES=" ${OVA_DEVICE_STAGES:-1 osd 2 3} "
 left () { echo $((BUDGET - ($(date +%s) - T0))); }
 stage () { case "$STAGES" in *" $1 "*) return 0 ;; esac; return 1; }
 W=$(mktemp -d)
@@ -45,10 +48,12 @@ CUDNN=$(dirname "$(find /usr/local/cuda*/ /opt /usr/lib -name 'libcudnn.so.9' 2>
 CUBLAS=$(dirname "$(find /usr/local/cuda*/ /opt /usr/lib -name 'libcublasLt.so.13' 2>/dev/null | head -1)")
 export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$W/lib:$CUDNN:$CUBLAS
 export GST_PLUGIN_PATH=$W/ova/plugins
+# ovaosd's labels: the pack's font where the machine has none
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || export OVA_FONT_FILE=${OVA_FONT_FILE:-$(cd "$P" && pwd)/assets/DejaVuSans.ttf}
 BENCH=$W/ova/bin/ova-pipeline-bench
 echo "cuDNN from $CUDNN, cuBLASLt from $CUBLAS" | tee -a "$O/machine.txt"
 gst-inspect-1.0 nvh264dec 2>&1 | grep -m1 -i "long-name" | tee -a "$O/machine.txt"
-for e in ovamux ovainfer ovatrack; do
+for e in ovamux ovainfer ovatrack ovaosd ovatiler; do
   gst-inspect-1.0 "$e" >/dev/null 2>>"$O/machine.txt" || echo "element $e does not load" | tee -a "$O/machine.txt"
 done
 
@@ -65,6 +70,17 @@ if stage 1; then
   timeout -k 5 100 bash "$P/test-cuda-app.sh" "$W/ova/bin/ova-app" "$P/assets" >"$O/test-app.txt" 2>&1
   echo "test-cuda-app exit code $?" >>"$O/test-app.txt"
   grep -v "Message\|notice" "$O/test-app.txt" | tail -12
+  bundle
+fi
+
+if stage osd; then
+  echo "== osd. CUDA drawer and tiler ($(left) s left)"
+  timeout -k 5 60 "$P/test-cuda-draw" >"$O/test-draw.txt" 2>&1
+  echo "test-cuda-draw exit code $?" >>"$O/test-draw.txt"
+  tail -6 "$O/test-draw.txt"
+  OVA_APP=$W/ova/bin/ova-app timeout -k 5 180 bash "$P/test-cuda-osd.sh" "$P/assets" >"$O/test-osd.txt" 2>&1
+  echo "test-cuda-osd exit code $?" >>"$O/test-osd.txt"
+  grep -v "Message" "$O/test-osd.txt" | tail -10
   bundle
 fi
 

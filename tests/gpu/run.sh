@@ -39,7 +39,7 @@ fi
 
 rm -rf "$PACK"
 mkdir -p "$PACK/lib" "$PACK/assets"
-for t in test-cuda-engine test-cuda-decode; do
+for t in test-cuda-engine test-cuda-decode test-cuda-draw; do
   cc -O2 -std=gnu11 -Wall -o "$PACK/$t" "$SRC/tests/gpu/$t.c" \
     -I"$SRC/include" -I"$BUILD" -I"$CUDA/include" $(pkg-config --cflags glib-2.0 gstreamer-video-1.0) \
     -L"$BUILD/lib" -lova $(pkg-config --libs glib-2.0) "$CUDA/lib64/libcudart_static.a" -ldl -lrt -lpthread -lm \
@@ -55,7 +55,7 @@ cp $PLUGINS "$PACK/ova/plugins/"
 cp "$BUILD/bench/gpu-pipeline/ova-pipeline-bench" "$BUILD/apps/ova-app/ova-app" "$PACK/ova/bin/"
 SYSLIB=$GSTROOT/root/usr/lib/x86_64-linux-gnu
 # shellcheck disable=SC2086
-ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" "$PACK/test-cuda-decode" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \
+ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" "$PACK/test-cuda-decode" "$PACK/test-cuda-draw" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \
     awk '/=> \//{print $3}' | sort -u | while read -r l; do
   b=$(basename "$l")
   case "$b" in
@@ -66,7 +66,8 @@ done
 (cd "$PACK" && tar czf libs.tgz lib && rm -rf lib && tar czf ova-gst.tgz ova && rm -rf ova)
 (cd "$GSTROOT/.." && tar czf "$PACK/gst.tgz" --transform "s,^$(basename "$GSTROOT"),gst," "$(basename "$GSTROOT")")
 cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/device-all.sh" \
-   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$SRC/configs/osnet_reid.txt" "$PACK/"
+   "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$SRC/tests/gpu/test-cuda-osd.sh" \
+   "$SRC/configs/osnet_reid.txt" "$PACK/"
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
    "$ASSETS/vtest.avi" "$MP4" "$LONG" "$ASSETS/coco80.txt" "$PACK/assets/"
@@ -74,6 +75,8 @@ cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x
 # the GPU machine (its python3 has onnx and numpy), 20 MB of random weights
 # need not travel
 cp "$SRC/tests/gpu/make-conv-models.py" "$PACK/"
+# ovaosd's labels need DejaVu Sans, which a bare GPU machine may lack
+cp /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf "$PACK/assets/"
 du -sh "$PACK"
 echo "Run on the GPU machine (device tool, carry [\"$(basename "$PACK")\"]):"
 echo "  bash $(basename "$PACK")/device-all.sh $(basename "$PACK")   # GPU path test, pipeline benchmark, then device.sh"
