@@ -6,13 +6,14 @@
 # (tools/make-1080p-h264.sh) through
 #   decode: filesrc ! qtdemux ! h264parse ! nvh264dec  (x N) ! funnel ! fakesink
 #   full:   filesrc ! qtdemux ! h264parse ! nvh264dec  (x N) ! ovamux batch-size=N !
-#           ovainfer (yolox_nano, fp16, backend=cuda) ! ovatrack ! fakesink
+#           ovainfer (yolox_nano, fp16, backend=cuda) ! ovatrack ! ovaosd ! fakesink
 # in the same run, for each N; frames/s at the sink from its first to its last
 # frame (start-up left out), and full / decode. Then LIVE streams (default 30)
 # played in real time (identity sync=true after each decoder; ovamux
 # live-source) with OVA_LATENCY=1: per-element and end-to-end latency (arrival
 # at ovamux to the sink), median and p99.
-# ovaosd is left out: it passes CUDA-memory batches through without drawing.
+# ovaosd draws boxes and labels on the frames in CUDA memory (the CUDA drawer);
+# OVA_BENCH_OSD=0 leaves it out.
 #
 # Needs GStreamer with nvcodec and ova's plugins on GST_PLUGIN_PATH.
 # Usage: run.sh OVA_PIPELINE_BENCH ASSETS_DIR OUTDIR [N...]   (default 1 8 32 64)
@@ -34,6 +35,8 @@ DEC=${OVA_BENCH_DECODER:-nvh264dec}
 CUDACAPS="video/x-raw(memory:CUDAMemory) !"
 [ -n "${OVA_BENCH_DECODER:-}" ] && CUDACAPS=""
 BACKEND=${OVA_BENCH_BACKEND:-cuda}
+OSD="ovaosd !"
+[ "${OVA_BENCH_OSD:-1}" = 0 ] && OSD=""
 CAP=${OVA_BENCH_SECONDS:+--seconds $OVA_BENCH_SECONDS}
 mkdir -p "$OUTD"
 W=$(mktemp -d)
@@ -92,7 +95,7 @@ for n in $STREAMS; do
   bench "decode-$n" "$(warmup "$n")" $(sources "$n" "f.") funnel name=f ! fakesink name=sink sync=false
   # shellcheck disable=SC2046
   bench "full-$n" "$(warmup "$n")" $(sources "$n" "m.sink_%d") ovamux name=m batch-size="$n" ! \
-    ovainfer config-file-path="$W/yolox-$n.txt" backend="$BACKEND" batch-size="$n" ! ovatrack ! fakesink name=sink sync=false
+    ovainfer config-file-path="$W/yolox-$n.txt" backend="$BACKEND" batch-size="$n" ! ovatrack ! $OSD fakesink name=sink sync=false
 done
 
 if [ "$LIVE" -gt 0 ]; then
@@ -100,7 +103,7 @@ if [ "$LIVE" -gt 0 ]; then
   # shellcheck disable=SC2046
   OVA_LATENCY=1 bench "live-$LIVE" 2 --seconds 10 $(sources "$LIVE" "identity sync=true ! m.sink_%d") \
     ovamux name=m batch-size="$LIVE" live-source=true batched-push-timeout=40000 ! \
-    ovainfer config-file-path="$W/yolox-$LIVE.txt" backend="$BACKEND" batch-size="$LIVE" ! ovatrack ! fakesink name=sink sync=false
+    ovainfer config-file-path="$W/yolox-$LIVE.txt" backend="$BACKEND" batch-size="$LIVE" ! ovatrack ! $OSD fakesink name=sink sync=false
   grep "^LATENCY" "$RES"
 fi
 
@@ -111,7 +114,7 @@ for l in open(sys.argv[1]):
     m = re.match(r'RESULT label=(\S+) (.*)', l)
     if m:
         res[m[1]] = dict(kv.split('=', 1) for kv in m[2].split())
-print('| streams | decode only (frames/s) | decode + ovamux + ovainfer + ovatrack (frames/s) | full / decode | full ÷ 30 fps (1080p30 streams it keeps up with) | objects per frame | start-up (s) |')
+print('| streams | decode only (frames/s) | decode + ovamux + ovainfer + ovatrack + ovaosd (frames/s) | full / decode | full ÷ 30 fps (1080p30 streams it keeps up with) | objects per frame | start-up (s) |')
 print('|---|---|---|---|---|---|---|')
 for n in sys.argv[2].split():
     d, f = res.get(f'decode-{n}', {}), res.get(f'full-{n}', {})
