@@ -36,6 +36,10 @@ CUDACAPS="video/x-raw(memory:CUDAMemory) !"
 [ -n "${OVA_BENCH_DECODER:-}" ] && CUDACAPS=""
 BACKEND=${OVA_BENCH_BACKEND:-cuda}
 OSD="ovaosd !"
+# ovaosd's labels: the font packed with the assets where the machine has none
+if [ -z "${OVA_FONT_FILE:-}" ] && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ -f "$A/DejaVuSans.ttf" ]; then
+  export OVA_FONT_FILE="$A/DejaVuSans.ttf"
+fi
 [ "${OVA_BENCH_OSD:-1}" = 0 ] && OSD=""
 CAP=${OVA_BENCH_SECONDS:+--seconds $OVA_BENCH_SECONDS}
 mkdir -p "$OUTD"
