@@ -80,9 +80,12 @@ run () { # $1 label, $2 after the decoder, $3 drawing and tiling, $4 after the t
     >"$W/$1.log" 2>&1 || { echo "FAIL: $1 did not run"; tail -20 "$W/$1.log"; exit 1; }
 }
 TILE="ovatiler rows=1 columns=$STREAMS width=$TW height=$TH"
-run gpu-tile "$CUDA" "$TILE" "$DOWN"
+# after the tiler the NV12 filter below names system memory; two filters in a
+# row ("video/x-raw ! video/x-raw,...") do not parse
+DOWN_TILED=${DOWN:+cudadownload !}
+run gpu-tile "$CUDA" "$TILE" "$DOWN_TILED"
 run cpu-tile "$CUDA $DOWN" "$TILE" ""
-run gpu-osd "$CUDA" "ovaosd ! $TILE" "$DOWN"
+run gpu-osd "$CUDA" "ovaosd ! $TILE" "$DOWN_TILED"
 run cpu-osd "$CUDA $DOWN" "ovaosd ! $TILE" ""
 
 status=0
