@@ -304,8 +304,12 @@ main (int argc, char **argv)
     /* Errors during start-up arrive on the bus: run the loop to report them. */
     g_main_loop_run (app.loop);
   }
-  if (perf_id)
+  if (perf_id) {
     g_source_remove (perf_id);
+    /* the last, partial interval and the whole run's average: a run shorter
+     * than one interval still reports its fps */
+    on_perf_timer (&app);
+  }
   if (app.watchdog_id)
     g_source_remove (app.watchdog_id);
   for (guint i = 0; i < app.n_sources; i++)
