@@ -22,6 +22,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -523,7 +524,7 @@ igemm_prepare (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, 
     .n = (int) x->dims[0], .h = (int) x->dims[2], .w = (int) x->dims[3], .c = (int) C,
     .oh = (int) y->dims[2], .ow = (int) y->dims[3], .k = (int) Co,
     .kh = (int) R, .kw = (int) S, .sh = str[0], .sw = str[1], .ph = pad[0], .pw = pad[1],
-    .ldc = (int) Co, .c_off = 0,
+    .ldc = (int) Co, .c_off = 0, .tile = -1,
   };
   k->igs = s;
   return TRUE;
@@ -578,6 +579,57 @@ time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void
   cudaEventDestroy (b);
   cudaGetLastError ();
   return ms < 0 ? -1 : ms / 5;
+}
+
+/* OVA_CUDA_IGEMM_TILE=BMxBN: the implicit-GEMM kernel always uses that block
+ * tile (so a check can cover each variant); unset: each convolution times
+ * every variant and keeps the fastest. -1 when unset or not a variant. */
+static int
+igemm_forced_tile (void)
+{
+  const char *s = g_getenv ("OVA_CUDA_IGEMM_TILE");
+  int bm = 0, bn = 0, tbm, tbn;
+  if (!s || !*s || sscanf (s, "%dx%d", &bm, &bn) != 2)
+    return -1;
+  for (int t = 0; ova_cuda_conv_igemm_tile (t, &tbm, &tbn); t++)
+    if (tbm == bm && tbn == bn)
+      return t;
+  static gboolean warned;
+  if (!warned)
+    g_printerr ("ova-engine: OVA_CUDA_IGEMM_TILE=%s is not a tile of the implicit-GEMM kernel; timing all\n", s);
+  warned = TRUE;
+  return -1;
+}
+
+/* Times the implicit-GEMM kernel's tile variants (or the forced one) and
+ * leaves the fastest in k->igs.tile; its time (ms), -1 when none runs. */
+static float
+time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, const void *tx, void *ty,
+                  const OvaCudaChain *chain)
+{
+  int forced = igemm_forced_tile (), best = -1, bm, bn;
+  float t_best = -1;
+  GString *report = plan->verbose ? g_string_new (NULL) : NULL;
+  for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn); t++) {
+    if (forced >= 0 && t != forced)
+      continue;
+    k->igs.tile = t;
+    float ms = time_candidate (st, k, T_IGEMM, tx, ty, NULL, chain);
+    if (report)
+      g_string_append_printf (report, " %dx%d %.4f", bm, bn, ms);
+    if (ms >= 0 && (t_best < 0 || ms < t_best)) {
+      t_best = ms;
+      best = t;
+    }
+  }
+  k->igs.tile = best;
+  if (report) {
+    if (best >= 0 && ova_cuda_conv_igemm_tile (best, &bm, &bn))
+      g_printerr ("ova-engine: node '%s' (Conv): implicit-GEMM tiles (ms):%s; best %dx%d%s\n", n->name, report->str,
+                  bm, bn, forced >= 0 ? " (forced)" : "");
+    g_string_free (report, TRUE);
+  }
+  return t_best;
 }
 
 static void
@@ -680,7 +732,7 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
     ig_x = cuda_alloc (ova_value_numel (x) * 2);
     ig_y = cuda_alloc (ova_value_numel (y) * 2);
     if (ig_x && ig_y)
-      t_ig = time_candidate (st, k, T_IGEMM, ig_x, ig_y, NULL, &timing_chain);
+      t_ig = time_igemm_tiles (plan, st, k, n, ig_x, ig_y, &timing_chain);
     /* written in place into a Concat, it also saves the Concat's copy of
      * its output: about one more pass over the tensor, like the epilogue */
     if (t_ig >= 0 && sole_concat_user (plan, st, n->outputs[0]) >= 0)

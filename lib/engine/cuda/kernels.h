@@ -113,6 +113,7 @@ typedef struct {
   int oh, ow, k;              /* output pixels per image, output channels */
   int kh, kw, sh, sw, ph, pw; /* window, strides, symmetric pads */
   int ldc, c_off;             /* output row stride (elements per pixel), channel offset */
+  int tile;                   /* block tile variant (ova_cuda_conv_igemm_tile); -1: chosen by size */
 } OvaCudaConvShape;
 
 /* The weights the kernel reads: fp16 [round_up (k, OVA_CUDA_IGEMM_NPAD)]
@@ -123,6 +124,11 @@ typedef struct {
 
 int ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void *y, const OvaCudaConvShape *s,
                               const OvaCudaChain *chain, void *stream);
+
+/* Block tile variant @tile of the implicit-GEMM kernel: *bm output pixels x
+ * *bn output channels; 0 when there is no such variant (variants are
+ * numbered from 0, widest first). */
+int ova_cuda_conv_igemm_tile (int tile, int *bm, int *bn);
 
 /* Softmax (log_softmax when @log) over @cols contiguous elements of each row. */
 int ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, int log, void *stream);
