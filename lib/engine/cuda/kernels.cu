@@ -215,11 +215,12 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t
 
 /* Depthwise convolution on NHWC (one output element per thread, channels
  * fastest so a warp reads neighbouring channels), bias and chain fused.
- * Weights are [kh * kw][C] fp32. */
+ * Weights are [kh * kw][C] fp32. Output pixel q, channel cc goes to
+ * y[q * ldc + c_off + cc]; chain operands are read at the plain index. */
 template <typename T>
 __global__ void
 k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c, int h, int wd, int oh, int ow,
-               int kh, int kw, int sh, int sw, int ph, int pw, OvaCudaChain ch)
+               int kh, int kw, int sh, int sw, int ph, int pw, int ldc, int c_off, OvaCudaChain ch)
 {
   unsigned total = (unsigned) n * oh * ow * c;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
@@ -238,7 +239,71 @@ k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c
         acc += ld (xb, ((size_t) iy * wd + ix) * c) * w[(r * kw + s) * c + cc];
       }
     }
-    st (y, i, apply_chain<T> (ch, acc, i));
+    st (y, (size_t) q * ldc + c_off + cc, apply_chain<T> (ch, acc, i));
+  }
+}
+
+/* fp16 depthwise, 8 channels per thread: one 16-byte load per tap and pixel
+ * (neighbouring threads take neighbouring channel groups of a pixel, so a
+ * warp's loads are contiguous), fp32 weights as two float4, fp32
+ * accumulation, one 16-byte store. KH, KW > 0 unroll the window (0: any).
+ * Needs c, ldc, c_off multiples of 8 and 16-byte aligned x, y, w. */
+template <int KH, int KW>
+__global__ void __launch_bounds__ (256)
+k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const float *__restrict__ w,
+                  const float *__restrict__ bias, int n, int c, int h, int wd, int oh, int ow, int kh, int kw, int sh,
+                  int sw, int ph, int pw, int ldc, int c_off, OvaCudaChain ch)
+{
+  const int R = KH > 0 ? KH : kh, S = KW > 0 ? KW : kw;
+  const unsigned groups = (unsigned) c / 8;
+  const unsigned total = (unsigned) n * oh * ow * groups;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned q = i / groups;
+    const int cc = (int) (i - q * groups) * 8;
+    const int ox = (int) (q % (unsigned) ow);
+    const unsigned t = q / (unsigned) ow;
+    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    float acc[8];
+#pragma unroll
+    for (int e = 0; e < 8; e++)
+      acc[e] = bias ? bias[cc + e] : 0.f;
+    const __half *xb = x + (size_t) b * h * wd * c + cc;
+    const int iy0 = oy * sh - ph, ix0 = ox * sw - pw;
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+      const int iy = iy0 + r;
+      if (iy < 0 || iy >= h)
+        continue;
+#pragma unroll
+      for (int s = 0; s < S; s++) {
+        const int ix = ix0 + s;
+        if (ix < 0 || ix >= wd)
+          continue;
+        const uint4 v = *(const uint4 *) (xb + ((size_t) iy * wd + ix) * c);
+        const float4 w0 = *(const float4 *) (w + (r * S + s) * c + cc);
+        const float4 w1 = *(const float4 *) (w + (r * S + s) * c + cc + 4);
+        const float2 p0 = __half22float2 (*(const __half2 *) &v.x), p1 = __half22float2 (*(const __half2 *) &v.y);
+        const float2 p2 = __half22float2 (*(const __half2 *) &v.z), p3 = __half22float2 (*(const __half2 *) &v.w);
+        acc[0] += p0.x * w0.x;
+        acc[1] += p0.y * w0.y;
+        acc[2] += p1.x * w0.z;
+        acc[3] += p1.y * w0.w;
+        acc[4] += p2.x * w1.x;
+        acc[5] += p2.y * w1.y;
+        acc[6] += p3.x * w1.z;
+        acc[7] += p3.y * w1.w;
+      }
+    }
+    unsigned packed[4];
+    const int64_t plain = (int64_t) q * c + cc;
+#pragma unroll
+    for (int e = 0; e < 8; e += 2) {
+      const float v0 = apply_chain<__half> (ch, acc[e], plain + e);
+      const float v1 = apply_chain<__half> (ch, acc[e + 1], plain + e + 1);
+      packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
+                      ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+    }
+    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
   }
 }
 
@@ -560,20 +625,37 @@ ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, 
 
 extern "C" int
 ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h, int wd,
-                      int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, const OvaCudaChain *chain,
-                      void *stream)
+                      int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldc, int64_t c_off,
+                      int vec8, const OvaCudaChain *chain, void *stream)
 {
   int64_t total = (int64_t) n * oh * ow * c;
   if (total <= 0)
     return 0;
-  if (total >= (1ll << 32))
+  if (total >= (1ll << 32) || c_off < 0 || ldc < c_off + c || (int64_t) n * oh * ow * ldc >= (1ll << 40) ||
+      ldc >= (1ll << 31))
     return cudaErrorInvalidValue;
   OvaCudaChain ch = chain_or_empty (chain);
-  if (half)
+  const bool vec = half && c % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
+                   (uintptr_t) y % 16 == 0 && (uintptr_t) w % 16 == 0 && vec8;
+  if (vec) {
+    const __half *xh = (const __half *) x;
+    __half *yh = (__half *) y;
+    const int64_t groups = total / 8;
+    const int l = (int) ldc, o = (int) c_off;
+    if (kh == 3 && kw == 3)
+      k_dwconv_nhwc_h8<3, 3><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+                                                                       sh, sw, ph, pw, l, o, ch);
+    else if (kh == 5 && kw == 5)
+      k_dwconv_nhwc_h8<5, 5><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+                                                                       sh, sw, ph, pw, l, o, ch);
+    else
+      k_dwconv_nhwc_h8<0, 0><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+                                                                       sh, sw, ph, pw, l, o, ch);
+  } else if (half)
     k_dwconv_nhwc<<<blocks (total), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, w, bias, n, c, h, wd, oh, ow,
-                                                          kh, kw, sh, sw, ph, pw, ch);
+                                                          kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);
   else
     k_dwconv_nhwc<<<blocks (total), 256, 0, S (stream)>>> ((const float *) x, (float *) y, w, bias, n, c, h, wd, oh, ow,
-                                                          kh, kw, sh, sw, ph, pw, ch);
+                                                          kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);
   return cudaGetLastError ();
 }

@@ -95,10 +95,15 @@ int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch,
 
 /* Depthwise 2-D convolution (group == channels, one filter per channel) on
  * NHWC activations; @w is [kh * kw][c] fp32, @bias fp32 (nullable); the
- * chain is applied to each output (element index in NHWC order). */
+ * chain is applied to each output (operands read at the plain NHWC index).
+ * Output pixel p, channel j is stored at y[p * ldc + c_off + j] (ldc = c,
+ * c_off = 0 for a plain output; a channel Concat's slice otherwise). @vec8:
+ * fp16 with c, ldc, c_off multiples of 8 and 16-byte aligned pointers run
+ * the kernel that computes 8 channels per thread with 16-byte accesses
+ * where those hold; otherwise one element per thread. */
 int ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h,
-                          int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
-                          const OvaCudaChain *chain, void *stream);
+                          int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldc,
+                          int64_t c_off, int vec8, const OvaCudaChain *chain, void *stream);
 
 /* Dense convolution (group 1, dilation 1) on fp16 NHWC as an implicit GEMM on
  * tensor cores (WMMA 16x16x16, fp32 accumulation): M = n*oh*ow output pixels,
