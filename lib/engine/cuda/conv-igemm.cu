@@ -9,8 +9,9 @@
  * small batches still fill the GPU) with WM x WN warps of WMMA 16x16x16
  * fragments and fp32 accumulators. When the input channels are a multiple
  * of 8, A and B go through a 3-stage cp.async pipeline (16-byte copies,
- * zero-filled outside the image); otherwise A is gathered element by element
- * into registers one tile ahead. The accumulators go through shared memory
+ * zero-filled outside the image); otherwise (the first convolution of a
+ * network, on 1 to 4 image channels) A is gathered element by element, in
+ * runs of 8 k per thread, into registers one tile ahead. The accumulators go through shared memory
  * so bias, the fused chain and the 16-byte fp16 stores run in the same
  * kernel, coalesced along the channels.
  */
@@ -50,11 +51,10 @@ template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
   static const int C_BYTES = BM * LDC * 4;
   static const int BYTES = AB_BYTES > C_BYTES ? AB_BYTES : C_BYTES;
   static const int A_CHUNKS = BM * BK / 8, B_CHUNKS = BN * BK / 8; /* 16-byte pieces per tile */
-  static const int A_SCALAR = BM * BK / THREADS;                   /* gathered halves per thread */
   static_assert (FM >= 1 && FN >= 1 && WTM % 16 == 0 && WTN % 16 == 0, "warp tiles are whole fragments");
   static_assert (THREADS % 32 == 0 && THREADS % (BK / 8) == 0, "each thread keeps one k chunk");
   static_assert (A_CHUNKS % THREADS == 0, "A tile copies divide evenly");
-  static_assert ((BM * BK) % THREADS == 0 && BM % (THREADS / BK) == 0, "scalar gather divides evenly");
+  static_assert (BM >= 32, "a warp's gathered runs lie in one k chunk");
   static_assert (BYTES + 3 * BM * 4 <= 48 * 1024, "static shared memory");
 };
 
@@ -162,27 +162,45 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       cp_async16 (As + row * LDS + kc, ok ? x + img + ((size_t) iy * s.w + ix) * s.c + c : x, ok);
     }
   };
-  /* any channel count: one k per thread, THREADS / BK rows per pass; all
-   * loads of a tile issued before the first is used */
-  __half a_reg[VEC_A ? 1 : C::A_SCALAR];
+  /* any channel count: each thread gathers runs of 8 consecutive k of one
+   * row (the filter tap advanced incrementally, no division per element)
+   * into registers one tile ahead, then stores each run as one 16-byte
+   * shared store; a warp covers 32 neighbouring rows, so its loads of one k
+   * touch neighbouring pixels */
+  uint4 a_reg[VEC_A ? 1 : C::A_CHUNKS / THREADS];
   auto fetch_a_scalar = [&] (int k0) {
-    int r, q, c;
-    const int kc = tid % BK;
-    const bool kin = tap (k0 + kc, r, q, c);
 #pragma unroll
-    for (int i = 0; i < C::A_SCALAR; i++) {
-      const int row = tid / BK + (THREADS / BK) * i;
-      const int img = row_img[row], iy = row_iy[row] + r, ix = row_ix[row] + q;
-      a_reg[i] = __float2half (0.f);
-      if (kin && img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
-        a_reg[i] = x[img + ((size_t) iy * s.w + ix) * s.c + c];
+    for (int j = 0; j < C::A_CHUNKS / THREADS; j++) {
+      const int idx = tid + j * THREADS, row = idx % BM, kc = (idx / BM) * 8;
+      const int img = row_img[row], iy0 = row_iy[row], ix0 = row_ix[row];
+      int r, q, c;
+      tap (k0 + kc, r, q, c);
+      unsigned short v[8];
+#pragma unroll
+      for (int e = 0; e < 8; e++) {
+        const int iy = iy0 + r, ix = ix0 + q;
+        v[e] = 0;
+        if (k0 + kc + e < K && img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
+          v[e] = __half_as_ushort (x[img + ((size_t) iy * s.w + ix) * s.c + c]);
+        if (++c == s.c) {
+          c = 0;
+          if (++q == s.kw) {
+            q = 0;
+            r++;
+          }
+        }
+      }
+      a_reg[j] = make_uint4 (v[0] | ((unsigned) v[1] << 16), v[2] | ((unsigned) v[3] << 16),
+                             v[4] | ((unsigned) v[5] << 16), v[6] | ((unsigned) v[7] << 16));
     }
   };
   auto store_a_scalar = [&] (int stage) {
     __half *As = AB + stage * C::STAGE_HALVES;
 #pragma unroll
-    for (int i = 0; i < C::A_SCALAR; i++)
-      As[(tid / BK + (THREADS / BK) * i) * LDS + tid % BK] = a_reg[i];
+    for (int j = 0; j < C::A_CHUNKS / THREADS; j++) {
+      const int idx = tid + j * THREADS;
+      *(uint4 *) (As + (idx % BM) * LDS + (idx / BM) * 8) = a_reg[j];
+    }
   };
   auto compute = [&] (int stage) {
     const __half *As = AB + stage * C::STAGE_HALVES, *Bs = As + BM * LDS;
