@@ -1349,7 +1349,8 @@ category (OvaPlan *plan, CKernel *k, char *buf, size_t len)
     OvaValue *w = OVA_VALUE (plan->g, n->inputs[1]);
     int group = (int) ova_op_attr_int (&on, "group", 1);
     g_snprintf (buf, len, "Conv %s%s%s", group > 1 && w->dims[1] == 1 ? "depthwise " : "",
-                w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk", k->ig ? " (ova igemm)" : "");
+                w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk",
+                k->ig ? " (ova igemm)" : k->dw_w ? (k->dw_vec8 ? " (ova 8-channel)" : " (ova scalar)") : "");
   } else
     g_snprintf (buf, len, "%s", n->op_type);
   return buf;
