@@ -9,6 +9,7 @@
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <stdlib.h>
 
 namespace {
 
@@ -210,6 +211,72 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t
       acc = cnt ? acc / cnt : 0.f;
     }
     st (y, yi, apply_chain<T> (c, acc, i));
+  }
+}
+
+/* fp16 NHWC pooling, 8 channels per thread: one 16-byte load per window
+ * pixel (neighbouring threads take neighbouring channel groups of a pixel),
+ * fp32 arithmetic, one 16-byte store into y[q * ldc + c_off + cc]. Needs
+ * ch, ldc, c_off multiples of 8 and 16-byte aligned x, y; otherwise as k_pool. */
+__global__ void
+k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldc, int c_off,
+                int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+                int is_max, int incl, OvaCudaChain c)
+{
+  const unsigned groups = (unsigned) ch / 8;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned q = i / groups;
+    const int cc = (int) (i - q * groups) * 8;
+    const int ox = (int) (q % (unsigned) ow);
+    const unsigned t = q / (unsigned) ow;
+    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    const __half *xp = x + (size_t) b * h * w * ch + cc;
+    float acc[8];
+#pragma unroll
+    for (int e = 0; e < 8; e++)
+      acc[e] = is_max ? -INFINITY : 0.f;
+    int cnt = 0;
+    for (int ky = 0; ky < kh; ky++) {
+      const int iy = oy * sh - ph + ky * dh;
+      if (iy < 0 || iy >= h)
+        continue;
+      for (int kx = 0; kx < kw; kx++) {
+        const int ix = ox * sw - pw + kx * dw;
+        if (ix < 0 || ix >= w)
+          continue;
+        const uint4 v = *(const uint4 *) (xp + ((size_t) iy * w + ix) * ch);
+        const unsigned u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          const float2 f = __half22float2 (__halves2half2 (__ushort_as_half ((unsigned short) (u[e] & 0xffffu)),
+                                                          __ushort_as_half ((unsigned short) (u[e] >> 16))));
+          acc[2 * e] = is_max ? fmaxf (acc[2 * e], f.x) : acc[2 * e] + f.x;
+          acc[2 * e + 1] = is_max ? fmaxf (acc[2 * e + 1], f.y) : acc[2 * e + 1] + f.y;
+        }
+        cnt++;
+      }
+    }
+    if (!is_max) {
+      if (incl) {
+        /* the window as clipped to the padded input */
+        int y0 = oy * sh - ph, x0 = ox * sw - pw;
+        int y1 = min (y0 + (kh - 1) * dh + 1, h + ph), x1 = min (x0 + (kw - 1) * dw + 1, w + pw);
+        cnt = ((y1 - y0 + dh - 1) / dh) * ((x1 - x0 + dw - 1) / dw);
+      }
+#pragma unroll
+      for (int e = 0; e < 8; e++)
+        acc[e] = cnt ? acc[e] / cnt : 0.f;
+    }
+    unsigned packed[4];
+    const int64_t plain = (int64_t) q * ch + cc;
+#pragma unroll
+    for (int e = 0; e < 8; e += 2) {
+      const float v0 = apply_chain<__half> (c, acc[e], plain + e);
+      const float v1 = apply_chain<__half> (c, acc[e + 1], plain + e + 1);
+      packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
+                      ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+    }
+    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
   }
 }
 
@@ -572,6 +639,22 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
   return cudaGetLastError ();
 }
 
+namespace {
+
+/* OVA_CUDA_POOL_VEC=0: pooling always one element per thread (read once). */
+bool
+pool_vec8_enabled ()
+{
+  static int enabled = -1;
+  if (enabled < 0) {
+    const char *e = getenv ("OVA_CUDA_POOL_VEC");
+    enabled = !e || atoi (e) != 0;
+  }
+  return enabled;
+}
+
+} // namespace
+
 extern "C" int
 ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w,
                  int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl,
@@ -583,6 +666,13 @@ ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int n
   if (nhwc && (ldc < c_off + ch || c_off < 0))
     return cudaErrorInvalidValue;
   OvaCudaChain c = chain_or_empty (chain);
+  if (half && nhwc && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
+      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && pool_vec8_enabled ()) {
+    k_pool_nhwc_h8<<<blocks (n / 8), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, (unsigned) (n / 8),
+                                                           (int) ch, (int) ldc, (int) c_off, h, w, oh, ow, kh, kw,
+                                                           sh, sw, ph, pw, dh, dw, is_max, incl, c);
+    return cudaGetLastError ();
+  }
   if (half)
     k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
                                                 kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
