@@ -173,9 +173,29 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
     for (int j = 0; j < C::A_CHUNKS / THREADS; j++) {
       const int idx = tid + j * THREADS, row = idx % BM, kc = (idx / BM) * 8;
       const int img = row_img[row], iy0 = row_iy[row], ix0 = row_ix[row];
+      unsigned short v[8];
+      if (img >= 0 && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 && ix0 + s.kw <= s.w) {
+        /* the whole window inside the image (most rows): the kw * c values
+         * of one filter row are contiguous, so column k lies at
+         * k + r * (w - kw) * c from the window's corner */
+        const __half *corner = x + img + ((size_t) iy0 * s.w + ix0) * s.c;
+        const int row_len = s.kw * s.c, skip = (s.w - s.kw) * s.c;
+        const int k = k0 + kc;
+        int r = k / row_len, end = (r + 1) * row_len;
+#pragma unroll
+        for (int e = 0; e < 8; e++) {
+          if (k + e == end) {
+            r++;
+            end += row_len;
+          }
+          v[e] = k + e < K ? __half_as_ushort (corner[k + e + r * skip]) : (unsigned short) 0;
+        }
+        a_reg[j] = make_uint4 (v[0] | ((unsigned) v[1] << 16), v[2] | ((unsigned) v[3] << 16),
+                               v[4] | ((unsigned) v[5] << 16), v[6] | ((unsigned) v[7] << 16));
+        continue;
+      }
       int r, q, c;
       tap (k0 + kc, r, q, c);
-      unsigned short v[8];
 #pragma unroll
       for (int e = 0; e < 8; e++) {
         const int iy = iy0 + r, ix = ix0 + q;
