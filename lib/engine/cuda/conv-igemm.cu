@@ -102,7 +102,10 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
   const int M = s.n * ohw;
   const int K = s.kh * s.kw * s.c;
   const int KT = (K + BK - 1) / BK;
-  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+  /* channel tiles fastest: the blocks that share an A tile (the same
+   * pixels) run together, so the input is read from DRAM about once */
+  const int n_tiles = (s.k + BN - 1) / BN;
+  const int m0 = (int) (blockIdx.x / n_tiles) * BM, n0 = (int) (blockIdx.x % n_tiles) * BN;
 
   for (int r = tid; r < BM; r += THREADS) {
     int m = m0 + r;
@@ -332,10 +335,10 @@ launch (const __half *x, const __half *w, const float *bias, __half *y, const Ov
         const OvaCudaChain &ch, cudaStream_t stream)
 {
   const int64_t M = (int64_t) s.n * s.oh * s.ow;
-  const int64_t gx = (M + BM - 1) / BM, gy = (s.k + BN - 1) / BN;
-  if (gx >= (1ll << 31) || gy >= 65536)
+  const int64_t blocks = (M + BM - 1) / BM * ((s.k + BN - 1) / BN);
+  if (blocks >= (1ll << 31))
     return cudaErrorInvalidValue;
-  dim3 grid ((unsigned) gx, (unsigned) gy);
+  dim3 grid ((unsigned) blocks);
   k_conv_igemm<BM, BN, WM, WN, VEC_A, VEC_OUT>
       <<<grid, Cfg<BM, BN, WM, WN, VEC_A>::THREADS, 0, stream>>> (x, w, bias, y, s, kpad, ch);
   return cudaGetLastError ();
