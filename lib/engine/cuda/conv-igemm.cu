@@ -10,8 +10,8 @@
  * fragments and fp32 accumulators. When the input channels are a multiple
  * of 8, A and B go through a 3-stage cp.async pipeline (16-byte copies,
  * zero-filled outside the image); otherwise (the first convolution of a
- * network, on 1 to 4 image channels) A is gathered element by element, in
- * runs of 8 k per thread, into registers one tile ahead. The accumulators go through shared memory
+ * network, on 1 to 4 image channels) A is gathered element by element into
+ * registers one tile ahead, a warp reading consecutive k of one pixel. The accumulators go through shared memory
  * so bias, the fused chain and the 16-byte fp16 stores run in the same
  * kernel, coalesced along the channels.
  */
@@ -54,8 +54,9 @@ template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
   static_assert (FM >= 1 && FN >= 1 && WTM % 16 == 0 && WTN % 16 == 0, "warp tiles are whole fragments");
   static_assert (THREADS % 32 == 0 && THREADS % (BK / 8) == 0, "each thread keeps one k chunk");
   static_assert (A_CHUNKS % THREADS == 0, "A tile copies divide evenly");
-  static_assert (BM >= 32, "a warp's gathered runs lie in one k chunk");
-  static_assert (BYTES + 3 * BM * 4 <= 48 * 1024, "static shared memory");
+  static const int A_SCALAR = BM * BK / THREADS;                   /* gathered halves per thread */
+  static_assert ((BM * BK) % THREADS == 0 && BM % (THREADS / BK) == 0, "scalar gather divides evenly");
+  static_assert (BYTES + 4 * BM * 4 <= 48 * 1024, "static shared memory");
 };
 
 __device__ __forceinline__ void
@@ -83,7 +84,7 @@ cp_async_wait ()
  * filter tap and are one 16-byte load. VEC_OUT: k, ldc, c_off multiples of 8
  * and y 16-byte aligned, so 8 channels are one 16-byte store. */
 template <int BM, int BN, int WM, int WN, bool VEC_A, bool VEC_OUT>
-__global__ void __launch_bounds__ (Cfg<BM, BN, WM, WN, VEC_A>::THREADS)
+__global__ void __launch_bounds__ (Cfg<BM, BN, WM, WN, VEC_A>::THREADS, 1)
 k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
               __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch)
 {
@@ -93,6 +94,9 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
   /* per tile row (output pixel): element offset of its image, top-left input
    * coordinate of its window; img < 0 for rows past M */
   __shared__ int row_img[BM], row_iy[BM], row_ix[BM];
+  /* element offset of the window's top-left input pixel when the whole
+   * window lies inside the image, else -1 (the unvectorised gather) */
+  __shared__ int row_corner[BM];
   __half *AB = (__half *) smem; /* STAGES x { A [BM][LDS] (pixels x k), B [BN][LDS] (n-major, k contiguous) } */
   float *Cs = (float *) smem;   /* [BM][LDC], after the main loop */
 
@@ -112,12 +116,17 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
     if (m < M) {
       int b = m / ohw, q = m - b * ohw;
       int oy = q / s.ow, ox = q - oy * s.ow;
+      const int iy = oy * s.sh - s.ph, ix = ox * s.sw - s.pw;
       row_img[r] = b * s.h * s.w * s.c;
-      row_iy[r] = oy * s.sh - s.ph;
-      row_ix[r] = ox * s.sw - s.pw;
+      row_iy[r] = iy;
+      row_ix[r] = ix;
+      row_corner[r] = iy >= 0 && iy + s.kh <= s.h && ix >= 0 && ix + s.kw <= s.w
+                          ? row_img[r] + (iy * s.w + ix) * s.c
+                          : -1;
     } else {
       row_img[r] = -1;
       row_iy[r] = row_ix[r] = 0;
+      row_corner[r] = -1;
     }
   }
 
@@ -165,65 +174,40 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       cp_async16 (As + row * LDS + kc, ok ? x + img + ((size_t) iy * s.w + ix) * s.c + c : x, ok);
     }
   };
-  /* any channel count: each thread gathers runs of 8 consecutive k of one
-   * row (the filter tap advanced incrementally, no division per element)
-   * into registers one tile ahead, then stores each run as one 16-byte
-   * shared store; a warp covers 32 neighbouring rows, so its loads of one k
-   * touch neighbouring pixels */
-  uint4 a_reg[VEC_A ? 1 : C::A_CHUNKS / THREADS];
+  /* any channel count: each thread keeps one column k of the tile and
+   * gathers it for THREADS / BK rows per pass, all loads of a tile issued
+   * into registers one tile ahead; a warp's 32 threads read 32 consecutive
+   * k of one pixel's window, a few contiguous runs of memory. Rows whose
+   * window lies inside the image (most) read at corner + k + r * skip: the
+   * kw * c values of one filter row are contiguous. */
+  unsigned short a_reg[VEC_A ? 1 : C::A_SCALAR];
   auto fetch_a_scalar = [&] (int k0) {
+    int r, q, c;
+    const int kc = tid % BK, k = k0 + kc;
+    const bool kin = tap (k, r, q, c);
+    const int koff = k + r * (s.w - s.kw) * s.c;
 #pragma unroll
-    for (int j = 0; j < C::A_CHUNKS / THREADS; j++) {
-      const int idx = tid + j * THREADS, row = idx % BM, kc = (idx / BM) * 8;
-      const int img = row_img[row], iy0 = row_iy[row], ix0 = row_ix[row];
-      unsigned short v[8];
-      if (img >= 0 && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 && ix0 + s.kw <= s.w) {
-        /* the whole window inside the image (most rows): the kw * c values
-         * of one filter row are contiguous, so column k lies at
-         * k + r * (w - kw) * c from the window's corner */
-        const __half *corner = x + img + ((size_t) iy0 * s.w + ix0) * s.c;
-        const int row_len = s.kw * s.c, skip = (s.w - s.kw) * s.c;
-        const int k = k0 + kc;
-        int r = k / row_len, end = (r + 1) * row_len;
-#pragma unroll
-        for (int e = 0; e < 8; e++) {
-          if (k + e == end) {
-            r++;
-            end += row_len;
-          }
-          v[e] = k + e < K ? __half_as_ushort (corner[k + e + r * skip]) : (unsigned short) 0;
-        }
-        a_reg[j] = make_uint4 (v[0] | ((unsigned) v[1] << 16), v[2] | ((unsigned) v[3] << 16),
-                               v[4] | ((unsigned) v[5] << 16), v[6] | ((unsigned) v[7] << 16));
-        continue;
-      }
-      int r, q, c;
-      tap (k0 + kc, r, q, c);
-#pragma unroll
-      for (int e = 0; e < 8; e++) {
-        const int iy = iy0 + r, ix = ix0 + q;
-        v[e] = 0;
-        if (k0 + kc + e < K && img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
-          v[e] = __half_as_ushort (x[img + ((size_t) iy * s.w + ix) * s.c + c]);
-        if (++c == s.c) {
-          c = 0;
-          if (++q == s.kw) {
-            q = 0;
-            r++;
-          }
+    for (int i = 0; i < C::A_SCALAR; i++) {
+      const int row = tid / BK + (THREADS / BK) * i;
+      const int corner = row_corner[row];
+      unsigned short v = 0;
+      if (kin) {
+        if (corner >= 0)
+          v = __half_as_ushort (x[corner + koff]);
+        else {
+          const int img = row_img[row], iy = row_iy[row] + r, ix = row_ix[row] + q;
+          if (img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
+            v = __half_as_ushort (x[img + ((size_t) iy * s.w + ix) * s.c + c]);
         }
       }
-      a_reg[j] = make_uint4 (v[0] | ((unsigned) v[1] << 16), v[2] | ((unsigned) v[3] << 16),
-                             v[4] | ((unsigned) v[5] << 16), v[6] | ((unsigned) v[7] << 16));
+      a_reg[i] = v;
     }
   };
   auto store_a_scalar = [&] (int stage) {
     __half *As = AB + stage * C::STAGE_HALVES;
 #pragma unroll
-    for (int j = 0; j < C::A_CHUNKS / THREADS; j++) {
-      const int idx = tid + j * THREADS;
-      *(uint4 *) (As + (idx % BM) * LDS + (idx / BM) * 8) = a_reg[j];
-    }
+    for (int i = 0; i < C::A_SCALAR; i++)
+      As[(tid / BK + (THREADS / BK) * i) * LDS + tid % BK] = __ushort_as_half (a_reg[i]);
   };
   auto compute = [&] (int stage) {
     const __half *As = AB + stage * C::STAGE_HALVES, *Bs = As + BM * LDS;
