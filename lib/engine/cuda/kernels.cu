@@ -441,6 +441,26 @@ k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64
   }
 }
 
+/* Nearest resize of fp16 NHWC, 8 channels per thread: one 16-byte copy from
+ * the source pixel into y[q * ldc + c_off + cc] (exact, as k_resize). Needs
+ * ch, ldc, c_off multiples of 8 and 16-byte aligned x, y. */
+__global__ void
+k_resize_nearest_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldc,
+                          int c_off, int h, int w, int oh, int ow, float sh, float sw, int ct, int nm)
+{
+  const unsigned groups = (unsigned) ch / 8;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned q = i / groups;
+    const int cc = (int) (i - q * groups) * 8;
+    const int ox = (int) (q % (unsigned) ow);
+    const unsigned t = q / (unsigned) ow;
+    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    const int iy = nearest (nm, src_coord (ct, oy, sh, h, oh), h), ix = nearest (nm, src_coord (ct, ox, sw, w, ow), w);
+    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) =
+        *(const uint4 *) (x + (((size_t) b * h + iy) * w + ix) * ch + cc);
+  }
+}
+
 /* One block per row; the row's max and sum reduced in shared memory. */
 template <typename T>
 __global__ void
@@ -641,13 +661,14 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
 
 namespace {
 
-/* OVA_CUDA_POOL_VEC=0: pooling always one element per thread (read once). */
+/* OVA_CUDA_VEC8=0: pooling and nearest resize always one element per
+ * thread (read once). */
 bool
-pool_vec8_enabled ()
+vec8_enabled ()
 {
   static int enabled = -1;
   if (enabled < 0) {
-    const char *e = getenv ("OVA_CUDA_POOL_VEC");
+    const char *e = getenv ("OVA_CUDA_VEC8");
     enabled = !e || atoi (e) != 0;
   }
   return enabled;
@@ -667,7 +688,7 @@ ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int n
     return cudaErrorInvalidValue;
   OvaCudaChain c = chain_or_empty (chain);
   if (half && nhwc && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
-      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && pool_vec8_enabled ()) {
+      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
     k_pool_nhwc_h8<<<blocks (n / 8), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, (unsigned) (n / 8),
                                                            (int) ch, (int) ldc, (int) c_off, h, w, oh, ow, kh, kw,
                                                            sh, sw, ph, pw, dh, dw, is_max, incl, c);
@@ -691,6 +712,13 @@ ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int
     return 0;
   if (nhwc && (ldc < c_off + ch || c_off < 0))
     return cudaErrorInvalidValue;
+  if (half && nhwc && mode == 0 && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
+      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
+    k_resize_nearest_nhwc_h8<<<blocks (n / 8), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y,
+                                                                     (unsigned) (n / 8), (int) ch, (int) ldc,
+                                                                     (int) c_off, h, w, oh, ow, sh, sw, ct, nm);
+    return cudaGetLastError ();
+  }
   if (half)
     k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
                                                   sh, sw, mode, ct, nm);
