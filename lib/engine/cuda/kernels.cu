@@ -518,6 +518,19 @@ chain_or_empty (const OvaCudaChain *c)
   return c ? *c : e;
 }
 
+/* OVA_CUDA_VEC8=0: pooling, nearest resize and strided copies (Concat,
+ * Slice, Transpose) always one element per thread (read once). */
+bool
+vec8_enabled ()
+{
+  static int enabled = -1;
+  if (enabled < 0) {
+    const char *e = getenv ("OVA_CUDA_VEC8");
+    enabled = !e || atoi (e) != 0;
+  }
+  return enabled;
+}
+
 Dims
 make_dims (int rank, const int64_t *d, const int64_t *a, const int64_t *b)
 {
@@ -648,6 +661,38 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
   for (int i = 0; i < rank; i++)
     if (ss[i] < 0)
       small = false;
+  /* Contiguous innermost runs (a channel Concat's slices, most copies):
+   * copy 16-, 8- or 4-byte vectors when every offset and stride allows it. */
+  const int es = half ? 2 : 4;
+  for (int vb = 16; vb >= 4 && rank >= 1 && small && vec8_enabled (); vb /= 2) {
+    const int64_t V = vb / es;
+    if (V < 2)
+      break;
+    bool ok = ss[rank - 1] == 1 && ds[rank - 1] == 1 && dims[rank - 1] % V == 0 && so % V == 0 && dof % V == 0 &&
+              (uintptr_t) src % vb == 0 && (uintptr_t) dst % vb == 0;
+    for (int i = 0; i < rank - 1 && ok; i++)
+      ok = ss[i] % V == 0 && ds[i] % V == 0;
+    if (!ok)
+      continue;
+    int64_t vd[OVA_CUDA_MAX_RANK], va[OVA_CUDA_MAX_RANK], vbs[OVA_CUDA_MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+      vd[i] = i == rank - 1 ? dims[i] / V : dims[i];
+      va[i] = i == rank - 1 ? 1 : ss[i] / V;
+      vbs[i] = i == rank - 1 ? 1 : ds[i] / V;
+    }
+    Dims vm = make_dims (rank, vd, va, vbs);
+    const int64_t nv = n / V;
+    if (vb == 16)
+      k_strided_copy<uint4, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const uint4 *) src, (uint4 *) dst, rank, vm,
+                                                                           so / V, dof / V, nv);
+    else if (vb == 8)
+      k_strided_copy<uint2, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const uint2 *) src, (uint2 *) dst, rank, vm,
+                                                                           so / V, dof / V, nv);
+    else
+      k_strided_copy<unsigned, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const unsigned *) src, (unsigned *) dst,
+                                                                              rank, vm, so / V, dof / V, nv);
+    return cudaGetLastError ();
+  }
   if (half && small)
     k_strided_copy<__half, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (__half *) dst, rank, dm, so, dof, n);
   else if (half)
@@ -658,23 +703,6 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
     k_strided_copy<float, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (float *) dst, rank, dm, so, dof, n);
   return cudaGetLastError ();
 }
-
-namespace {
-
-/* OVA_CUDA_VEC8=0: pooling and nearest resize always one element per
- * thread (read once). */
-bool
-vec8_enabled ()
-{
-  static int enabled = -1;
-  if (enabled < 0) {
-    const char *e = getenv ("OVA_CUDA_VEC8");
-    enabled = !e || atoi (e) != 0;
-  }
-  return enabled;
-}
-
-} // namespace
 
 extern "C" int
 ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w,
