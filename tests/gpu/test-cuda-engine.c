@@ -207,7 +207,7 @@ check_kernels_igemm (const char *model, int batch, float lo, float hi, gboolean 
 
 /* The implicit-GEMM kernel's block tiles (conv-igemm.cu, TILES). */
 static const char *const igemm_tiles[] = { "128x64", "128x32", "128x16", "64x64", "64x32",
-                                           "64x16",  "32x64",  "32x32",  "32x16" };
+                                           "64x16",  "32x64",  "32x32",  "32x16", "64x128" };
 
 /* 5. the convolution models of make-conv-models.py, in name order */
 static void

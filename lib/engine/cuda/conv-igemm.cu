@@ -5,8 +5,8 @@
  * kernels.h): C[M x N] = A[M x K] . B[K x N] with A the im2col view of the
  * input (never materialised: each tile is gathered from the NHWC input with
  * bounds checks, zeros for padding and tails), B the weights re-laid out at
- * compile time. One block computes a BM x BN tile of C (a few tile sizes, so
- * small batches still fill the GPU) with WM x WN warps of WMMA 16x16x16
+ * compile time. One block computes a BM x BN tile of C (ten tile sizes, small
+ * ones so that small batches still fill the GPU, wide ones for wide layers) with WM x WN warps of WMMA 16x16x16
  * fragments and fp32 accumulators. When the input channels are a multiple
  * of 8, A and B go through a 3-stage cp.async pipeline (16-byte copies,
  * zero-filled outside the image); otherwise (the first convolution of a
@@ -30,14 +30,14 @@ const int BK = 32;      /* K per shared-memory tile */
 const int LDS = BK + 8; /* halves per shared row: 80 bytes, 16-byte aligned and free of ldmatrix bank conflicts */
 
 static_assert (BK == OVA_CUDA_IGEMM_KPAD, "K tile and weight padding agree");
-static_assert (OVA_CUDA_IGEMM_NPAD % 64 == 0, "weight rows cover the widest N tile");
+static_assert (OVA_CUDA_IGEMM_NPAD % 128 == 0, "weight rows cover the widest N tile");
 
 /* The tile variants, in the order of ova_cuda_conv_igemm_tile. */
 struct TileDims {
   int bm, bn;
 };
 const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 64, 32 },
-                           { 64, 16 },  { 32, 64 },  { 32, 32 },  { 32, 16 } };
+                           { 64, 16 },  { 32, 64 },  { 32, 32 },  { 32, 16 }, { 64, 128 } };
 const int N_TILES = (int) (sizeof TILES / sizeof TILES[0]);
 
 template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
@@ -397,6 +397,7 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
     case 5: return launch_tile<64, 16, 4, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
     case 6: return launch_tile<32, 64, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
     case 7: return launch_tile<32, 32, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
-    default: return launch_tile<32, 16, 2, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 8: return launch_tile<32, 16, 2, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    default: return launch_tile<64, 128, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
   }
 }

@@ -124,7 +124,7 @@ typedef struct {
 /* The weights the kernel reads: fp16 [round_up (k, OVA_CUDA_IGEMM_NPAD)]
  * [round_up (kh*kw*c, OVA_CUDA_IGEMM_KPAD)], row j holding output channel j's
  * filter in (r, s, c) order (c fastest), zero in the padding. */
-#define OVA_CUDA_IGEMM_NPAD 64
+#define OVA_CUDA_IGEMM_NPAD 128
 #define OVA_CUDA_IGEMM_KPAD 32
 
 int ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void *y, const OvaCudaConvShape *s,
