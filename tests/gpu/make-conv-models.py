@@ -13,7 +13,16 @@
 #        place, the third has other readers and is copied)
 #     -> Add(per-channel constant) -> output (stored NCHW)
 #
-# and two SPP/FPN-like models whose Concats take max pools and a 2x upsample.
+# two SPP/FPN-like models whose Concats take max pools and a 2x upsample,
+# depthwise models:
+#
+#   X -> Add -> Conv 1x1 + SiLU -> depthwise kxk / stride s + SiLU ─┐
+#                               -> Conv 1x1 / stride s ─────────────┴ Concat
+#     -> depthwise 3x3 + residual Add of the Concat -> Add -> output
+#
+# (channel counts multiples of 8 and not, so both depthwise kernels run), and
+# first convolutions with 1 to 4 input channels (the gathered, unvectorised
+# path of the implicit-GEMM kernel).
 #
 # tests/gpu/test-cuda-engine.c --conv-models DIR checks every kernel of each
 # model against the plain-C reference (OVA_CUDA_CHECK=1, fp16, with the
@@ -36,6 +45,15 @@ def conv(nodes, inits, rng, name, x, cin, cout, k, s, pad):
     inits += [numpy_helper.from_array(w, name + '_w'), numpy_helper.from_array(b, name + '_b')]
     nodes.append(helper.make_node('Conv', [x, name + '_w', name + '_b'], [name], name=name,
                                   kernel_shape=[k, k], strides=[s, s], pads=[pad] * 4))
+    return name
+
+
+def dwconv(nodes, inits, rng, name, x, c, k, s):
+    w = (rng.standard_normal((c, 1, k, k)) / k).astype(np.float32)
+    b = (0.1 * rng.standard_normal(c)).astype(np.float32)
+    inits += [numpy_helper.from_array(w, name + '_w'), numpy_helper.from_array(b, name + '_b')]
+    nodes.append(helper.make_node('Conv', [x, name + '_w', name + '_b'], [name], name=name, group=c,
+                                  kernel_shape=[k, k], strides=[s, s], pads=[k // 2] * 4))
     return name
 
 
@@ -102,6 +120,28 @@ def pool_resize_model(cin, c, h, w, seed):
     return m
 
 
+def dw_model(cin, c, k, s, h, w, seed):
+    """Depthwise convolutions: one written into a Concat, one with a residual Add."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', cin)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, cin, c, 1, 1, 0))
+    d1 = silu(nodes, dwconv(nodes, inits, rng, 'dw_1', a, c, k, s))
+    d2 = conv(nodes, inits, rng, 'conv_2', a, c, c, 1, s, 0)
+    nodes.append(helper.make_node('Concat', [d1, d2], ['cat'], name='cat', axis=1))
+    d3 = dwconv(nodes, inits, rng, 'dw_3', 'cat', 2 * c, 3, 1)
+    nodes.append(helper.make_node('Add', [d3, 'cat'], ['res'], name='res'))
+    channel_add(nodes, inits, rng, 'Y', 'res', 2 * c)
+    oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
+    g = helper.make_graph(nodes, 'dw_%d_%d_k%d_s%d' % (cin, c, k, s),
+                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
+                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', 2 * c, oh, ow])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: make-conv-models.py OUT_DIR')
@@ -121,6 +161,19 @@ def main():
     for cin, cout, k, s, h, w in [(16, 24, 5, 1, 12, 10), (3, 16, 6, 2, 20, 18), (12, 16, 3, 1, 26, 26)]:
         onnx.save(model(cin, cout, k, s, h, w, seed=7 * k + cin),
                   os.path.join(out, 'conv_%03d_%03d_k%d_s%d.onnx' % (cin, cout, k, s)))
+        n += 1
+    # first convolutions on 1 to 4 input channels
+    for cin, cout, k, s, h, w in [(1, 8, 3, 1, 15, 15), (3, 32, 3, 2, 33, 31), (4, 16, 3, 1, 17, 15),
+                                  (2, 24, 6, 2, 22, 26)]:
+        onnx.save(model(cin, cout, k, s, h, w, seed=11 * k + cin),
+                  os.path.join(out, 'conv_%03d_%03d_k%d_s%d.onnx' % (cin, cout, k, s)))
+        n += 1
+    # depthwise 3x3 and 5x5, strides 1 and 2; 20 and 36 channels take the scalar kernel
+    for cin, c, k, s, h, w in [(16, 16, 3, 1, 13, 11), (8, 32, 3, 2, 15, 13), (32, 64, 5, 1, 11, 9),
+                               (24, 128, 5, 2, 13, 13), (64, 256, 3, 2, 9, 7), (12, 20, 3, 1, 10, 10),
+                               (16, 48, 5, 2, 20, 18), (8, 36, 5, 1, 9, 11)]:
+        onnx.save(dw_model(cin, c, k, s, h, w, seed=13 * k + c),
+                  os.path.join(out, 'dw_%03d_k%d_s%d.onnx' % (c, k, s)))
         n += 1
     # pooling and resize writing into Concats (spatial sizes even for the 2x upsample)
     for cin, c, h, w in [(16, 24, 14, 10), (32, 64, 10, 8)]:

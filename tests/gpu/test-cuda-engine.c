@@ -13,8 +13,11 @@
  *  4. with --bench: images/s of yolox_nano at batch 1, 8, 32, 64, fp16 and fp32;
  *  5. with --conv-models DIR (tests/gpu/make-conv-models.py): every kernel of
  *     each small convolution model against the reference, fp16, with ova's
- *     implicit-GEMM convolution forced (OVA_CUDA_IGEMM=force), Concat inputs
- *     written in place (and, for a third of them, copied); run last.
+ *     implicit-GEMM convolution and 8-channel depthwise kernel forced
+ *     (OVA_CUDA_IGEMM=force, OVA_CUDA_DW=force), Concat inputs written in
+ *     place (and, for a third of them, copied); the depthwise models also
+ *     with the scalar depthwise kernel, and a spread of models once per
+ *     implicit-GEMM block tile (OVA_CUDA_IGEMM_TILE); run last.
  * Lines starting with "RESULT" are collected by tests/gpu/device.sh.
  */
 #include <ova/cuda.h>
@@ -172,17 +175,39 @@ check_kernels (const char *model, OvaPrecision prec, int batch, float lo, float 
   check_kernels_as (model, NULL, prec, batch, lo, hi);
 }
 
-/* The same with ova's implicit-GEMM convolution wherever it applies. */
+/* The same with ova's own convolution kernels wherever they apply: the
+ * implicit GEMM (@tile: one block tile, "BMxBN"; NULL: the fastest of each
+ * convolution) and the depthwise kernel (@dw: OVA_CUDA_DW, "force" for the
+ * 8-channel variant or "scalar"). */
+static void
+check_kernels_ova_as (const char *model, int batch, float lo, float hi, gboolean concat_in_place, const char *tile,
+                      const char *dw)
+{
+  g_setenv ("OVA_CUDA_IGEMM", "force", TRUE);
+  g_setenv ("OVA_CUDA_DW", dw, TRUE);
+  if (tile)
+    g_setenv ("OVA_CUDA_IGEMM_TILE", tile, TRUE);
+  if (!concat_in_place)
+    g_setenv ("OVA_CUDA_CONCAT_INPLACE", "0", TRUE);
+  char *label = g_strdup_printf ("%s%s%s%s%s", concat_in_place ? "igemm" : "igemm-concat-copy", tile ? " tile " : "",
+                                 tile ? tile : "", strcmp (dw, "force") ? " dw " : "", strcmp (dw, "force") ? dw : "");
+  check_kernels_as (model, label, OVA_PRECISION_FP16, batch, lo, hi);
+  g_free (label);
+  g_unsetenv ("OVA_CUDA_IGEMM");
+  g_unsetenv ("OVA_CUDA_DW");
+  g_unsetenv ("OVA_CUDA_IGEMM_TILE");
+  g_unsetenv ("OVA_CUDA_CONCAT_INPLACE");
+}
+
 static void
 check_kernels_igemm (const char *model, int batch, float lo, float hi, gboolean concat_in_place)
 {
-  g_setenv ("OVA_CUDA_IGEMM", "force", TRUE);
-  if (!concat_in_place)
-    g_setenv ("OVA_CUDA_CONCAT_INPLACE", "0", TRUE);
-  check_kernels_as (model, concat_in_place ? "igemm" : "igemm-concat-copy", OVA_PRECISION_FP16, batch, lo, hi);
-  g_unsetenv ("OVA_CUDA_IGEMM");
-  g_unsetenv ("OVA_CUDA_CONCAT_INPLACE");
+  check_kernels_ova_as (model, batch, lo, hi, concat_in_place, NULL, "force");
 }
+
+/* The implicit-GEMM kernel's block tiles (conv-igemm.cu, TILES). */
+static const char *const igemm_tiles[] = { "128x64", "128x32", "128x16", "64x64", "64x32",
+                                           "64x16",  "32x64",  "32x32",  "32x16", "64x128" };
 
 /* 5. the convolution models of make-conv-models.py, in name order */
 static void
@@ -206,10 +231,22 @@ check_conv_models (const char *dir)
     fail ("conv models: none found", NULL);
   for (guint i = 0; i < names->len; i++) {
     const char *m = g_ptr_array_index (names, i);
+    char *base = g_path_get_basename (m);
     check_kernels_igemm (m, 2, -2, 2, TRUE);
     /* every Concat input copied: a third of the models is enough */
     if (i % 3 == 0 || strstr (m, "pool"))
       check_kernels_igemm (m, 2, -2, 2, FALSE);
+    /* the depthwise kernel that computes one element per thread */
+    if (g_str_has_prefix (base, "dw_"))
+      check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "scalar");
+    /* every block tile of the implicit GEMM on a spread of models: the
+     * unvectorised gather (fewer than 8 input channels, 6x6 windows), the
+     * depthwise models' 1x1 convolutions and every eighth model */
+    if (i % 8 == 0 || g_str_has_prefix (base, "dw_") || g_str_has_prefix (base, "conv_001") ||
+        g_str_has_prefix (base, "conv_003") || g_str_has_prefix (base, "conv_004") || strstr (base, "_k6_"))
+      for (guint t = 0; t < G_N_ELEMENTS (igemm_tiles); t++)
+        check_kernels_ova_as (m, 2, -2, 2, TRUE, igemm_tiles[t], "force");
+    g_free (base);
   }
   g_ptr_array_free (names, TRUE);
 }

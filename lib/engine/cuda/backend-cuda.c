@@ -22,6 +22,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,7 @@ typedef struct {
   /* dense fp16 NHWC: ova's implicit-GEMM kernel with the epilogue fused */
   gboolean ig;
   void *ig_w;            /* weights in the kernel's layout (kernels.h) */
+  gboolean dw_vec8;      /* depthwise: ova's 8-channel kernel */
   OvaCudaConvShape igs;
   /* NHWC output written into a channel slice of a Concat's output (ova's
    * implicit-GEMM convolutions, pooling, resize) */
@@ -523,7 +525,7 @@ igemm_prepare (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, 
     .n = (int) x->dims[0], .h = (int) x->dims[2], .w = (int) x->dims[3], .c = (int) C,
     .oh = (int) y->dims[2], .ow = (int) y->dims[3], .k = (int) Co,
     .kh = (int) R, .kw = (int) S, .sh = str[0], .sw = str[1], .ph = pad[0], .pw = pad[1],
-    .ldc = (int) Co, .c_off = 0,
+    .ldc = (int) Co, .c_off = 0, .tile = -1,
   };
   k->igs = s;
   return TRUE;
@@ -562,6 +564,113 @@ time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void
           break;
       }
     }
+    if (!e)
+      e = cudaEventRecord (b, st->stream);
+    if (!e)
+      e = cudaEventSynchronize (b);
+    if (!e)
+      e = cudaEventElapsedTime (&ms, a, b);
+    if (e) {
+      ms = -1;
+      break;
+    }
+  }
+  cudaStreamSynchronize (st->stream);
+  cudaEventDestroy (a);
+  cudaEventDestroy (b);
+  cudaGetLastError ();
+  return ms < 0 ? -1 : ms / 5;
+}
+
+/* OVA_CUDA_IGEMM_TILE=BMxBN: the implicit-GEMM kernel always uses that block
+ * tile (so a check can cover each variant); unset: each convolution times
+ * every variant and keeps the fastest. -1 when unset or not a variant. */
+static int
+igemm_forced_tile (void)
+{
+  const char *s = g_getenv ("OVA_CUDA_IGEMM_TILE");
+  int bm = 0, bn = 0, tbm, tbn;
+  if (!s || !*s || sscanf (s, "%dx%d", &bm, &bn) != 2)
+    return -1;
+  for (int t = 0; ova_cuda_conv_igemm_tile (t, &tbm, &tbn); t++)
+    if (tbm == bm && tbn == bn)
+      return t;
+  static gboolean warned;
+  if (!warned)
+    g_printerr ("ova-engine: OVA_CUDA_IGEMM_TILE=%s is not a tile of the implicit-GEMM kernel; timing all\n", s);
+  warned = TRUE;
+  return -1;
+}
+
+/* Times the implicit-GEMM kernel's tile variants (or the forced one) and
+ * leaves the fastest in k->igs.tile; its time (ms), -1 when none runs. */
+static float
+time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, const void *tx, void *ty,
+                  const OvaCudaChain *chain)
+{
+  int forced = igemm_forced_tile (), best = -1, bm, bn;
+  float t_best = -1;
+  GString *report = plan->verbose ? g_string_new (NULL) : NULL;
+  for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn); t++) {
+    if (forced >= 0 && t != forced)
+      continue;
+    k->igs.tile = t;
+    float ms = time_candidate (st, k, T_IGEMM, tx, ty, NULL, chain);
+    if (report)
+      g_string_append_printf (report, " %dx%d %.4f", bm, bn, ms);
+    if (ms >= 0 && (t_best < 0 || ms < t_best)) {
+      t_best = ms;
+      best = t;
+    }
+  }
+  k->igs.tile = best;
+  if (report) {
+    if (best >= 0 && ova_cuda_conv_igemm_tile (best, &bm, &bn))
+      g_printerr ("ova-engine: node '%s' (Conv): implicit-GEMM tiles (ms):%s; best %dx%d%s\n", n->name, report->str,
+                  bm, bn, forced >= 0 ? " (forced)" : "");
+    g_string_free (report, TRUE);
+  }
+  return t_best;
+}
+
+/* OVA_CUDA_DW: unset or "auto": ova's depthwise kernels where timed faster
+ * than cuDNN + epilogue, the faster of its two variants; "force": ova's
+ * 8-channel kernel wherever it applies (else the scalar one); "scalar": ova's
+ * one-element-per-thread kernel always (OVA_CUDA_NO_DW: cuDNN always). */
+typedef enum { DW_AUTO, DW_FORCE, DW_SCALAR } DwMode;
+
+static DwMode
+dw_mode (void)
+{
+  const char *s = g_getenv ("OVA_CUDA_DW");
+  if (s && !strcmp (s, "force"))
+    return DW_FORCE;
+  if (s && !strcmp (s, "scalar"))
+    return DW_SCALAR;
+  return DW_AUTO;
+}
+
+/* Mean time (ms) of ova's depthwise kernel on scratch buffers, the 8-channel
+ * variant when @vec8 (-1 when it fails or does not apply). */
+static float
+time_dw (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, const void *tx, void *ty, gboolean vec8)
+{
+  if (vec8 && !(st->half && x->dims[1] % 8 == 0))
+    return -1;
+  cudaEvent_t a, b;
+  float ms = -1;
+  if (cudaEventCreate (&a) != cudaSuccess)
+    return -1;
+  if (cudaEventCreate (&b) != cudaSuccess) {
+    cudaEventDestroy (a);
+    return -1;
+  }
+  for (int round = 0; round < 2; round++) { /* the first round warms up */
+    int e = cudaEventRecord (a, st->stream);
+    for (int i = 0; i < 5 && !e; i++)
+      e = ova_cuda_dwconv_nhwc (tx, ty, st->half, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2], x->dims[3],
+                                y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3], k->dw[4], k->dw[5],
+                                x->dims[1], 0, vec8, NULL, st->stream);
     if (!e)
       e = cudaEventRecord (b, st->stream);
     if (!e)
@@ -680,7 +789,7 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
     ig_x = cuda_alloc (ova_value_numel (x) * 2);
     ig_y = cuda_alloc (ova_value_numel (y) * 2);
     if (ig_x && ig_y)
-      t_ig = time_candidate (st, k, T_IGEMM, ig_x, ig_y, NULL, &timing_chain);
+      t_ig = time_igemm_tiles (plan, st, k, n, ig_x, ig_y, &timing_chain);
     /* written in place into a Concat, it also saves the Concat's copy of
      * its output: about one more pass over the tensor, like the epilogue */
     if (t_ig >= 0 && sole_concat_user (plan, st, n->outputs[0]) >= 0)
@@ -765,34 +874,21 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
     cuda_free (tw);
   }
   if (k->dw_w && tx && ty) {
-    /* depthwise: ova's fused kernel against cuDNN's time plus the epilogue pass */
-    cudaEvent_t a, b;
-    float t_dw = 0, t_epi = 0;
-    cudaEventCreate (&a);
-    cudaEventCreate (&b);
-    for (int rep = 0; rep < 2; rep++) {
-      cudaEventRecord (a, st->stream);
-      for (int i = 0; i < 5; i++)
-        ova_cuda_dwconv_nhwc (tx, ty, st->half, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2], x->dims[3],
-                              y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3], k->dw[4], k->dw[5],
-                              NULL, st->stream);
-      cudaEventRecord (b, st->stream);
-      cudaEventSynchronize (b);
-      cudaEventElapsedTime (&t_dw, a, b);
-      cudaEventRecord (a, st->stream);
-      for (int i = 0; i < 5; i++)
-        ova_cuda_chain (ty, ty, st->half, k->n, NULL, k->bias, k->channels, k->inner, NULL, st->stream);
-      cudaEventRecord (b, st->stream);
-      cudaEventSynchronize (b);
-      cudaEventElapsedTime (&t_epi, a, b);
-    }
-    cudaEventDestroy (a);
-    cudaEventDestroy (b);
-    cudaGetLastError ();
-    gboolean keep = pick < 0 || t_dw / 5 < (pick >= 0 ? perf[pick].time : 0) + t_epi / 5;
+    /* depthwise: ova's fused kernels (8 channels per thread, one element per
+     * thread) against cuDNN's time plus the epilogue pass (plus the Concat's
+     * copy when the output could be written in place) */
+    DwMode dwm = dw_mode ();
+    float t_vec = dwm == DW_SCALAR ? -1 : time_dw (st, k, x, y, tx, ty, TRUE);
+    float t_sc = dwm == DW_FORCE && t_vec >= 0 ? -1 : time_dw (st, k, x, y, tx, ty, FALSE);
+    float t_epi = time_candidate (st, k, T_EPILOGUE, NULL, ty, NULL, NULL);
+    float t_cat = sole_concat_user (plan, st, n->outputs[0]) >= 0 ? t_epi : 0;
+    k->dw_vec8 = t_vec >= 0 && (t_sc < 0 || t_vec <= t_sc);
+    float t_dw = k->dw_vec8 ? t_vec : t_sc;
+    gboolean keep = t_dw >= 0 && (dwm != DW_AUTO || pick < 0 || t_epi < 0 || t_dw < perf[pick].time + t_epi + t_cat);
     if (plan->verbose)
-      g_printerr ("ova-engine: node '%s' (Conv depthwise): ova %.4f ms, cuDNN %.4f + epilogue %.4f ms: %s\n", n->name,
-                  t_dw / 5, pick >= 0 ? perf[pick].time : -1.f, t_epi / 5, keep ? "ova" : "cuDNN");
+      g_printerr ("ova-engine: node '%s' (Conv depthwise): ova 8-channel %.4f ms, ova scalar %.4f ms, cuDNN %.4f + "
+                  "epilogue %.4f (+ concat copy %.4f) ms: %s\n", n->name, t_vec, t_sc,
+                  pick >= 0 ? perf[pick].time : -1.f, t_epi, t_cat, keep ? (k->dw_vec8 ? "ova 8-channel" : "ova scalar") : "cuDNN");
     if (!keep)
       k->dw_w = NULL; /* stays in st->owned */
   }
@@ -1253,7 +1349,8 @@ category (OvaPlan *plan, CKernel *k, char *buf, size_t len)
     OvaValue *w = OVA_VALUE (plan->g, n->inputs[1]);
     int group = (int) ova_op_attr_int (&on, "group", 1);
     g_snprintf (buf, len, "Conv %s%s%s", group > 1 && w->dims[1] == 1 ? "depthwise " : "",
-                w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk", k->ig ? " (ova igemm)" : "");
+                w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk",
+                k->ig ? " (ova igemm)" : k->dw_w ? (k->dw_vec8 ? " (ova 8-channel)" : " (ova scalar)") : "");
   } else
     g_snprintf (buf, len, "%s", n->op_type);
   return buf;
@@ -1463,7 +1560,7 @@ concat_in_place (OvaPlan *plan, CudaState *st)
       if (!xv || xv->producer < 0 || kpos[xv->producer] < 0 || kpos[xv->producer] >= pos)
         continue;
       CKernel *pk = &st->k[kpos[xv->producer]];
-      gboolean strided_out = (pk->kind == C_CONV && pk->ig) || pk->kind == C_POOL || pk->kind == C_RESIZE;
+      gboolean strided_out = (pk->kind == C_CONV && (pk->ig || pk->dw_w)) || pk->kind == C_POOL || pk->kind == C_RESIZE;
       if (strided_out && pk->cat_out < 0 && OVA_NODE (g, pk->ni)->outputs[0] == v &&
           sole_concat_user (plan, st, v) == k->ni) {
         prod[i] = pk;
@@ -1608,7 +1705,8 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
         OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
         e = ova_cuda_dwconv_nhwc (k->x, k->y, h, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2], x->dims[3],
                                   y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3], k->dw[4], k->dw[5],
-                                  &k->chain, s);
+                                  k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0,
+                                  k->dw_vec8, &k->chain, s);
         if (k->mid)
           cudaEventRecord (k->mid, s);
         break;

@@ -5,10 +5,15 @@
  * kernels.h): C[M x N] = A[M x K] . B[K x N] with A the im2col view of the
  * input (never materialised: each tile is gathered from the NHWC input with
  * bounds checks, zeros for padding and tails), B the weights re-laid out at
- * compile time. One block computes a BM x BN tile of C with 4 warps (each
- * 32 rows x BN columns of WMMA 16x16x16 fragments, fp32 accumulators); the
- * accumulators go through shared memory so bias, the fused chain and the
- * fp16 store run in the same kernel, coalesced along the channels.
+ * compile time. One block computes a BM x BN tile of C (ten tile sizes, small
+ * ones so that small batches still fill the GPU, wide ones for wide layers) with WM x WN warps of WMMA 16x16x16
+ * fragments and fp32 accumulators. When the input channels are a multiple
+ * of 8, A and B go through a 3-stage cp.async pipeline (16-byte copies,
+ * zero-filled outside the image); otherwise (the first convolution of a
+ * network, on 1 to 4 image channels) A is gathered element by element into
+ * registers one tile ahead, a warp reading consecutive k of one pixel. The accumulators go through shared memory
+ * so bias, the fused chain and the 16-byte fp16 stores run in the same
+ * kernel, coalesced along the channels.
  */
 #include "kernels.h"
 #include "chain.cuh"
@@ -21,162 +26,253 @@ namespace {
 
 using namespace nvcuda;
 
-const int BM = 128;          /* output pixels per block */
-const int BK = 32;           /* K per shared-memory tile */
-const int THREADS = 128;     /* 4 warps, 32 rows each */
-const int LDS = BK + 8;      /* halves per shared row: 80 bytes keeps 16-byte (and WMMA 32-byte) alignment */
+const int BK = 32;      /* K per shared-memory tile */
+const int LDS = BK + 8; /* halves per shared row: 80 bytes, 16-byte aligned and free of ldmatrix bank conflicts */
 
 static_assert (BK == OVA_CUDA_IGEMM_KPAD, "K tile and weight padding agree");
-static_assert (OVA_CUDA_IGEMM_NPAD % 64 == 0, "weight rows cover the widest N tile");
-static_assert (BM % 32 == 0 && (32 * BK / 8) % THREADS == 0, "tile loads divide evenly among the threads");
+static_assert (OVA_CUDA_IGEMM_NPAD % 128 == 0, "weight rows cover the widest N tile");
 
-template <int BN> struct Tile {
-  static const int LDC = BN + 4; /* floats per row of the staged accumulators */
-  static const int AB_BYTES = (BM + BN) * LDS * 2;
+/* The tile variants, in the order of ova_cuda_conv_igemm_tile. */
+struct TileDims {
+  int bm, bn;
+};
+const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 64, 32 },
+                           { 64, 16 },  { 32, 64 },  { 32, 32 },  { 32, 16 }, { 64, 128 } };
+const int N_TILES = (int) (sizeof TILES / sizeof TILES[0]);
+
+template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
+  static const int THREADS = 32 * WM * WN;
+  static const int WTM = BM / WM, WTN = BN / WN; /* rows and columns per warp */
+  static const int FM = WTM / 16, FN = WTN / 16; /* fragments per warp */
+  static const int STAGES = VEC_A ? 3 : 2;
+  static const int LDC = BN + 4;                 /* floats per row of the staged accumulators */
+  static const int STAGE_HALVES = (BM + BN) * LDS;
+  static const int AB_BYTES = STAGES * STAGE_HALVES * 2;
   static const int C_BYTES = BM * LDC * 4;
   static const int BYTES = AB_BYTES > C_BYTES ? AB_BYTES : C_BYTES;
+  static const int A_CHUNKS = BM * BK / 8, B_CHUNKS = BN * BK / 8; /* 16-byte pieces per tile */
+  static_assert (FM >= 1 && FN >= 1 && WTM % 16 == 0 && WTN % 16 == 0, "warp tiles are whole fragments");
+  static_assert (THREADS % 32 == 0 && THREADS % (BK / 8) == 0, "each thread keeps one k chunk");
+  static_assert (A_CHUNKS % THREADS == 0, "A tile copies divide evenly");
+  static const int A_SCALAR = BM * BK / THREADS;                   /* gathered halves per thread */
+  static_assert ((BM * BK) % THREADS == 0 && BM % (THREADS / BK) == 0, "scalar gather divides evenly");
+  static_assert (BYTES + 4 * BM * 4 <= 48 * 1024, "static shared memory");
 };
+
+__device__ __forceinline__ void
+cp_async16 (void *smem, const void *gmem, bool valid)
+{
+  unsigned s = (unsigned) __cvta_generic_to_shared (smem);
+  int bytes = valid ? 16 : 0; /* 0: the 16 bytes are zero-filled, nothing is read */
+  asm volatile ("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
+}
+
+__device__ __forceinline__ void
+cp_async_commit ()
+{
+  asm volatile ("cp.async.commit_group;\n" ::);
+}
+
+template <int N>
+__device__ __forceinline__ void
+cp_async_wait ()
+{
+  asm volatile ("cp.async.wait_group %0;\n" ::"n"(N));
+}
 
 /* VEC_A: c % 8 == 0 and x 16-byte aligned, so 8 consecutive k share one
  * filter tap and are one 16-byte load. VEC_OUT: k, ldc, c_off multiples of 8
  * and y 16-byte aligned, so 8 channels are one 16-byte store. */
-template <int BN, bool VEC_A, bool VEC_OUT>
-__global__ void __launch_bounds__ (THREADS)
+template <int BM, int BN, int WM, int WN, bool VEC_A, bool VEC_OUT>
+__global__ void __launch_bounds__ (Cfg<BM, BN, WM, WN, VEC_A>::THREADS, 1)
 k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
               __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch)
 {
-  __shared__ __align__ (128) unsigned char smem[Tile<BN>::BYTES];
+  typedef Cfg<BM, BN, WM, WN, VEC_A> C;
+  const int THREADS = C::THREADS, STAGES = C::STAGES, LDC = C::LDC;
+  __shared__ __align__ (128) unsigned char smem[C::BYTES];
   /* per tile row (output pixel): element offset of its image, top-left input
    * coordinate of its window; img < 0 for rows past M */
   __shared__ int row_img[BM], row_iy[BM], row_ix[BM];
-  __half *As = (__half *) smem;   /* [BM][LDS], A tile (pixels x k) */
-  __half *Bs = As + BM * LDS;     /* [BN][LDS], B tile stored n-major (k contiguous) */
-  float *Cs = (float *) smem;     /* [BM][LDC], after the main loop */
-  const int LDC = Tile<BN>::LDC;
+  /* element offset of the window's top-left input pixel when the whole
+   * window lies inside the image, else -1 (the unvectorised gather) */
+  __shared__ int row_corner[BM];
+  __half *AB = (__half *) smem; /* STAGES x { A [BM][LDS] (pixels x k), B [BN][LDS] (n-major, k contiguous) } */
+  float *Cs = (float *) smem;   /* [BM][LDC], after the main loop */
 
   const int tid = threadIdx.x, warp = tid >> 5;
+  const int wm = warp % WM, wn = warp / WM;
   const int ohw = s.oh * s.ow;
   const int M = s.n * ohw;
   const int K = s.kh * s.kw * s.c;
-  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+  const int KT = (K + BK - 1) / BK;
+  /* channel tiles fastest: the blocks that share an A tile (the same
+   * pixels) run together, so the input is read from DRAM about once */
+  const int n_tiles = (s.k + BN - 1) / BN;
+  const int m0 = (int) (blockIdx.x / n_tiles) * BM, n0 = (int) (blockIdx.x % n_tiles) * BN;
 
   for (int r = tid; r < BM; r += THREADS) {
     int m = m0 + r;
     if (m < M) {
       int b = m / ohw, q = m - b * ohw;
       int oy = q / s.ow, ox = q - oy * s.ow;
+      const int iy = oy * s.sh - s.ph, ix = ox * s.sw - s.pw;
       row_img[r] = b * s.h * s.w * s.c;
-      row_iy[r] = oy * s.sh - s.ph;
-      row_ix[r] = ox * s.sw - s.pw;
+      row_iy[r] = iy;
+      row_ix[r] = ix;
+      row_corner[r] = iy >= 0 && iy + s.kh <= s.h && ix >= 0 && ix + s.kw <= s.w
+                          ? row_img[r] + (iy * s.w + ix) * s.c
+                          : -1;
     } else {
       row_img[r] = -1;
       row_iy[r] = row_ix[r] = 0;
+      row_corner[r] = -1;
     }
   }
 
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][BN / 16];
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[C::FM][C::FN];
 #pragma unroll
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < C::FM; i++)
 #pragma unroll
-    for (int j = 0; j < BN / 16; j++)
+    for (int j = 0; j < C::FN; j++)
       wmma::fill_fragment (acc[i][j], 0.f);
   __syncthreads ();
 
-  /* Register-staged pipeline: while the warps multiply tile k0 from shared
-   * memory, the 16-byte loads of tile k0 + BK are already in flight. */
-  uint4 a_reg[BM / 32];          /* VEC_A: rows (tid / 4) + 32 i, k (tid % 4) * 8 */
-  uint4 b_reg[BN * BK / 8 / THREADS];
-  auto fetch = [&] (int k0) {
-    if (VEC_A) {
-      const int k = k0 + (tid & 3) * 8;
-      int c = 0, r = 0, q = 0;
-      const bool kin = k < K;
-      if (kin) {
-        int rs = k / s.c;
-        c = k - rs * s.c;
-        r = rs / s.kw;
-        q = rs - r * s.kw;
-      }
+  /* weights are padded to whole tiles (kpad, NPAD): no bounds needed */
+  auto load_b = [&] (int stage, int k0) {
+    __half *Bs = AB + stage * C::STAGE_HALVES + BM * LDS;
 #pragma unroll
-      for (int i = 0; i < BM / 32; i++) {
-        const int row = (tid >> 2) + 32 * i;
-        const int img = row_img[row], iy = row_iy[row] + r, ix = row_ix[row] + q;
-        a_reg[i] = make_uint4 (0, 0, 0, 0);
-        if (kin && img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
-          a_reg[i] = *(const uint4 *) (x + img + ((size_t) iy * s.w + ix) * s.c + c);
+    for (int j = 0; j < (C::B_CHUNKS + THREADS - 1) / THREADS; j++) {
+      const int idx = tid + j * THREADS;
+      if (C::B_CHUNKS % THREADS == 0 || idx < C::B_CHUNKS) {
+        const int nr = idx / (BK / 8), kc = (idx % (BK / 8)) * 8;
+        cp_async16 (Bs + nr * LDS + kc, w + (size_t) (n0 + nr) * kpad + k0 + kc, true);
       }
-    }
-    /* weights are padded to whole tiles: no bounds needed */
-#pragma unroll
-    for (int j = 0; j < BN * BK / 8 / THREADS; j++) {
-      const int idx = tid + j * THREADS, nr = idx / (BK / 8), kc = (idx % (BK / 8)) * 8;
-      b_reg[j] = *(const uint4 *) (w + (size_t) (n0 + nr) * kpad + k0 + kc);
     }
   };
-  auto store = [&] (int k0) {
-    if (VEC_A) {
+  /* the filter tap (r, q) and channel c of column k; false past K */
+  auto tap = [&] (int k, int &r, int &q, int &c) {
+    r = q = c = 0;
+    if (k >= K)
+      return false;
+    int rs = k / s.c;
+    c = k - rs * s.c;
+    r = rs / s.kw;
+    q = rs - r * s.kw;
+    return true;
+  };
+  auto load_a_async = [&] (int stage, int k0) {
+    __half *As = AB + stage * C::STAGE_HALVES;
+    int r, q, c;
+    const int kc = (tid & 3) * 8; /* THREADS % 4 == 0: the same k chunk for every row of this thread */
+    const bool kin = tap (k0 + kc, r, q, c);
 #pragma unroll
-      for (int i = 0; i < BM / 32; i++)
-        *(uint4 *) (As + ((tid >> 2) + 32 * i) * LDS + (tid & 3) * 8) = a_reg[i];
-    } else {
-      /* any channel count: one k per thread, 4 rows per pass, gathered directly */
-      const int kc = tid & 31;
-      const int k = k0 + kc;
-      int c = 0, r = 0, q = 0;
-      const bool kin = k < K;
-      if (kin) {
-        int rs = k / s.c;
-        c = k - rs * s.c;
-        r = rs / s.kw;
-        q = rs - r * s.kw;
-      }
-      for (int i = 0; i < BM / 4; i++) {
-        const int row = (tid >> 5) + 4 * i;
-        __half v = __float2half (0.f);
-        const int img = row_img[row], iy = row_iy[row] + r, ix = row_ix[row] + q;
-        if (kin && img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
-          v = x[img + ((size_t) iy * s.w + ix) * s.c + c];
-        As[row * LDS + kc] = v;
-      }
-    }
-#pragma unroll
-    for (int j = 0; j < BN * BK / 8 / THREADS; j++) {
-      const int idx = tid + j * THREADS, nr = idx / (BK / 8), kc = (idx % (BK / 8)) * 8;
-      *(uint4 *) (Bs + nr * LDS + kc) = b_reg[j];
+    for (int i = 0; i < C::A_CHUNKS / THREADS; i++) {
+      const int row = (tid >> 2) + (THREADS / 4) * i;
+      const int img = row_img[row], iy = row_iy[row] + r, ix = row_ix[row] + q;
+      const bool ok = kin && img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+      cp_async16 (As + row * LDS + kc, ok ? x + img + ((size_t) iy * s.w + ix) * s.c + c : x, ok);
     }
   };
-
-  fetch (0);
-  for (int k0 = 0; k0 < K; k0 += BK) {
-    store (k0);
-    __syncthreads ();
-    if (k0 + BK < K)
-      fetch (k0 + BK);
+  /* any channel count: each thread keeps one column k of the tile and
+   * gathers it for THREADS / BK rows per pass, all loads of a tile issued
+   * into registers one tile ahead; a warp's 32 threads read 32 consecutive
+   * k of one pixel's window, a few contiguous runs of memory. Rows whose
+   * window lies inside the image (most) read at corner + k + r * skip: the
+   * kw * c values of one filter row are contiguous. */
+  unsigned short a_reg[VEC_A ? 1 : C::A_SCALAR];
+  auto fetch_a_scalar = [&] (int k0) {
+    int r, q, c;
+    const int kc = tid % BK, k = k0 + kc;
+    const bool kin = tap (k, r, q, c);
+    const int koff = k + r * (s.w - s.kw) * s.c;
+#pragma unroll
+    for (int i = 0; i < C::A_SCALAR; i++) {
+      const int row = tid / BK + (THREADS / BK) * i;
+      const int corner = row_corner[row];
+      unsigned short v = 0;
+      if (kin) {
+        if (corner >= 0)
+          v = __half_as_ushort (x[corner + koff]);
+        else {
+          const int img = row_img[row], iy = row_iy[row] + r, ix = row_ix[row] + q;
+          if (img >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
+            v = __half_as_ushort (x[img + ((size_t) iy * s.w + ix) * s.c + c]);
+        }
+      }
+      a_reg[i] = v;
+    }
+  };
+  auto store_a_scalar = [&] (int stage) {
+    __half *As = AB + stage * C::STAGE_HALVES;
+#pragma unroll
+    for (int i = 0; i < C::A_SCALAR; i++)
+      As[(tid / BK + (THREADS / BK) * i) * LDS + tid % BK] = __ushort_as_half (a_reg[i]);
+  };
+  auto compute = [&] (int stage) {
+    const __half *As = AB + stage * C::STAGE_HALVES, *Bs = As + BM * LDS;
 #pragma unroll
     for (int kk = 0; kk < BK; kk += 16) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a[2];
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a[C::FM];
       wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;
 #pragma unroll
-      for (int i = 0; i < 2; i++)
-        wmma::load_matrix_sync (a[i], As + (warp * 32 + i * 16) * LDS + kk, LDS);
+      for (int i = 0; i < C::FM; i++)
+        wmma::load_matrix_sync (a[i], As + (wm * C::WTM + i * 16) * LDS + kk, LDS);
 #pragma unroll
-      for (int j = 0; j < BN / 16; j++) {
+      for (int j = 0; j < C::FN; j++) {
         /* element (k, n) of B at Bs[n * LDS + k]: column-major with ld LDS */
-        wmma::load_matrix_sync (b, Bs + (j * 16) * LDS + kk, LDS);
+        wmma::load_matrix_sync (b, Bs + (wn * C::WTN + j * 16) * LDS + kk, LDS);
 #pragma unroll
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < C::FM; i++)
           wmma::mma_sync (acc[i][j], a[i], b, acc[i][j]);
       }
     }
-    __syncthreads ();
-  }
+  };
 
-  /* accumulators -> shared memory (reusing the A/B tiles) -> epilogue */
+  /* prologue: stages 0 .. STAGES-2 in flight (one commit group each) */
+  if (VEC_A) {
 #pragma unroll
-  for (int i = 0; i < 2; i++)
+    for (int st = 0; st < STAGES - 1; st++) {
+      if (st < KT) {
+        load_a_async (st, st * BK);
+        load_b (st, st * BK);
+      }
+      cp_async_commit ();
+    }
+  } else {
+    fetch_a_scalar (0);
+    store_a_scalar (0);
+    load_b (0, 0);
+    cp_async_commit ();
+  }
+  for (int kt = 0; kt < KT; kt++) {
+    /* tile kt has landed; every warp is done with tile kt - 1, whose stage
+     * is refilled next */
+    cp_async_wait<STAGES - 2> ();
+    __syncthreads ();
+    const int nk = kt + STAGES - 1;
+    if (nk < KT) {
+      if (VEC_A)
+        load_a_async (nk % STAGES, nk * BK);
+      else
+        fetch_a_scalar (nk * BK);
+      load_b (nk % STAGES, nk * BK);
+    }
+    cp_async_commit ();
+    compute (kt % STAGES);
+    if (!VEC_A && nk < KT)
+      store_a_scalar (nk % STAGES);
+  }
+  cp_async_wait<0> ();
+  __syncthreads ();
+
+  /* accumulators -> shared memory (reusing the A/B stages) -> epilogue */
 #pragma unroll
-    for (int j = 0; j < BN / 16; j++)
-      wmma::store_matrix_sync (Cs + (warp * 32 + i * 16) * LDC + j * 16, acc[i][j], LDC, wmma::mem_row_major);
+  for (int i = 0; i < C::FM; i++)
+#pragma unroll
+    for (int j = 0; j < C::FN; j++)
+      wmma::store_matrix_sync (Cs + (wm * C::WTM + i * 16) * LDC + wn * C::WTN + j * 16, acc[i][j], LDC,
+                               wmma::mem_row_major);
   __syncthreads ();
 
   if (VEC_OUT) {
@@ -185,10 +281,13 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       const int m = m0 + row, j = n0 + cg;
       if (m >= M || j >= s.k)
         continue;
+      /* LDC * 4 bytes and cg * 4 bytes are multiples of 16 */
+      const float4 lo = *(const float4 *) (Cs + row * LDC + cg), hi = *(const float4 *) (Cs + row * LDC + cg + 4);
+      float v[8] = { lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w };
       unsigned packed[4];
 #pragma unroll
       for (int e = 0; e < 8; e += 2) {
-        float v0 = Cs[row * LDC + cg + e], v1 = Cs[row * LDC + cg + e + 1];
+        float v0 = v[e], v1 = v[e + 1];
         if (bias) {
           v0 += bias[j + e];
           v1 += bias[j + e + 1];
@@ -214,29 +313,33 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
   }
 }
 
-template <int BN, bool VEC_A, bool VEC_OUT>
+template <int BM, int BN, int WM, int WN, bool VEC_A, bool VEC_OUT>
 int
 launch (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
         const OvaCudaChain &ch, cudaStream_t stream)
 {
   const int64_t M = (int64_t) s.n * s.oh * s.ow;
-  dim3 grid ((unsigned) ((M + BM - 1) / BM), (unsigned) ((s.k + BN - 1) / BN));
-  k_conv_igemm<BN, VEC_A, VEC_OUT><<<grid, THREADS, 0, stream>>> (x, w, bias, y, s, kpad, ch);
+  const int64_t blocks = (M + BM - 1) / BM * ((s.k + BN - 1) / BN);
+  if (blocks >= (1ll << 31))
+    return cudaErrorInvalidValue;
+  dim3 grid ((unsigned) blocks);
+  k_conv_igemm<BM, BN, WM, WN, VEC_A, VEC_OUT>
+      <<<grid, Cfg<BM, BN, WM, WN, VEC_A>::THREADS, 0, stream>>> (x, w, bias, y, s, kpad, ch);
   return cudaGetLastError ();
 }
 
-template <int BN>
+template <int BM, int BN, int WM, int WN>
 int
-launch_bn (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
-           const OvaCudaChain &ch, bool vec_a, bool vec_out, cudaStream_t stream)
+launch_tile (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
+             const OvaCudaChain &ch, bool vec_a, bool vec_out, cudaStream_t stream)
 {
   if (vec_a && vec_out)
-    return launch<BN, true, true> (x, w, bias, y, s, kpad, ch, stream);
+    return launch<BM, BN, WM, WN, true, true> (x, w, bias, y, s, kpad, ch, stream);
   if (vec_a)
-    return launch<BN, true, false> (x, w, bias, y, s, kpad, ch, stream);
+    return launch<BM, BN, WM, WN, true, false> (x, w, bias, y, s, kpad, ch, stream);
   if (vec_out)
-    return launch<BN, false, true> (x, w, bias, y, s, kpad, ch, stream);
-  return launch<BN, false, false> (x, w, bias, y, s, kpad, ch, stream);
+    return launch<BM, BN, WM, WN, false, true> (x, w, bias, y, s, kpad, ch, stream);
+  return launch<BM, BN, WM, WN, false, false> (x, w, bias, y, s, kpad, ch, stream);
 }
 
 inline bool
@@ -248,12 +351,24 @@ aligned16 (const void *p)
 } // namespace
 
 extern "C" int
+ova_cuda_conv_igemm_tile (int tile, int *bm, int *bn)
+{
+  if (tile < 0 || tile >= N_TILES)
+    return 0;
+  if (bm)
+    *bm = TILES[tile].bm;
+  if (bn)
+    *bn = TILES[tile].bn;
+  return 1;
+}
+
+extern "C" int
 ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void *y, const OvaCudaConvShape *s,
                           const OvaCudaChain *chain, void *stream)
 {
   if (!s || s->n <= 0 || s->c <= 0 || s->k <= 0 || s->kh <= 0 || s->kw <= 0 || s->sh <= 0 || s->sw <= 0 ||
       s->ph < 0 || s->pw < 0 || s->oh <= 0 || s->ow <= 0 || s->h <= 0 || s->w <= 0 || s->c_off < 0 ||
-      s->ldc < s->c_off + s->k)
+      s->ldc < s->c_off + s->k || s->tile >= N_TILES)
     return cudaErrorInvalidValue;
   /* 32-bit index arithmetic inside the kernel (pointer offsets are size_t) */
   const int64_t M = (int64_t) s->n * s->oh * s->ow, K = (int64_t) s->kh * s->kw * s->c;
@@ -271,8 +386,18 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
   const __half *xh = (const __half *) x, *wh = (const __half *) w;
   __half *yh = (__half *) y;
   cudaStream_t st = (cudaStream_t) stream;
-  /* narrow outputs waste less of a 32-wide tile */
-  if (s->k <= 32)
-    return launch_bn<32> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
-  return launch_bn<64> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+  /* without a chosen tile: the widest, narrower N where the outputs are few */
+  int tile = s->tile >= 0 ? s->tile : s->k <= 32 ? 1 : 0;
+  switch (tile) {
+    case 0: return launch_tile<128, 64, 4, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 1: return launch_tile<128, 32, 4, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 2: return launch_tile<128, 16, 4, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 3: return launch_tile<64, 64, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 4: return launch_tile<64, 32, 4, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 5: return launch_tile<64, 16, 4, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 6: return launch_tile<32, 64, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 7: return launch_tile<32, 32, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 8: return launch_tile<32, 16, 2, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    default: return launch_tile<64, 128, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+  }
 }

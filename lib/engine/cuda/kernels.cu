@@ -9,6 +9,7 @@
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <stdlib.h>
 
 namespace {
 
@@ -213,13 +214,80 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t
   }
 }
 
+/* fp16 NHWC pooling, 8 channels per thread: one 16-byte load per window
+ * pixel (neighbouring threads take neighbouring channel groups of a pixel),
+ * fp32 arithmetic, one 16-byte store into y[q * ldc + c_off + cc]. Needs
+ * ch, ldc, c_off multiples of 8 and 16-byte aligned x, y; otherwise as k_pool. */
+__global__ void
+k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldc, int c_off,
+                int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+                int is_max, int incl, OvaCudaChain c)
+{
+  const unsigned groups = (unsigned) ch / 8;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned q = i / groups;
+    const int cc = (int) (i - q * groups) * 8;
+    const int ox = (int) (q % (unsigned) ow);
+    const unsigned t = q / (unsigned) ow;
+    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    const __half *xp = x + (size_t) b * h * w * ch + cc;
+    float acc[8];
+#pragma unroll
+    for (int e = 0; e < 8; e++)
+      acc[e] = is_max ? -INFINITY : 0.f;
+    int cnt = 0;
+    for (int ky = 0; ky < kh; ky++) {
+      const int iy = oy * sh - ph + ky * dh;
+      if (iy < 0 || iy >= h)
+        continue;
+      for (int kx = 0; kx < kw; kx++) {
+        const int ix = ox * sw - pw + kx * dw;
+        if (ix < 0 || ix >= w)
+          continue;
+        const uint4 v = *(const uint4 *) (xp + ((size_t) iy * w + ix) * ch);
+        const unsigned u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          const float2 f = __half22float2 (__halves2half2 (__ushort_as_half ((unsigned short) (u[e] & 0xffffu)),
+                                                          __ushort_as_half ((unsigned short) (u[e] >> 16))));
+          acc[2 * e] = is_max ? fmaxf (acc[2 * e], f.x) : acc[2 * e] + f.x;
+          acc[2 * e + 1] = is_max ? fmaxf (acc[2 * e + 1], f.y) : acc[2 * e + 1] + f.y;
+        }
+        cnt++;
+      }
+    }
+    if (!is_max) {
+      if (incl) {
+        /* the window as clipped to the padded input */
+        int y0 = oy * sh - ph, x0 = ox * sw - pw;
+        int y1 = min (y0 + (kh - 1) * dh + 1, h + ph), x1 = min (x0 + (kw - 1) * dw + 1, w + pw);
+        cnt = ((y1 - y0 + dh - 1) / dh) * ((x1 - x0 + dw - 1) / dw);
+      }
+#pragma unroll
+      for (int e = 0; e < 8; e++)
+        acc[e] = cnt ? acc[e] / cnt : 0.f;
+    }
+    unsigned packed[4];
+    const int64_t plain = (int64_t) q * ch + cc;
+#pragma unroll
+    for (int e = 0; e < 8; e += 2) {
+      const float v0 = apply_chain<__half> (c, acc[e], plain + e);
+      const float v1 = apply_chain<__half> (c, acc[e + 1], plain + e + 1);
+      packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
+                      ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+    }
+    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+  }
+}
+
 /* Depthwise convolution on NHWC (one output element per thread, channels
  * fastest so a warp reads neighbouring channels), bias and chain fused.
- * Weights are [kh * kw][C] fp32. */
+ * Weights are [kh * kw][C] fp32. Output pixel q, channel cc goes to
+ * y[q * ldc + c_off + cc]; chain operands are read at the plain index. */
 template <typename T>
 __global__ void
 k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c, int h, int wd, int oh, int ow,
-               int kh, int kw, int sh, int sw, int ph, int pw, OvaCudaChain ch)
+               int kh, int kw, int sh, int sw, int ph, int pw, int ldc, int c_off, OvaCudaChain ch)
 {
   unsigned total = (unsigned) n * oh * ow * c;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
@@ -238,7 +306,71 @@ k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c
         acc += ld (xb, ((size_t) iy * wd + ix) * c) * w[(r * kw + s) * c + cc];
       }
     }
-    st (y, i, apply_chain<T> (ch, acc, i));
+    st (y, (size_t) q * ldc + c_off + cc, apply_chain<T> (ch, acc, i));
+  }
+}
+
+/* fp16 depthwise, 8 channels per thread: one 16-byte load per tap and pixel
+ * (neighbouring threads take neighbouring channel groups of a pixel, so a
+ * warp's loads are contiguous), fp32 weights as two float4, fp32
+ * accumulation, one 16-byte store. KH, KW > 0 unroll the window (0: any).
+ * Needs c, ldc, c_off multiples of 8 and 16-byte aligned x, y, w. */
+template <int KH, int KW>
+__global__ void __launch_bounds__ (256)
+k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const float *__restrict__ w,
+                  const float *__restrict__ bias, int n, int c, int h, int wd, int oh, int ow, int kh, int kw, int sh,
+                  int sw, int ph, int pw, int ldc, int c_off, OvaCudaChain ch)
+{
+  const int R = KH > 0 ? KH : kh, S = KW > 0 ? KW : kw;
+  const unsigned groups = (unsigned) c / 8;
+  const unsigned total = (unsigned) n * oh * ow * groups;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned q = i / groups;
+    const int cc = (int) (i - q * groups) * 8;
+    const int ox = (int) (q % (unsigned) ow);
+    const unsigned t = q / (unsigned) ow;
+    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    float acc[8];
+#pragma unroll
+    for (int e = 0; e < 8; e++)
+      acc[e] = bias ? bias[cc + e] : 0.f;
+    const __half *xb = x + (size_t) b * h * wd * c + cc;
+    const int iy0 = oy * sh - ph, ix0 = ox * sw - pw;
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+      const int iy = iy0 + r;
+      if (iy < 0 || iy >= h)
+        continue;
+#pragma unroll
+      for (int s = 0; s < S; s++) {
+        const int ix = ix0 + s;
+        if (ix < 0 || ix >= wd)
+          continue;
+        const uint4 v = *(const uint4 *) (xb + ((size_t) iy * wd + ix) * c);
+        const float4 w0 = *(const float4 *) (w + (r * S + s) * c + cc);
+        const float4 w1 = *(const float4 *) (w + (r * S + s) * c + cc + 4);
+        const float2 p0 = __half22float2 (*(const __half2 *) &v.x), p1 = __half22float2 (*(const __half2 *) &v.y);
+        const float2 p2 = __half22float2 (*(const __half2 *) &v.z), p3 = __half22float2 (*(const __half2 *) &v.w);
+        acc[0] += p0.x * w0.x;
+        acc[1] += p0.y * w0.y;
+        acc[2] += p1.x * w0.z;
+        acc[3] += p1.y * w0.w;
+        acc[4] += p2.x * w1.x;
+        acc[5] += p2.y * w1.y;
+        acc[6] += p3.x * w1.z;
+        acc[7] += p3.y * w1.w;
+      }
+    }
+    unsigned packed[4];
+    const int64_t plain = (int64_t) q * c + cc;
+#pragma unroll
+    for (int e = 0; e < 8; e += 2) {
+      const float v0 = apply_chain<__half> (ch, acc[e], plain + e);
+      const float v1 = apply_chain<__half> (ch, acc[e + 1], plain + e + 1);
+      packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
+                      ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+    }
+    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
   }
 }
 
@@ -309,6 +441,26 @@ k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64
   }
 }
 
+/* Nearest resize of fp16 NHWC, 8 channels per thread: one 16-byte copy from
+ * the source pixel into y[q * ldc + c_off + cc] (exact, as k_resize). Needs
+ * ch, ldc, c_off multiples of 8 and 16-byte aligned x, y. */
+__global__ void
+k_resize_nearest_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldc,
+                          int c_off, int h, int w, int oh, int ow, float sh, float sw, int ct, int nm)
+{
+  const unsigned groups = (unsigned) ch / 8;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned q = i / groups;
+    const int cc = (int) (i - q * groups) * 8;
+    const int ox = (int) (q % (unsigned) ow);
+    const unsigned t = q / (unsigned) ow;
+    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    const int iy = nearest (nm, src_coord (ct, oy, sh, h, oh), h), ix = nearest (nm, src_coord (ct, ox, sw, w, ow), w);
+    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) =
+        *(const uint4 *) (x + (((size_t) b * h + iy) * w + ix) * ch + cc);
+  }
+}
+
 /* One block per row; the row's max and sum reduced in shared memory. */
 template <typename T>
 __global__ void
@@ -364,6 +516,19 @@ chain_or_empty (const OvaCudaChain *c)
 {
   OvaCudaChain e = {};
   return c ? *c : e;
+}
+
+/* OVA_CUDA_VEC8=0: pooling, nearest resize and strided copies (Concat,
+ * Slice, Transpose) always one element per thread (read once). */
+bool
+vec8_enabled ()
+{
+  static int enabled = -1;
+  if (enabled < 0) {
+    const char *e = getenv ("OVA_CUDA_VEC8");
+    enabled = !e || atoi (e) != 0;
+  }
+  return enabled;
 }
 
 Dims
@@ -496,6 +661,38 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
   for (int i = 0; i < rank; i++)
     if (ss[i] < 0)
       small = false;
+  /* Contiguous innermost runs (a channel Concat's slices, most copies):
+   * copy 16-, 8- or 4-byte vectors when every offset and stride allows it. */
+  const int es = half ? 2 : 4;
+  for (int vb = 16; vb >= 4 && rank >= 1 && small && vec8_enabled (); vb /= 2) {
+    const int64_t V = vb / es;
+    if (V < 2)
+      break;
+    bool ok = ss[rank - 1] == 1 && ds[rank - 1] == 1 && dims[rank - 1] % V == 0 && so % V == 0 && dof % V == 0 &&
+              (uintptr_t) src % vb == 0 && (uintptr_t) dst % vb == 0;
+    for (int i = 0; i < rank - 1 && ok; i++)
+      ok = ss[i] % V == 0 && ds[i] % V == 0;
+    if (!ok)
+      continue;
+    int64_t vd[OVA_CUDA_MAX_RANK], va[OVA_CUDA_MAX_RANK], vbs[OVA_CUDA_MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+      vd[i] = i == rank - 1 ? dims[i] / V : dims[i];
+      va[i] = i == rank - 1 ? 1 : ss[i] / V;
+      vbs[i] = i == rank - 1 ? 1 : ds[i] / V;
+    }
+    Dims vm = make_dims (rank, vd, va, vbs);
+    const int64_t nv = n / V;
+    if (vb == 16)
+      k_strided_copy<uint4, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const uint4 *) src, (uint4 *) dst, rank, vm,
+                                                                           so / V, dof / V, nv);
+    else if (vb == 8)
+      k_strided_copy<uint2, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const uint2 *) src, (uint2 *) dst, rank, vm,
+                                                                           so / V, dof / V, nv);
+    else
+      k_strided_copy<unsigned, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const unsigned *) src, (unsigned *) dst,
+                                                                              rank, vm, so / V, dof / V, nv);
+    return cudaGetLastError ();
+  }
   if (half && small)
     k_strided_copy<__half, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (__half *) dst, rank, dm, so, dof, n);
   else if (half)
@@ -518,6 +715,13 @@ ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int n
   if (nhwc && (ldc < c_off + ch || c_off < 0))
     return cudaErrorInvalidValue;
   OvaCudaChain c = chain_or_empty (chain);
+  if (half && nhwc && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
+      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
+    k_pool_nhwc_h8<<<blocks (n / 8), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, (unsigned) (n / 8),
+                                                           (int) ch, (int) ldc, (int) c_off, h, w, oh, ow, kh, kw,
+                                                           sh, sw, ph, pw, dh, dw, is_max, incl, c);
+    return cudaGetLastError ();
+  }
   if (half)
     k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
                                                 kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
@@ -536,6 +740,13 @@ ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int
     return 0;
   if (nhwc && (ldc < c_off + ch || c_off < 0))
     return cudaErrorInvalidValue;
+  if (half && nhwc && mode == 0 && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
+      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
+    k_resize_nearest_nhwc_h8<<<blocks (n / 8), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y,
+                                                                     (unsigned) (n / 8), (int) ch, (int) ldc,
+                                                                     (int) c_off, h, w, oh, ow, sh, sw, ct, nm);
+    return cudaGetLastError ();
+  }
   if (half)
     k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
                                                   sh, sw, mode, ct, nm);
@@ -560,20 +771,37 @@ ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, 
 
 extern "C" int
 ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h, int wd,
-                      int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, const OvaCudaChain *chain,
-                      void *stream)
+                      int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldc, int64_t c_off,
+                      int vec8, const OvaCudaChain *chain, void *stream)
 {
   int64_t total = (int64_t) n * oh * ow * c;
   if (total <= 0)
     return 0;
-  if (total >= (1ll << 32))
+  if (total >= (1ll << 32) || c_off < 0 || ldc < c_off + c || (int64_t) n * oh * ow * ldc >= (1ll << 40) ||
+      ldc >= (1ll << 31))
     return cudaErrorInvalidValue;
   OvaCudaChain ch = chain_or_empty (chain);
-  if (half)
+  const bool vec = half && c % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
+                   (uintptr_t) y % 16 == 0 && (uintptr_t) w % 16 == 0 && vec8;
+  if (vec) {
+    const __half *xh = (const __half *) x;
+    __half *yh = (__half *) y;
+    const int64_t groups = total / 8;
+    const int l = (int) ldc, o = (int) c_off;
+    if (kh == 3 && kw == 3)
+      k_dwconv_nhwc_h8<3, 3><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+                                                                       sh, sw, ph, pw, l, o, ch);
+    else if (kh == 5 && kw == 5)
+      k_dwconv_nhwc_h8<5, 5><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+                                                                       sh, sw, ph, pw, l, o, ch);
+    else
+      k_dwconv_nhwc_h8<0, 0><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+                                                                       sh, sw, ph, pw, l, o, ch);
+  } else if (half)
     k_dwconv_nhwc<<<blocks (total), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, w, bias, n, c, h, wd, oh, ow,
-                                                          kh, kw, sh, sw, ph, pw, ch);
+                                                          kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);
   else
     k_dwconv_nhwc<<<blocks (total), 256, 0, S (stream)>>> ((const float *) x, (float *) y, w, bias, n, c, h, wd, oh, ow,
-                                                          kh, kw, sh, sw, ph, pw, ch);
+                                                          kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);
   return cudaGetLastError ();
 }

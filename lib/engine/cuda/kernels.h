@@ -95,10 +95,15 @@ int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch,
 
 /* Depthwise 2-D convolution (group == channels, one filter per channel) on
  * NHWC activations; @w is [kh * kw][c] fp32, @bias fp32 (nullable); the
- * chain is applied to each output (element index in NHWC order). */
+ * chain is applied to each output (operands read at the plain NHWC index).
+ * Output pixel p, channel j is stored at y[p * ldc + c_off + j] (ldc = c,
+ * c_off = 0 for a plain output; a channel Concat's slice otherwise). @vec8:
+ * fp16 with c, ldc, c_off multiples of 8 and 16-byte aligned pointers run
+ * the kernel that computes 8 channels per thread with 16-byte accesses
+ * where those hold; otherwise one element per thread. */
 int ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h,
-                          int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
-                          const OvaCudaChain *chain, void *stream);
+                          int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldc,
+                          int64_t c_off, int vec8, const OvaCudaChain *chain, void *stream);
 
 /* Dense convolution (group 1, dilation 1) on fp16 NHWC as an implicit GEMM on
  * tensor cores (WMMA 16x16x16, fp32 accumulation): M = n*oh*ow output pixels,
@@ -113,16 +118,22 @@ typedef struct {
   int oh, ow, k;              /* output pixels per image, output channels */
   int kh, kw, sh, sw, ph, pw; /* window, strides, symmetric pads */
   int ldc, c_off;             /* output row stride (elements per pixel), channel offset */
+  int tile;                   /* block tile variant (ova_cuda_conv_igemm_tile); -1: chosen by size */
 } OvaCudaConvShape;
 
 /* The weights the kernel reads: fp16 [round_up (k, OVA_CUDA_IGEMM_NPAD)]
  * [round_up (kh*kw*c, OVA_CUDA_IGEMM_KPAD)], row j holding output channel j's
  * filter in (r, s, c) order (c fastest), zero in the padding. */
-#define OVA_CUDA_IGEMM_NPAD 64
+#define OVA_CUDA_IGEMM_NPAD 128
 #define OVA_CUDA_IGEMM_KPAD 32
 
 int ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void *y, const OvaCudaConvShape *s,
                               const OvaCudaChain *chain, void *stream);
+
+/* Block tile variant @tile of the implicit-GEMM kernel: *bm output pixels x
+ * *bn output channels; 0 when there is no such variant (variants are
+ * numbered from 0, widest first). */
+int ova_cuda_conv_igemm_tile (int tile, int *bm, int *bn);
 
 /* Softmax (log_softmax when @log) over @cols contiguous elements of each row. */
 int ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, int log, void *stream);
