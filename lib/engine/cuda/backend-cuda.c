@@ -1997,8 +1997,10 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
     for (int pos = 0; pos < st->n && ok; pos++) {
       float ms = 0, epi = 0;
       cudaEventElapsedTime (&ms, ev[pos], ev[pos + 1]);
-      if (st->k[pos].mid && cudaEventElapsedTime (&epi, st->k[pos].mid, ev[pos + 1]) != cudaSuccess)
-        epi = 0; /* not recorded in this run: no separate epilogue */
+      if (st->k[pos].mid && cudaEventElapsedTime (&epi, st->k[pos].mid, ev[pos + 1]) != cudaSuccess) {
+        epi = 0; /* not recorded: no separate epilogue */
+        cudaGetLastError (); /* not an error of a launch */
+      }
       st->prof_ms[pos] += ms - epi;
       st->prof_epi[pos] += epi;
     }
