@@ -13,8 +13,10 @@
  * its source id is sent and the others go on; requesting and releasing pads
  * while PLAYING sends "ova-stream-add" / "ova-stream-remove".
  *
- * With live sources (or `live-source=true`), a partial batch is pushed when
- * `batched-push-timeout` expires, so one stalled camera never stalls the others.
+ * With live sources (or `live-source=true`), a batch is pushed as soon as every
+ * source has a frame, or a partial one `batched-push-timeout` after the first
+ * frame of the batch was ready, so one stalled camera never stalls the others;
+ * a frame behind the others (its instant already went out) is pushed at once.
  *
  * A batch keeps its input buffers until it is freed, and lets go of the
  * borrowed memories before it releases them, so the buffers return to their
@@ -1111,8 +1113,9 @@ gst_ova_mux_class_init (GstOvaMuxClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_BATCHED_PUSH_TIMEOUT,
       g_param_spec_int ("batched-push-timeout", "Batched push timeout",
-          "With live sources: microseconds to wait for the slowest source before a partial batch "
-          "is pushed (-1 or 0: wait only for the upstream latency)", -1, G_MAXINT, DEFAULT_TIMEOUT_US,
+          "With live sources: microseconds after the first frame of a batch to wait for the slowest "
+          "source before a partial batch is pushed (-1 or 0: until the last batch's time plus the "
+          "whole latency)", -1, G_MAXINT, DEFAULT_TIMEOUT_US,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_LIVE_SOURCE,
       g_param_spec_boolean ("live-source", "Live source",
