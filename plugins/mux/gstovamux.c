@@ -501,42 +501,60 @@ pad_running_time (GstOvaMuxPad *pad, GstBuffer *buf)
   return GST_CLOCK_TIME_IS_VALID (rt) ? rt + pad->rt_offset : rt;
 }
 
-/* Always recorded: the straggler deadline counts from the arrivals. */
-static GstPadProbeReturn
-arrival_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+static void
+record_arrival (GstOvaMuxPad *mp, GstBuffer *buf, guint64 mono_ns, GstClockTime running_time)
 {
-  GstOvaMuxPad *mp = GST_OVA_MUX_PAD (pad);
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  GstElement *mux = GST_ELEMENT (gst_pad_get_parent (pad));
-  Arrival a = { buf, GST_BUFFER_PTS (buf), ova_latency_now_ns (), GST_CLOCK_TIME_NONE };
-  if (mux) {
-    a.running_time = gst_element_get_current_running_time (mux);
-    gst_object_unref (mux);
-  }
+  Arrival a = { buf, GST_BUFFER_PTS (buf), mono_ns, running_time };
   g_mutex_lock (&mp->arrivals_lock);
   if (gst_queue_array_get_length (mp->arrivals) >= MAX_ARRIVALS)
     gst_queue_array_pop_head_struct (mp->arrivals);
   gst_queue_array_push_tail_struct (mp->arrivals, &a);
   g_mutex_unlock (&mp->arrivals_lock);
+}
+
+/* Always recorded: the straggler deadline counts from the arrivals. */
+static GstPadProbeReturn
+arrival_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstOvaMuxPad *mp = GST_OVA_MUX_PAD (pad);
+  GstElement *mux = GST_ELEMENT (gst_pad_get_parent (pad));
+  guint64 mono_ns = ova_latency_now_ns ();
+  GstClockTime running_time = GST_CLOCK_TIME_NONE;
+  if (mux) {
+    running_time = gst_element_get_current_running_time (mux);
+    gst_object_unref (mux);
+  }
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    record_arrival (mp, GST_PAD_PROBE_INFO_BUFFER (info), mono_ns, running_time);
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    for (guint i = 0; i < gst_buffer_list_length (list); i++)
+      record_arrival (mp, gst_buffer_list_get (list, i), mono_ns, running_time);
+  }
   return GST_PAD_PROBE_OK;
 }
 
-/* The arrival of @buf, the pad's oldest queued buffer: older entries are of
- * buffers that never got queued. Removed when @pop. Called with arrivals_lock. */
+/* The arrival of @buf, the pad's oldest queued buffer. Entries before it are
+ * of buffers that never got queued and are dropped; if it has none (it came
+ * before the pad was flushed), nothing is. Removed when @pop. Called with
+ * arrivals_lock. */
 static gboolean
 find_arrival_unlocked (GstOvaMuxPad *mp, GstBuffer *buf, gboolean pop, Arrival *out)
 {
-  while (gst_queue_array_get_length (mp->arrivals) > 0) {
-    Arrival *a = gst_queue_array_peek_head_struct (mp->arrivals);
-    if (a->buf == buf && a->pts == GST_BUFFER_PTS (buf)) {
-      *out = *a;
-      if (pop)
-        gst_queue_array_pop_head_struct (mp->arrivals);
-      return TRUE;
-    }
-    gst_queue_array_pop_head_struct (mp->arrivals);
+  guint len = gst_queue_array_get_length (mp->arrivals), i;
+  for (i = 0; i < len; i++) {
+    Arrival *a = gst_queue_array_peek_nth_struct (mp->arrivals, i);
+    if (a->buf == buf && a->pts == GST_BUFFER_PTS (buf))
+      break;
   }
-  return FALSE;
+  if (i == len)
+    return FALSE;
+  while (i-- > 0)
+    gst_queue_array_pop_head_struct (mp->arrivals);
+  *out = *(Arrival *) gst_queue_array_peek_head_struct (mp->arrivals);
+  if (pop)
+    gst_queue_array_pop_head_struct (mp->arrivals);
+  return TRUE;
 }
 
 static guint64
@@ -622,7 +640,7 @@ sink_pads_ref (GstOvaMux *mux)
 static GstClockTime
 partial_batch_deadline (GstOvaMux *mux, GstClockTime first_ready, GstClockTime agg_latency)
 {
-  gint64 user_latency = 0;
+  GstClockTime user_latency = 0;
   if (mux->timeout_us <= 0) {
     GstClockTime next = gst_aggregator_simple_get_next_time (GST_AGGREGATOR (mux));
     return GST_CLOCK_TIME_IS_VALID (next) ? next + agg_latency : GST_CLOCK_TIME_NONE;
@@ -630,7 +648,7 @@ partial_batch_deadline (GstOvaMux *mux, GstClockTime first_ready, GstClockTime a
   if (!GST_CLOCK_TIME_IS_VALID (first_ready))
     return GST_CLOCK_TIME_NONE;
   g_object_get (mux, "latency", &user_latency, NULL);
-  return first_ready + (GstClockTime) mux->timeout_us * 1000 + (GstClockTime) MAX (user_latency, 0);
+  return first_ready + (GstClockTime) mux->timeout_us * 1000 + user_latency;
 }
 
 /* The aggregator waits until this + its latency (live only). Called with its
@@ -774,7 +792,7 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
       GST_INFO_OBJECT (mux, "all sources ended after %" G_GUINT64_FORMAT " batches", mux->batches);
       return GST_FLOW_EOS;
     }
-    if (timeout) {
+    if (timeout && !behind_only) {
       /* Nothing arrived in time: move on so the next timeout is in the future. */
       GstSegment *seg = &GST_AGGREGATOR_PAD (agg->srcpad)->segment;
       GstClockTime step = mux->timeout_us > 0 ? (GstClockTime) mux->timeout_us * 1000 : 40 * GST_MSECOND;
@@ -946,7 +964,7 @@ gst_ova_mux_request_new_pad (GstElement *element, GstPadTemplate *templ, const g
     return NULL;
   if (sscanf (GST_PAD_NAME (pad), "sink_%u", &idx) == 1)
     GST_OVA_MUX_PAD (pad)->source_id = idx;
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, arrival_probe, NULL, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, arrival_probe, NULL, NULL);
   queue_stream_event (mux, OVA_EVENT_STREAM_ADD, GST_OVA_MUX_PAD (pad)->source_id);
   gst_pad_mark_reconfigure (GST_AGGREGATOR_SRC_PAD (mux));
   return pad;
