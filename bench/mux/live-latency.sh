@@ -20,9 +20,11 @@
 #            its own start, so the sources are out of phase and a frame waits
 #            up to a frame interval for the others' frames of its instant.
 # -d US puts identity sleep-time=US after ovamux (a slow consumer).
+# -f FILE: another H.264 mp4 for -k file; -D DECODER: another decoder
+# (nvh264dec keeps the frames in CUDA memory, as bench/gpu-pipeline does).
 #
 # Usage: live-latency.sh [-n SOURCES] [-s SECONDS] [-w WARMUP] [-k file|testsrc]
-#                        [-d SLEEP_US] [-t TIMEOUT_US]
+#                        [-d SLEEP_US] [-t TIMEOUT_US] [-f FILE] [-D DECODER]
 # Builds nothing: needs build/ (./run build). OVA_BUILD: another build
 # directory; OVA_PLUGIN_PATH: another plugin directory (e.g. an older ovamux).
 set -euo pipefail
@@ -31,8 +33,8 @@ root=$(cd "$here/../.." && pwd)
 build=${OVA_BUILD:-$root/build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 
-n=16 seconds=10 warmup=2 kind=file sleep_us=0 timeout_us=40000
-while getopts "n:s:w:k:d:t:h" opt; do
+n=16 seconds=10 warmup=2 kind=file sleep_us=0 timeout_us=40000 clip="" decoder=avdec_h264
+while getopts "n:s:w:k:d:t:f:D:h" opt; do
   case $opt in
     n) n=$OPTARG ;;
     s) seconds=$OPTARG ;;
@@ -40,6 +42,8 @@ while getopts "n:s:w:k:d:t:h" opt; do
     k) kind=$OPTARG ;;
     d) sleep_us=$OPTARG ;;
     t) timeout_us=$OPTARG ;;
+    f) clip=$OPTARG ;;
+    D) decoder=$OPTARG ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
   esac
 done
@@ -54,7 +58,7 @@ export GST_REGISTRY=${GST_REGISTRY:-$build/bench-registry.bin}
 
 case $kind in
   file)
-    clip=$build/bench-mux-320x240.mp4
+    [ -n "$clip" ] || clip=$build/bench-mux-320x240.mp4
     if [ ! -s "$clip" ]; then
       gst-inspect-1.0 x264enc >/dev/null 2>&1 || { echo "bench/mux: x264enc is needed to make $clip" >&2; exit 1; }
       gst-launch-1.0 -q videotestsrc num-buffers=900 pattern=ball \
@@ -62,7 +66,9 @@ case $kind in
         ! x264enc speed-preset=ultrafast key-int-max=30 bframes=0 ! mp4mux \
         ! filesink location="$clip.tmp" && mv "$clip.tmp" "$clip"
     fi
-    source_desc="filesrc location=$clip ! qtdemux ! h264parse ! avdec_h264 ! identity sync=true"
+    caps=""
+    [ "$decoder" = nvh264dec ] && caps="video/x-raw(memory:CUDAMemory) !"
+    source_desc="filesrc location=$clip ! qtdemux ! h264parse ! $decoder ! $caps identity sync=true"
     ;;
   testsrc)
     source_desc="videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1"
@@ -83,10 +89,11 @@ label=mux-live-$kind-$n
 out=$(OVA_LATENCY=1 "$bench" --label "$label" --warmup "$warmup" --seconds "$((seconds + warmup))" \
   "${desc[@]}" "${tail_desc[@]}")
 echo "$out" | grep '^RESULT'
-echo "$out" | awk -v n="$n" -v kind="$kind" -v d="$sleep_us" -v t="$timeout_us" '
+[ "$kind" = file ] || decoder=-
+echo "$out" | awk -v n="$n" -v kind="$kind" -v dec="$decoder" -v d="$sleep_us" -v t="$timeout_us" '
   /^LATENCY/ {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     if (v["component"] == "ovamux" || v["component"] == "end-to-end")
-      printf "ovamux live latency: sources=%s kind=%s downstream-sleep-us=%s timeout-us=%s %s frames=%s median_ms=%s p99_ms=%s\n",
-        n, kind, d, t, v["component"], v["n"], v["median_ms"], v["p99_ms"]
+      printf "ovamux live latency: sources=%s kind=%s decoder=%s downstream-sleep-us=%s timeout-us=%s %s frames=%s median_ms=%s p99_ms=%s\n",
+        n, kind, dec, d, t, v["component"], v["n"], v["median_ms"], v["p99_ms"]
   }'
