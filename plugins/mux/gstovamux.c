@@ -572,12 +572,17 @@ pop_arrival (GstOvaMuxPad *mp, GstBuffer *buf, guint64 fallback)
  * batched is behind the other sources: its instant has gone out (a source
  * that started late, stalled, or missed a deadline). Waiting for the others
  * only makes it later, and since each batch takes one frame per source, a
- * source that stays one frame behind would stay so for good. */
+ * source that stays one frame behind would stay so for good. Only a frame
+ * whose time has come (@now_rt, the clock's running time) counts: sources
+ * that run ahead of the clock (not synchronised to it) are batched as they
+ * come, not one by one. */
 static gboolean
-frame_is_behind (GstOvaMuxPad *pad, GstBuffer *buf, GstClockTime pushed_end)
+frame_is_behind (GstOvaMuxPad *pad, GstBuffer *buf, GstClockTime pushed_end, GstClockTime now_rt)
 {
   GstClockTime rt = pad_running_time (pad, buf), dur = GST_BUFFER_DURATION (buf);
   if (!GST_CLOCK_TIME_IS_VALID (rt) || !GST_CLOCK_TIME_IS_VALID (pushed_end))
+    return FALSE;
+  if (GST_CLOCK_TIME_IS_VALID (now_rt) && rt > now_rt)
     return FALSE;
   return rt + (GST_CLOCK_TIME_IS_VALID (dur) ? dur : 0) <= pushed_end;
 }
@@ -586,7 +591,7 @@ frame_is_behind (GstOvaMuxPad *pad, GstBuffer *buf, GstClockTime pushed_end)
  * when the earliest of the others was ready (running time): its arrival, or
  * its own running time if it came early. */
 static void
-scan_queued_frames (GPtrArray *pads, GstClockTime pushed_end, gboolean *any_behind,
+scan_queued_frames (GPtrArray *pads, GstClockTime pushed_end, GstClockTime now_rt, gboolean *any_behind,
     GstClockTime *first_ready)
 {
   *any_behind = FALSE;
@@ -599,7 +604,7 @@ scan_queued_frames (GPtrArray *pads, GstClockTime pushed_end, gboolean *any_behi
     gboolean found;
     if (!b)
       continue;
-    if (frame_is_behind (pad, b, pushed_end)) {
+    if (frame_is_behind (pad, b, pushed_end, now_rt)) {
       *any_behind = TRUE;
       gst_buffer_unref (b);
       continue;
@@ -657,7 +662,7 @@ static GstClockTime
 gst_ova_mux_get_next_time (GstAggregator *agg)
 {
   GstOvaMux *mux = GST_OVA_MUX (agg);
-  GstClockTime agg_latency, pushed_end, first_ready, deadline;
+  GstClockTime agg_latency, pushed_end, first_ready, deadline, now;
   gboolean any_behind;
   GPtrArray *pads;
 
@@ -669,11 +674,11 @@ gst_ova_mux_get_next_time (GstAggregator *agg)
     return gst_aggregator_simple_get_next_time (agg);
 
   pads = sink_pads_ref (mux);
-  scan_queued_frames (pads, pushed_end, &any_behind, &first_ready);
+  now = gst_element_get_current_running_time (GST_ELEMENT (mux));
+  scan_queued_frames (pads, pushed_end, now, &any_behind, &first_ready);
   g_ptr_array_unref (pads);
   if (any_behind) {
     /* now: a frame behind the others goes out at once */
-    GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT (mux));
     deadline = GST_CLOCK_TIME_IS_VALID (now) ? now : 0;
   } else {
     deadline = partial_batch_deadline (mux, first_ready, agg_latency);
@@ -698,6 +703,7 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
   guint64 ntp = (guint64) g_get_real_time () * 1000;
   GstClockTime agg_latency = gst_aggregator_get_latency (agg), pushed_end;
   gboolean behind_only = FALSE;
+  GstClockTime now_rt = GST_CLOCK_TIME_NONE;
 
   push_pending_events (mux);
 
@@ -714,12 +720,12 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
    * still wait for their instant to be complete. */
   if (timeout && GST_CLOCK_TIME_IS_VALID (agg_latency)) {
     gboolean any_behind;
-    GstClockTime first_ready, deadline, now;
-    scan_queued_frames (pads, pushed_end, &any_behind, &first_ready);
+    GstClockTime first_ready, deadline;
+    now_rt = gst_element_get_current_running_time (GST_ELEMENT (mux));
+    scan_queued_frames (pads, pushed_end, now_rt, &any_behind, &first_ready);
     deadline = partial_batch_deadline (mux, first_ready, agg_latency);
-    now = gst_element_get_current_running_time (GST_ELEMENT (mux));
-    behind_only = any_behind && (!GST_CLOCK_TIME_IS_VALID (deadline) || !GST_CLOCK_TIME_IS_VALID (now)
-        || now < deadline);
+    behind_only = any_behind && (!GST_CLOCK_TIME_IS_VALID (deadline) || !GST_CLOCK_TIME_IS_VALID (now_rt)
+        || now_rt < deadline);
   }
   max = mux->batch_size ? mux->batch_size : MAX (n, 1);
   max = MIN (max, G_N_ELEMENTS (taken));
@@ -748,7 +754,7 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
     b = gst_aggregator_pad_peek_buffer (GST_AGGREGATOR_PAD (pad));
     if (!b)
       continue;
-    if (behind_only && !frame_is_behind (pad, b, pushed_end)) {
+    if (behind_only && !frame_is_behind (pad, b, pushed_end, now_rt)) {
       gst_buffer_unref (b);
       continue;
     }

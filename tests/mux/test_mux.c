@@ -1054,6 +1054,42 @@ GST_START_TEST (test_deadline_from_arrival)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_ahead_of_clock_not_one_by_one)
+{
+  /* Sources not synchronised to the clock, far ahead of it, and one ahead
+   * of the other: their frames are batched together as they come, not
+   * pushed one by one as "behind" the other source's. */
+  GstHarness *hs[2];
+  GstTestClock *clock;
+  GstVideoInfo vi;
+  GstBuffer *out;
+
+  new_mux_configured (hs, 2, GRAY16, FALSE, "live-source", TRUE, "batched-push-timeout", 40000, NULL);
+  clock = gst_harness_get_testclock (hs[0]);
+  info_from_string (&vi, GRAY16);
+  fail_unless_equals_int (gst_harness_push (hs[0], make_frame (&vi, 0, 50)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (hs[1], make_frame (&vi, 1, 25)), GST_FLOW_OK);
+  out = pull_batch (hs[0]);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (ova_buffer_get_batch_meta (out)), 2);
+  gst_buffer_unref (out);
+  /* Source 1's next frame (1.04 s) ends before source 0's (2.04 s), but its
+   * time has not come: it waits for source 0 until its deadline. */
+  fail_unless_equals_int (gst_harness_push (hs[1], make_frame (&vi, 1, 26)), GST_FLOW_OK);
+  {
+    GstClockID id;
+    gst_test_clock_wait_for_next_pending_id (clock, &id);
+    fail_unless_equals_uint64 (gst_clock_id_get_time (id), 26 * FRAME_DUR + 40 * GST_MSECOND);
+    gst_clock_id_unref (id);
+  }
+  fail_unless_equals_int (gst_harness_push (hs[0], make_frame (&vi, 0, 51)), GST_FLOW_OK);
+  out = pull_batch (hs[0]);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (ova_buffer_get_batch_meta (out)), 2);
+  gst_buffer_unref (out);
+  gst_object_unref (clock);
+  teardown_all (hs, 2);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_not_live_waits_for_all)
 {
   /* Non-live sources, live-source=false: a batch waits for every source, no
@@ -1401,6 +1437,7 @@ mux_suite (void)
   tcase_add_test (tc, test_live_source_property);
   tcase_add_test (tc, test_behind_source_catches_up);
   tcase_add_test (tc, test_deadline_from_arrival);
+  tcase_add_test (tc, test_ahead_of_clock_not_one_by_one);
   tcase_add_test (tc, test_not_live_waits_for_all);
   tcase_add_test (tc, test_sync_inputs);
   tcase_add_test (tc, test_demux_frames_and_meta);
