@@ -103,7 +103,7 @@ struct _GstOvaMux
   /* The aggregator's latency (upstream + ours), read where its lock is not
    * held: get_next_time() turns our deadlines into its start times with it. */
   GstClockTime agg_latency;     /* object lock; NONE until known */
-  GstClockTime pushed_end;      /* end of the latest frame batched (running time); object lock */
+  GstClockTime pushed_end;      /* end of the newest frame batched whose time had come (running time); object lock */
 };
 
 /* When a buffer entered its sink pad. */
@@ -703,7 +703,8 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
   guint64 ntp = (guint64) g_get_real_time () * 1000;
   GstClockTime agg_latency = gst_aggregator_get_latency (agg), pushed_end;
   gboolean behind_only = FALSE;
-  GstClockTime now_rt = GST_CLOCK_TIME_NONE;
+  GstClockTime now_rt = gst_element_get_current_running_time (GST_ELEMENT (mux));
+  GstClockTime newest_end = GST_CLOCK_TIME_NONE;
 
   push_pending_events (mux);
 
@@ -721,7 +722,6 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
   if (timeout && GST_CLOCK_TIME_IS_VALID (agg_latency)) {
     gboolean any_behind;
     GstClockTime first_ready, deadline;
-    now_rt = gst_element_get_current_running_time (GST_ELEMENT (mux));
     scan_queued_frames (pads, pushed_end, now_rt, &any_behind, &first_ready);
     deadline = partial_batch_deadline (mux, first_ready, agg_latency);
     behind_only = any_behind && (!GST_CLOCK_TIME_IS_VALID (deadline) || !GST_CLOCK_TIME_IS_VALID (now_rt)
@@ -857,6 +857,11 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
       if (!GST_CLOCK_TIME_IS_VALID (out_end) || end > out_end)
         out_end = end;
       pad->last_rt_end = end;
+      /* frames ahead of the clock do not count: they would make every
+       * frame of the sources on time look behind */
+      if ((!GST_CLOCK_TIME_IS_VALID (now_rt) || rt <= now_rt)
+          && (!GST_CLOCK_TIME_IS_VALID (newest_end) || end > newest_end))
+        newest_end = end;
     }
     pad->seen_data = TRUE;
     if (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT))
@@ -887,11 +892,11 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
     else if (!GST_CLOCK_TIME_IS_VALID (out_end) && GST_CLOCK_TIME_IS_VALID (out_pts))
       seg->position = MAX (out_pts, GST_CLOCK_TIME_IS_VALID (seg->position) ? seg->position : 0);
   }
-  /* out_end is the end of the newest frame batched, for frame_is_behind() */
+  /* the end of the newest frame batched, for frame_is_behind() */
   GST_OBJECT_LOCK (mux);
-  if (GST_CLOCK_TIME_IS_VALID (out_end)
-      && (!GST_CLOCK_TIME_IS_VALID (mux->pushed_end) || out_end > mux->pushed_end))
-    mux->pushed_end = out_end;
+  if (GST_CLOCK_TIME_IS_VALID (newest_end)
+      && (!GST_CLOCK_TIME_IS_VALID (mux->pushed_end) || newest_end > mux->pushed_end))
+    mux->pushed_end = newest_end;
   GST_OBJECT_UNLOCK (mux);
 
   if (ova_latency_enabled ()) {
