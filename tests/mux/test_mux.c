@@ -1090,6 +1090,44 @@ GST_START_TEST (test_ahead_of_clock_not_one_by_one)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_latency_record_after_restart)
+{
+  /* A frame queued when the muxer stops is dropped; the next run's frames
+   * get latency records of their own arrival, not of the dropped frame's. */
+  GstHarness *hs[2];
+  GstElement *mux = new_mux_configured (hs, 2, GRAY16, FALSE, NULL);
+  GstVideoInfo vi;
+  GstBuffer *out;
+  OvaBatchMeta *b;
+
+  ova_latency_set_enabled (TRUE);
+  info_from_string (&vi, GRAY16);
+  /* non-live: source 0's frame waits for source 1's, which never comes */
+  fail_unless_equals_int (gst_harness_push (hs[0], make_frame (&vi, 0, 0)), GST_FLOW_OK);
+  g_usleep (200 * 1000);
+  fail_unless_equals_int (gst_element_set_state (mux, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_element_set_state (mux, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  for (guint i = 0; i < 2; i++) {
+    gst_harness_set_src_caps_str (hs[i], GRAY16);
+    fail_unless_equals_int (gst_harness_push (hs[i], make_frame (&vi, i, 1)), GST_FLOW_OK);
+  }
+  out = pull_batch (hs[0]);
+  b = ova_buffer_get_batch_meta (out);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (b), 2);
+  for (guint i = 0; i < 2; i++) {
+    const OvaFrameMeta *f = frame_of_source (b, i);
+    const OvaLatencyEntry *e = &f->latency.entries[0];
+    fail_unless_equals_uint64 (f->buf_pts, 1 * FRAME_DUR);
+    fail_unless (f->latency.n_entries >= 1);
+    fail_unless (e->out_ns - e->in_ns < 100 * GST_MSECOND, "source %u: ovamux latency %" G_GUINT64_FORMAT
+        " ns", i, e->out_ns - e->in_ns);
+  }
+  gst_buffer_unref (out);
+  ova_latency_set_enabled (FALSE);
+  teardown_all (hs, 2);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_not_live_waits_for_all)
 {
   /* Non-live sources, live-source=false: a batch waits for every source, no
@@ -1438,6 +1476,7 @@ mux_suite (void)
   tcase_add_test (tc, test_behind_source_catches_up);
   tcase_add_test (tc, test_deadline_from_arrival);
   tcase_add_test (tc, test_ahead_of_clock_not_one_by_one);
+  tcase_add_test (tc, test_latency_record_after_restart);
   tcase_add_test (tc, test_not_live_waits_for_all);
   tcase_add_test (tc, test_sync_inputs);
   tcase_add_test (tc, test_demux_frames_and_meta);
