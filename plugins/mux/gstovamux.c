@@ -13,8 +13,10 @@
  * its source id is sent and the others go on; requesting and releasing pads
  * while PLAYING sends "ova-stream-add" / "ova-stream-remove".
  *
- * With live sources (or `live-source=true`), a partial batch is pushed when
- * `batched-push-timeout` expires, so one stalled camera never stalls the others.
+ * With live sources (or `live-source=true`), a batch is pushed as soon as every
+ * source has a frame, or a partial one `batched-push-timeout` after the first
+ * frame of the batch was ready, so one stalled camera never stalls the others;
+ * a frame behind the others (its instant already went out) is pushed at once.
  *
  * A batch keeps its input buffers until it is freed, and lets go of the
  * borrowed memories before it releases them, so the buffers return to their
@@ -32,6 +34,7 @@
 #endif
 #include "gstovamux.h"
 #include "gstovabatchpool.h"
+#include <gst/base/gstqueuearray.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,10 +71,11 @@ struct _GstOvaMuxPad
   gboolean seen_data;
   GstClockTime rt_offset;
   GstClockTime last_rt_end;
-  /* Arrival times of queued buffers, for the latency record (FIFO, same
-   * order as the aggregator pad's queue). */
+  /* Arrivals of the buffers that entered this pad (Arrival, oldest first).
+   * Each is matched to its buffer when the buffer is batched, so a buffer
+   * the aggregator dropped (flushing, after EOS) never shifts the others. */
   GMutex arrivals_lock;
-  GQueue arrivals;
+  GstQueueArray *arrivals;
   /* Optional scaling to the muxer's width/height (system memory only). */
   GstVideoConverter *conv;
   GstVideoInfo out_info;
@@ -96,7 +100,22 @@ struct _GstOvaMux
   GstCaps *batch_caps;
   guint64 batches;
   gint seeking;                 /* a seek sent through our src pad is in progress */
+  /* The aggregator's latency (upstream + ours), read where its lock is not
+   * held: get_next_time() turns our deadlines into its start times with it. */
+  GstClockTime agg_latency;     /* object lock; NONE until known */
+  GstClockTime pushed_end;      /* end of the newest frame batched whose time had come (running time); object lock */
 };
+
+/* When a buffer entered its sink pad. */
+typedef struct
+{
+  GstBuffer *buf;               /* not a reference: compared only */
+  GstClockTime pts;
+  guint64 mono_ns;              /* ova_latency_now_ns(), for the latency record */
+  GstClockTime running_time;    /* on the element's clock, for the deadline */
+} Arrival;
+
+#define MAX_ARRIVALS 1024
 
 G_DEFINE_TYPE (GstOvaMuxPad, gst_ova_mux_pad, GST_TYPE_AGGREGATOR_PAD);
 G_DEFINE_TYPE (GstOvaMux, gst_ova_mux, GST_TYPE_AGGREGATOR);
@@ -122,15 +141,27 @@ gst_ova_mux_pad_finalize (GObject *obj)
     gst_buffer_pool_set_active (pad->scale_pool, FALSE);
     gst_object_unref (pad->scale_pool);
   }
-  g_queue_clear (&pad->arrivals);
+  gst_queue_array_free (pad->arrivals);
   g_mutex_clear (&pad->arrivals_lock);
   G_OBJECT_CLASS (gst_ova_mux_pad_parent_class)->finalize (obj);
+}
+
+/* The aggregator dropped everything queued (flushing seek, stop). */
+static GstFlowReturn
+gst_ova_mux_pad_flush (GstAggregatorPad *apad, GstAggregator *agg)
+{
+  GstOvaMuxPad *pad = GST_OVA_MUX_PAD (apad);
+  g_mutex_lock (&pad->arrivals_lock);
+  gst_queue_array_clear (pad->arrivals);
+  g_mutex_unlock (&pad->arrivals_lock);
+  return GST_FLOW_OK;
 }
 
 static void
 gst_ova_mux_pad_class_init (GstOvaMuxPadClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = gst_ova_mux_pad_finalize;
+  GST_AGGREGATOR_PAD_CLASS (klass)->flush = gst_ova_mux_pad_flush;
 }
 
 static void
@@ -138,7 +169,7 @@ gst_ova_mux_pad_init (GstOvaMuxPad *pad)
 {
   gst_video_info_init (&pad->info);
   g_mutex_init (&pad->arrivals_lock);
-  g_queue_init (&pad->arrivals);
+  pad->arrivals = gst_queue_array_new_for_struct (sizeof (Arrival), 8);
   pad->last_rt_end = 0;
   pad->rt_offset = 0;
 }
@@ -470,27 +501,191 @@ pad_running_time (GstOvaMuxPad *pad, GstBuffer *buf)
   return GST_CLOCK_TIME_IS_VALID (rt) ? rt + pad->rt_offset : rt;
 }
 
+static void
+record_arrival (GstOvaMuxPad *mp, GstBuffer *buf, guint64 mono_ns, GstClockTime running_time)
+{
+  Arrival a = { buf, GST_BUFFER_PTS (buf), mono_ns, running_time };
+  g_mutex_lock (&mp->arrivals_lock);
+  if (gst_queue_array_get_length (mp->arrivals) >= MAX_ARRIVALS)
+    gst_queue_array_pop_head_struct (mp->arrivals);
+  gst_queue_array_push_tail_struct (mp->arrivals, &a);
+  g_mutex_unlock (&mp->arrivals_lock);
+}
+
+/* Always recorded: the straggler deadline counts from the arrivals. */
 static GstPadProbeReturn
 arrival_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   GstOvaMuxPad *mp = GST_OVA_MUX_PAD (pad);
-  if (!ova_latency_enabled ())
-    return GST_PAD_PROBE_OK;
-  g_mutex_lock (&mp->arrivals_lock);
-  if (g_queue_get_length (&mp->arrivals) < 1024)
-    g_queue_push_tail (&mp->arrivals, GSIZE_TO_POINTER ((gsize) ova_latency_now_ns ()));
-  g_mutex_unlock (&mp->arrivals_lock);
+  GstElement *mux = GST_ELEMENT (gst_pad_get_parent (pad));
+  guint64 mono_ns = ova_latency_now_ns ();
+  GstClockTime running_time = GST_CLOCK_TIME_NONE;
+  if (mux) {
+    running_time = gst_element_get_current_running_time (mux);
+    gst_object_unref (mux);
+  }
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    record_arrival (mp, GST_PAD_PROBE_INFO_BUFFER (info), mono_ns, running_time);
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    for (guint i = 0; i < gst_buffer_list_length (list); i++)
+      record_arrival (mp, gst_buffer_list_get (list, i), mono_ns, running_time);
+  }
   return GST_PAD_PROBE_OK;
 }
 
-static guint64
-pop_arrival (GstOvaMuxPad *mp, guint64 fallback)
+/* The arrival of @buf, the pad's oldest queued buffer. Entries before it are
+ * of buffers that never got queued and are dropped; if it has none (it came
+ * before the pad was flushed), nothing is. Removed when @pop. Called with
+ * arrivals_lock. */
+static gboolean
+find_arrival_unlocked (GstOvaMuxPad *mp, GstBuffer *buf, gboolean pop, Arrival *out)
 {
-  gpointer p;
+  guint len = gst_queue_array_get_length (mp->arrivals), i;
+  for (i = 0; i < len; i++) {
+    Arrival *a = gst_queue_array_peek_nth_struct (mp->arrivals, i);
+    if (a->buf == buf && a->pts == GST_BUFFER_PTS (buf))
+      break;
+  }
+  if (i == len)
+    return FALSE;
+  while (i-- > 0)
+    gst_queue_array_pop_head_struct (mp->arrivals);
+  *out = *(Arrival *) gst_queue_array_peek_head_struct (mp->arrivals);
+  if (pop)
+    gst_queue_array_pop_head_struct (mp->arrivals);
+  return TRUE;
+}
+
+static guint64
+pop_arrival (GstOvaMuxPad *mp, GstBuffer *buf, guint64 fallback)
+{
+  Arrival a;
+  gboolean found;
   g_mutex_lock (&mp->arrivals_lock);
-  p = g_queue_pop_head (&mp->arrivals);
+  found = find_arrival_unlocked (mp, buf, TRUE, &a);
   g_mutex_unlock (&mp->arrivals_lock);
-  return p ? (guint64) GPOINTER_TO_SIZE (p) : fallback;
+  return found ? a.mono_ns : fallback;
+}
+
+/* A frame whose whole interval ends before the end of a frame already
+ * batched is behind the other sources: its instant has gone out (a source
+ * that started late, stalled, or missed a deadline). Waiting for the others
+ * only makes it later, and since each batch takes one frame per source, a
+ * source that stays one frame behind would stay so for good. Only a frame
+ * whose time has come (@now_rt, the clock's running time) counts: sources
+ * that run ahead of the clock (not synchronised to it) are batched as they
+ * come, not one by one. */
+static gboolean
+frame_is_behind (GstOvaMuxPad *pad, GstBuffer *buf, GstClockTime pushed_end, GstClockTime now_rt)
+{
+  GstClockTime rt = pad_running_time (pad, buf), dur = GST_BUFFER_DURATION (buf);
+  if (!GST_CLOCK_TIME_IS_VALID (rt) || !GST_CLOCK_TIME_IS_VALID (pushed_end))
+    return FALSE;
+  if (GST_CLOCK_TIME_IS_VALID (now_rt) && rt > now_rt)
+    return FALSE;
+  return rt + (GST_CLOCK_TIME_IS_VALID (dur) ? dur : 0) <= pushed_end;
+}
+
+/* Looks at the oldest queued frame of each pad: whether one is behind, and
+ * when the earliest of the others was ready (running time): its arrival, or
+ * its own running time if it came early. */
+static void
+scan_queued_frames (GPtrArray *pads, GstClockTime pushed_end, GstClockTime now_rt, gboolean *any_behind,
+    GstClockTime *first_ready)
+{
+  *any_behind = FALSE;
+  *first_ready = GST_CLOCK_TIME_NONE;
+  for (guint i = 0; i < pads->len; i++) {
+    GstOvaMuxPad *pad = g_ptr_array_index (pads, i);
+    GstBuffer *b = gst_aggregator_pad_peek_buffer (GST_AGGREGATOR_PAD (pad));
+    Arrival a;
+    GstClockTime ready;
+    gboolean found;
+    if (!b)
+      continue;
+    if (frame_is_behind (pad, b, pushed_end, now_rt)) {
+      *any_behind = TRUE;
+      gst_buffer_unref (b);
+      continue;
+    }
+    g_mutex_lock (&pad->arrivals_lock);
+    found = find_arrival_unlocked (pad, b, FALSE, &a);
+    g_mutex_unlock (&pad->arrivals_lock);
+    ready = found ? a.running_time : GST_CLOCK_TIME_NONE;
+    {
+      GstClockTime rt = pad_running_time (pad, b);
+      if (GST_CLOCK_TIME_IS_VALID (rt) && (!GST_CLOCK_TIME_IS_VALID (ready) || rt > ready))
+        ready = rt;
+    }
+    if (GST_CLOCK_TIME_IS_VALID (ready) && (!GST_CLOCK_TIME_IS_VALID (*first_ready) || ready < *first_ready))
+      *first_ready = ready;
+    gst_buffer_unref (b);
+  }
+}
+
+/* The sink pads, referenced. */
+static GPtrArray *
+sink_pads_ref (GstOvaMux *mux)
+{
+  GPtrArray *pads = g_ptr_array_new_with_free_func (gst_object_unref);
+  GST_OBJECT_LOCK (mux);
+  for (GList *l = GST_ELEMENT (mux)->sinkpads; l; l = l->next)
+    g_ptr_array_add (pads, gst_object_ref (l->data));
+  GST_OBJECT_UNLOCK (mux);
+  return pads;
+}
+
+/* When (running time) a partial batch goes out: batched-push-timeout (plus
+ * the "latency" property) after the first frame of the batch was ready. Not
+ * the aggregator's default, the last batch's time plus the whole latency:
+ * that adds the upstream latency to every wait, and upstream elements report
+ * latency they do not add (identity sync=true passes on a decoder's, while it
+ * releases frames at their running time). -1/0: the aggregator's default. */
+static GstClockTime
+partial_batch_deadline (GstOvaMux *mux, GstClockTime first_ready, GstClockTime agg_latency)
+{
+  GstClockTime user_latency = 0;
+  if (mux->timeout_us <= 0) {
+    GstClockTime next = gst_aggregator_simple_get_next_time (GST_AGGREGATOR (mux));
+    return GST_CLOCK_TIME_IS_VALID (next) ? next + agg_latency : GST_CLOCK_TIME_NONE;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (first_ready))
+    return GST_CLOCK_TIME_NONE;
+  g_object_get (mux, "latency", &user_latency, NULL);
+  return first_ready + (GstClockTime) mux->timeout_us * 1000 + user_latency;
+}
+
+/* The aggregator waits until this + its latency (live only). Called with its
+ * src lock held: no call here may take it (gst_aggregator_get_latency()). */
+static GstClockTime
+gst_ova_mux_get_next_time (GstAggregator *agg)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  GstClockTime agg_latency, pushed_end, first_ready, deadline, now;
+  gboolean any_behind;
+  GPtrArray *pads;
+
+  GST_OBJECT_LOCK (mux);
+  agg_latency = mux->agg_latency;
+  pushed_end = mux->pushed_end;
+  GST_OBJECT_UNLOCK (mux);
+  if (!GST_CLOCK_TIME_IS_VALID (agg_latency))
+    return gst_aggregator_simple_get_next_time (agg);
+
+  pads = sink_pads_ref (mux);
+  now = gst_element_get_current_running_time (GST_ELEMENT (mux));
+  scan_queued_frames (pads, pushed_end, now, &any_behind, &first_ready);
+  g_ptr_array_unref (pads);
+  if (any_behind) {
+    /* now: a frame behind the others goes out at once */
+    deadline = GST_CLOCK_TIME_IS_VALID (now) ? now : 0;
+  } else {
+    deadline = partial_batch_deadline (mux, first_ready, agg_latency);
+    if (!GST_CLOCK_TIME_IS_VALID (deadline))
+      return GST_CLOCK_TIME_NONE;       /* nothing queued: wait for a frame */
+  }
+  return deadline > agg_latency ? deadline - agg_latency : 0;
 }
 
 static GstFlowReturn
@@ -506,14 +701,32 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
   GstFlowReturn ret;
   guint64 now_ns = ova_latency_now_ns ();
   guint64 ntp = (guint64) g_get_real_time () * 1000;
+  GstClockTime agg_latency = gst_aggregator_get_latency (agg), pushed_end;
+  gboolean behind_only = FALSE;
+  GstClockTime now_rt = gst_element_get_current_running_time (GST_ELEMENT (mux));
+  GstClockTime newest_end = GST_CLOCK_TIME_NONE;
 
   push_pending_events (mux);
 
   GST_OBJECT_LOCK (mux);
+  mux->agg_latency = agg_latency;
+  pushed_end = mux->pushed_end;
   for (GList *l = GST_ELEMENT (mux)->sinkpads; l; l = l->next)
     g_ptr_array_add (pads, gst_object_ref (l->data));
   GST_OBJECT_UNLOCK (mux);
   n = pads->len;
+
+  /* Woken before the deadline because a frame is behind (see
+   * gst_ova_mux_get_next_time()): only such frames go out now, the others
+   * still wait for their instant to be complete. */
+  if (timeout && GST_CLOCK_TIME_IS_VALID (agg_latency)) {
+    gboolean any_behind;
+    GstClockTime first_ready, deadline;
+    scan_queued_frames (pads, pushed_end, now_rt, &any_behind, &first_ready);
+    deadline = partial_batch_deadline (mux, first_ready, agg_latency);
+    behind_only = any_behind && (!GST_CLOCK_TIME_IS_VALID (deadline) || !GST_CLOCK_TIME_IS_VALID (now_rt)
+        || now_rt < deadline);
+  }
   max = mux->batch_size ? mux->batch_size : MAX (n, 1);
   max = MIN (max, G_N_ELEMENTS (taken));
 
@@ -541,6 +754,10 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
     b = gst_aggregator_pad_peek_buffer (GST_AGGREGATOR_PAD (pad));
     if (!b)
       continue;
+    if (behind_only && !frame_is_behind (pad, b, pushed_end, now_rt)) {
+      gst_buffer_unref (b);
+      continue;
+    }
     if (mux->sync_inputs && GST_CLOCK_TIME_IS_VALID (min_rt)) {
       GstClockTime rt = pad_running_time (pad, b);
       GstClockTime tol = pad->info.fps_n > 0
@@ -581,7 +798,7 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
       GST_INFO_OBJECT (mux, "all sources ended after %" G_GUINT64_FORMAT " batches", mux->batches);
       return GST_FLOW_EOS;
     }
-    if (timeout) {
+    if (timeout && !behind_only) {
       /* Nothing arrived in time: move on so the next timeout is in the future. */
       GstSegment *seg = &GST_AGGREGATOR_PAD (agg->srcpad)->segment;
       GstClockTime step = mux->timeout_us > 0 ? (GstClockTime) mux->timeout_us * 1000 : 40 * GST_MSECOND;
@@ -608,7 +825,7 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
     f->source_width = GST_VIDEO_INFO_WIDTH (&pad->info);
     f->source_height = GST_VIDEO_INFO_HEIGHT (&pad->info);
     f->memory_type = pad->mem_type;
-    f->latency.source_ns = ova_latency_enabled () ? pop_arrival (pad, now_ns) : now_ns;
+    f->latency.source_ns = pop_arrival (pad, b, now_ns);
     if (pad->conv) {
       if (!append_scaled (mux, pad, b, out, f)) {
         /* Keep the frame (its meta says where it came from) but without pixels:
@@ -640,6 +857,11 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
       if (!GST_CLOCK_TIME_IS_VALID (out_end) || end > out_end)
         out_end = end;
       pad->last_rt_end = end;
+      /* frames ahead of the clock do not count: they would make every
+       * frame of the sources on time look behind */
+      if ((!GST_CLOCK_TIME_IS_VALID (now_rt) || rt <= now_rt)
+          && (!GST_CLOCK_TIME_IS_VALID (newest_end) || end > newest_end))
+        newest_end = end;
     }
     pad->seen_data = TRUE;
     if (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT))
@@ -662,11 +884,20 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
       out_pts = MAX (out_pts, seg->position > 0 ? seg->position - 1 : 0);
     GST_BUFFER_PTS (out) = out_pts;
     GST_BUFFER_DURATION (out) = GST_CLOCK_TIME_IS_VALID (out_end) && out_end > out_pts ? out_end - out_pts : GST_CLOCK_TIME_NONE;
-    if (GST_CLOCK_TIME_IS_VALID (out_end))
+    /* A batch of frames that were behind ends earlier than the previous
+     * one: the position only moves forward. */
+    if (GST_CLOCK_TIME_IS_VALID (out_end)
+        && (!GST_CLOCK_TIME_IS_VALID (seg->position) || out_end > seg->position))
       seg->position = out_end;
-    else if (GST_CLOCK_TIME_IS_VALID (out_pts))
-      seg->position = out_pts;
+    else if (!GST_CLOCK_TIME_IS_VALID (out_end) && GST_CLOCK_TIME_IS_VALID (out_pts))
+      seg->position = MAX (out_pts, GST_CLOCK_TIME_IS_VALID (seg->position) ? seg->position : 0);
   }
+  /* the end of the newest frame batched, for frame_is_behind() */
+  GST_OBJECT_LOCK (mux);
+  if (GST_CLOCK_TIME_IS_VALID (newest_end)
+      && (!GST_CLOCK_TIME_IS_VALID (mux->pushed_end) || newest_end > mux->pushed_end))
+    mux->pushed_end = newest_end;
+  GST_OBJECT_UNLOCK (mux);
 
   if (ova_latency_enabled ()) {
     /* The muxer's latency is the wait for the batch: arrival to push. */
@@ -744,7 +975,7 @@ gst_ova_mux_request_new_pad (GstElement *element, GstPadTemplate *templ, const g
     return NULL;
   if (sscanf (GST_PAD_NAME (pad), "sink_%u", &idx) == 1)
     GST_OVA_MUX_PAD (pad)->source_id = idx;
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, arrival_probe, NULL, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, arrival_probe, NULL, NULL);
   queue_stream_event (mux, OVA_EVENT_STREAM_ADD, GST_OVA_MUX_PAD (pad)->source_id);
   gst_pad_mark_reconfigure (GST_AGGREGATOR_SRC_PAD (mux));
   return pad;
@@ -784,7 +1015,22 @@ gst_ova_mux_start (GstAggregator *agg)
   mux->pushed_any = FALSE;
   mux->batches = 0;
   mux->rr_start = 0;
+  GST_OBJECT_LOCK (mux);
+  mux->agg_latency = GST_CLOCK_TIME_NONE;
+  mux->pushed_end = GST_CLOCK_TIME_NONE;
+  GST_OBJECT_UNLOCK (mux);
   return TRUE;
+}
+
+/* A flushing seek through the src pad: running times start over. */
+static GstFlowReturn
+gst_ova_mux_flush (GstAggregator *agg)
+{
+  GstOvaMux *mux = GST_OVA_MUX (agg);
+  GST_OBJECT_LOCK (mux);
+  mux->pushed_end = GST_CLOCK_TIME_NONE;
+  GST_OBJECT_UNLOCK (mux);
+  return GST_FLOW_OK;
 }
 
 static gboolean
@@ -896,8 +1142,9 @@ gst_ova_mux_class_init (GstOvaMuxClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_BATCHED_PUSH_TIMEOUT,
       g_param_spec_int ("batched-push-timeout", "Batched push timeout",
-          "With live sources: microseconds to wait for the slowest source before a partial batch "
-          "is pushed (-1 or 0: wait only for the upstream latency)", -1, G_MAXINT, DEFAULT_TIMEOUT_US,
+          "With live sources: microseconds after the first frame of a batch to wait for the slowest "
+          "source before a partial batch is pushed (-1 or 0: until the last batch's time plus the "
+          "whole latency)", -1, G_MAXINT, DEFAULT_TIMEOUT_US,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_LIVE_SOURCE,
       g_param_spec_boolean ("live-source", "Live source",
@@ -936,7 +1183,8 @@ gst_ova_mux_class_init (GstOvaMuxClass *klass)
   agg_class->update_src_caps = GST_DEBUG_FUNCPTR (gst_ova_mux_update_src_caps);
   agg_class->start = GST_DEBUG_FUNCPTR (gst_ova_mux_start);
   agg_class->stop = GST_DEBUG_FUNCPTR (gst_ova_mux_stop);
-  agg_class->get_next_time = gst_aggregator_simple_get_next_time;
+  agg_class->get_next_time = GST_DEBUG_FUNCPTR (gst_ova_mux_get_next_time);
+  agg_class->flush = GST_DEBUG_FUNCPTR (gst_ova_mux_flush);
 
   gst_type_mark_as_plugin_api (GST_TYPE_OVA_MUX_PAD, 0);
 }
@@ -949,5 +1197,7 @@ gst_ova_mux_init (GstOvaMux *mux)
   mux->pool = ova_meta_pool_new ();
   mux->batch_pool = gst_ova_batch_pool_new ();
   g_queue_init (&mux->pending_events);
+  mux->agg_latency = GST_CLOCK_TIME_NONE;
+  mux->pushed_end = GST_CLOCK_TIME_NONE;
   apply_live_settings (mux);
 }

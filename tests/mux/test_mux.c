@@ -933,6 +933,201 @@ GST_START_TEST (test_live_source_property)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_behind_source_catches_up)
+{
+  /* Source 0 misses the deadline of frame 1 and delivers it late. Its frame
+   * goes out at once, alone, and the next batch holds the frames of one
+   * instant again. (Before, it waited for the next instant's frames and
+   * source 0 stayed a frame behind for good, each of its frames waiting a
+   * frame interval more.) */
+  GstHarness *hs[3];
+  GstElement *mux = new_mux_configured (hs, 3, GRAY16, FALSE,
+      "live-source", TRUE, "batched-push-timeout", 20000, NULL);
+  GstTestClock *clock = gst_harness_get_testclock (hs[0]);
+  GstVideoInfo vi;
+  GstBuffer *out;
+  OvaBatchMeta *b;
+
+  (void) mux;
+  ova_latency_set_enabled (TRUE);
+  info_from_string (&vi, GRAY16);
+  for (guint i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (hs[i], make_frame (&vi, i, 0)), GST_FLOW_OK);
+  out = pull_batch (hs[0]);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (ova_buffer_get_batch_meta (out)), 3);
+  gst_buffer_unref (out);
+
+  /* Frame 1 (40 ms): sources 1 and 2 on time, a partial batch at the deadline. */
+  gst_test_clock_set_time (clock, 40 * GST_MSECOND);
+  fail_unless_equals_int (gst_harness_push (hs[1], make_frame (&vi, 1, 1)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (hs[2], make_frame (&vi, 2, 1)), GST_FLOW_OK);
+  gst_test_clock_wait_for_next_pending_id (clock, NULL);
+  fail_unless (gst_harness_crank_single_clock_wait (hs[0]));
+  out = pull_batch (hs[0]);
+  b = ova_buffer_get_batch_meta (out);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (b), 2);
+  fail_unless (frame_of_source (b, 0) == NULL);
+  gst_buffer_unref (out);
+
+  /* Source 0's frame 1 comes late: out without waiting for anything (the
+   * test clock lets even a wait for now go only when cranked). */
+  fail_unless_equals_int (gst_harness_push (hs[0], make_frame (&vi, 0, 1)), GST_FLOW_OK);
+  {
+    GstClockID id;
+    gst_test_clock_wait_for_next_pending_id (clock, &id);
+    fail_unless_equals_uint64 (gst_clock_id_get_time (id), gst_clock_get_time (GST_CLOCK (clock)));
+    gst_clock_id_unref (id);
+  }
+  fail_unless (gst_harness_crank_single_clock_wait (hs[0]));
+  out = pull_batch (hs[0]);
+  b = ova_buffer_get_batch_meta (out);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (b), 1);
+  fail_unless_equals_uint64 (frame_of_source (b, 0)->buf_pts, 1 * FRAME_DUR);
+  {
+    /* its latency record: arrival to push, far less than a frame interval */
+    const OvaLatencyEntry *e = &frame_of_source (b, 0)->latency.entries[0];
+    fail_unless (frame_of_source (b, 0)->latency.n_entries >= 1);
+    fail_unless (e->out_ns >= e->in_ns);
+    fail_unless (e->out_ns - e->in_ns < FRAME_DUR / 2, "ovamux latency %" G_GUINT64_FORMAT " ns",
+        e->out_ns - e->in_ns);
+  }
+  gst_buffer_unref (out);
+
+  /* Frame 2 (80 ms): one batch of the three frames of that instant. */
+  gst_test_clock_set_time (clock, 80 * GST_MSECOND);
+  for (guint i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (hs[i], make_frame (&vi, i, 2)), GST_FLOW_OK);
+  out = pull_batch (hs[0]);
+  b = ova_buffer_get_batch_meta (out);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (b), 3);
+  for (guint i = 0; i < 3; i++)
+    fail_unless_equals_uint64 (frame_of_source (b, i)->buf_pts, 2 * FRAME_DUR);
+  gst_buffer_unref (out);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (hs[0]), 0);
+
+  ova_latency_set_enabled (FALSE);
+  gst_object_unref (clock);
+  teardown_all (hs, 3);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_deadline_from_arrival)
+{
+  /* Sources report 100 ms of latency but deliver frames at their running
+   * time (identity sync=true after a decoder does): a partial batch goes out
+   * batched-push-timeout after the first frame, not 100 ms later. Frames
+   * from 1 s on: the aggregator cannot wait for a running time below its
+   * latency (140 ms). */
+  GstHarness *hs[3];
+  GstTestClock *clock;
+  GstVideoInfo vi;
+  GstBuffer *out;
+
+  new_mux_configured (hs, 3, GRAY16, TRUE, "batched-push-timeout", 40000, NULL);
+  for (guint i = 0; i < 3; i++)
+    gst_harness_set_upstream_latency (hs[i], 100 * GST_MSECOND);
+  clock = gst_harness_get_testclock (hs[0]);
+  info_from_string (&vi, GRAY16);
+  gst_test_clock_set_time (clock, 25 * FRAME_DUR);
+  for (guint i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (hs[i], make_frame (&vi, i, 25)), GST_FLOW_OK);
+  out = pull_batch (hs[0]);
+  gst_buffer_unref (out);
+
+  /* The next frame (1.04 s) of sources 0 and 1 on time; source 2 stalls. */
+  gst_test_clock_set_time (clock, 26 * FRAME_DUR);
+  fail_unless_equals_int (gst_harness_push (hs[0], make_frame (&vi, 0, 26)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (hs[1], make_frame (&vi, 1, 26)), GST_FLOW_OK);
+  {
+    GstClockID id;
+    gst_test_clock_wait_for_next_pending_id (clock, &id);
+    /* + 40 ms; the aggregator's own deadline would be + 100 + 40 ms */
+    fail_unless_equals_uint64 (gst_clock_id_get_time (id), 26 * FRAME_DUR + 40 * GST_MSECOND);
+    gst_clock_id_unref (id);
+  }
+  fail_unless (gst_harness_crank_single_clock_wait (hs[0]));
+  out = pull_batch (hs[0]);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (ova_buffer_get_batch_meta (out)), 2);
+  gst_buffer_unref (out);
+  gst_object_unref (clock);
+  teardown_all (hs, 3);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_ahead_of_clock_not_one_by_one)
+{
+  /* Sources not synchronised to the clock, far ahead of it, and one ahead
+   * of the other: their frames are batched together as they come, not
+   * pushed one by one as "behind" the other source's. */
+  GstHarness *hs[2];
+  GstTestClock *clock;
+  GstVideoInfo vi;
+  GstBuffer *out;
+
+  new_mux_configured (hs, 2, GRAY16, FALSE, "live-source", TRUE, "batched-push-timeout", 40000, NULL);
+  clock = gst_harness_get_testclock (hs[0]);
+  info_from_string (&vi, GRAY16);
+  fail_unless_equals_int (gst_harness_push (hs[0], make_frame (&vi, 0, 50)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (hs[1], make_frame (&vi, 1, 25)), GST_FLOW_OK);
+  out = pull_batch (hs[0]);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (ova_buffer_get_batch_meta (out)), 2);
+  gst_buffer_unref (out);
+  /* Source 1's next frame (1.04 s) ends before source 0's (2.04 s), but its
+   * time has not come: it waits for source 0 until its deadline. */
+  fail_unless_equals_int (gst_harness_push (hs[1], make_frame (&vi, 1, 26)), GST_FLOW_OK);
+  {
+    GstClockID id;
+    gst_test_clock_wait_for_next_pending_id (clock, &id);
+    fail_unless_equals_uint64 (gst_clock_id_get_time (id), 26 * FRAME_DUR + 40 * GST_MSECOND);
+    gst_clock_id_unref (id);
+  }
+  fail_unless_equals_int (gst_harness_push (hs[0], make_frame (&vi, 0, 51)), GST_FLOW_OK);
+  out = pull_batch (hs[0]);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (ova_buffer_get_batch_meta (out)), 2);
+  gst_buffer_unref (out);
+  gst_object_unref (clock);
+  teardown_all (hs, 2);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_latency_record_after_restart)
+{
+  /* A frame queued when the muxer stops is dropped; the next run's frames
+   * get latency records of their own arrival, not of the dropped frame's. */
+  GstHarness *hs[2];
+  GstElement *mux = new_mux_configured (hs, 2, GRAY16, FALSE, NULL);
+  GstVideoInfo vi;
+  GstBuffer *out;
+  OvaBatchMeta *b;
+
+  ova_latency_set_enabled (TRUE);
+  info_from_string (&vi, GRAY16);
+  /* non-live: source 0's frame waits for source 1's, which never comes */
+  fail_unless_equals_int (gst_harness_push (hs[0], make_frame (&vi, 0, 0)), GST_FLOW_OK);
+  g_usleep (200 * 1000);
+  fail_unless_equals_int (gst_element_set_state (mux, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_element_set_state (mux, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  for (guint i = 0; i < 2; i++) {
+    gst_harness_set_src_caps_str (hs[i], GRAY16);
+    fail_unless_equals_int (gst_harness_push (hs[i], make_frame (&vi, i, 1)), GST_FLOW_OK);
+  }
+  out = pull_batch (hs[0]);
+  b = ova_buffer_get_batch_meta (out);
+  fail_unless_equals_int (ova_batch_meta_get_n_frames (b), 2);
+  for (guint i = 0; i < 2; i++) {
+    const OvaFrameMeta *f = frame_of_source (b, i);
+    const OvaLatencyEntry *e = &f->latency.entries[0];
+    fail_unless_equals_uint64 (f->buf_pts, 1 * FRAME_DUR);
+    fail_unless (f->latency.n_entries >= 1);
+    fail_unless (e->out_ns - e->in_ns < 100 * GST_MSECOND, "source %u: ovamux latency %" G_GUINT64_FORMAT
+        " ns", i, e->out_ns - e->in_ns);
+  }
+  gst_buffer_unref (out);
+  ova_latency_set_enabled (FALSE);
+  teardown_all (hs, 2);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_not_live_waits_for_all)
 {
   /* Non-live sources, live-source=false: a batch waits for every source, no
@@ -1278,6 +1473,10 @@ mux_suite (void)
   tcase_add_test (tc, test_timeout_partial_batch);
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_live_source_property);
+  tcase_add_test (tc, test_behind_source_catches_up);
+  tcase_add_test (tc, test_deadline_from_arrival);
+  tcase_add_test (tc, test_ahead_of_clock_not_one_by_one);
+  tcase_add_test (tc, test_latency_record_after_restart);
   tcase_add_test (tc, test_not_live_waits_for_all);
   tcase_add_test (tc, test_sync_inputs);
   tcase_add_test (tc, test_demux_frames_and_meta);
