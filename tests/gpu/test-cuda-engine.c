@@ -628,6 +628,8 @@ bench (const char *model)
 int
 main (int argc, char **argv)
 {
+  /* one line at a time: a run cut at a deadline keeps every result printed */
+  setvbuf (stdout, NULL, _IOLBF, 0);
   const char *dir = NULL, *frames = NULL, *conv_models = NULL;
   gboolean do_bench = FALSE, quick = FALSE;
   for (int i = 1; i < argc; i++) {
