@@ -21,14 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CK(call)                                                                                  \
-  do {                                                                                            \
-    cudaError_t e_ = (call);                                                                      \
-    if (e_ != cudaSuccess) {                                                                      \
-      fprintf (stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString (e_));    \
-      exit (1);                                                                                   \
-    }                                                                                             \
-  } while (0)
+#include "cuda-check.h"
 
 #define CLASSES 80
 #define IMAGES 5

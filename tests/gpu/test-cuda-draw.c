@@ -25,14 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(call)                                                                                       \
-  do {                                                                                                    \
-    cudaError_t e_ = (call);                                                                              \
-    if (e_ != cudaSuccess) {                                                                              \
-      fprintf (stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString (e_));            \
-      exit (1);                                                                                           \
-    }                                                                                                     \
-  } while (0)
+#include "cuda-check.h"
 
 /* A frame in device memory: luma and chroma in one pitched allocation. */
 typedef struct {
@@ -47,10 +40,10 @@ dev_frame_upload (DevFrame *d, const SceneFrame *f)
   gint ch = (f->s.height + 1) / 2, rowbytes = MAX (f->s.width, 2 * ((f->s.width + 1) / 2));
   d->w = f->s.width;
   d->h = f->s.height;
-  CHECK (cudaMallocPitch ((void **) &d->dev, &d->pitch, (gsize) rowbytes + 7, (gsize) (f->s.height + ch)));
-  CHECK (cudaMemset2D (d->dev, d->pitch, 0xa5, d->pitch, (gsize) (f->s.height + ch)));
-  CHECK (cudaMemcpy2D (d->dev, d->pitch, f->s.data[0], f->s.stride[0], f->s.width, f->s.height, cudaMemcpyHostToDevice));
-  CHECK (cudaMemcpy2D (d->dev + d->pitch * f->s.height, d->pitch, f->s.data[1], f->s.stride[1], 2 * ((f->s.width + 1) / 2),
+  CK (cudaMallocPitch ((void **) &d->dev, &d->pitch, (gsize) rowbytes + 7, (gsize) (f->s.height + ch)));
+  CK (cudaMemset2D (d->dev, d->pitch, 0xa5, d->pitch, (gsize) (f->s.height + ch)));
+  CK (cudaMemcpy2D (d->dev, d->pitch, f->s.data[0], f->s.stride[0], f->s.width, f->s.height, cudaMemcpyHostToDevice));
+  CK (cudaMemcpy2D (d->dev + d->pitch * f->s.height, d->pitch, f->s.data[1], f->s.stride[1], 2 * ((f->s.width + 1) / 2),
       ch, cudaMemcpyHostToDevice));
 }
 
@@ -62,7 +55,7 @@ dev_frame_download (const DevFrame *d, SceneFrame *f)
   gsize rows = (gsize) d->h + ch;
   guint8 *all = g_malloc (d->pitch * rows);
   gboolean ok = TRUE;
-  CHECK (cudaMemcpy (all, d->dev, d->pitch * rows, cudaMemcpyDeviceToHost));
+  CK (cudaMemcpy (all, d->dev, d->pitch * rows, cudaMemcpyDeviceToHost));
   for (gint y = 0; y < d->h; y++) {
     memcpy (f->s.data[0] + (gsize) y * f->s.stride[0], all + (gsize) y * d->pitch, d->w);
     for (gsize x = d->w; x < d->pitch && ok; x++)
@@ -119,7 +112,7 @@ draw_round (GRand *r, OvaDrawList *list, cudaStream_t stream, guint n, gboolean 
     fprintf (stderr, "execute: %s\n", err->message);
     exit (1);
   }
-  CHECK (cudaStreamSynchronize (stream));
+  CK (cudaStreamSynchronize (stream));
   for (guint i = 0; i < n_mem; i++) {
     gint plane, x, y;
     ok &= dev_frame_download (&dev[i], &gpu[i]);
@@ -131,7 +124,7 @@ draw_round (GRand *r, OvaDrawList *list, cudaStream_t stream, guint n, gboolean 
       ok = FALSE;
     }
     (*checked)++;
-    CHECK (cudaFree (dev[i].dev));
+    CK (cudaFree (dev[i].dev));
     scene_frame_free (&cpu[i]);
     scene_frame_free (&gpu[i]);
   }
@@ -179,7 +172,7 @@ scale_round (GRand *r, cudaStream_t stream)
     fprintf (stderr, "ova_cuda_scale_nv12: %s\n", err->message);
     exit (1);
   }
-  CHECK (cudaStreamSynchronize (stream));
+  CK (cudaStreamSynchronize (stream));
   ok &= dev_frame_download (&dout, &gpu);
   if (scene_compare (&cpu, &gpu, &plane, &x, &y) >= 0) {
     fprintf (stderr, "scale %dx%d -> %dx%d at (%d, %d) in %dx%d: plane %d (%d, %d) differs\n", sw, sh, dw, dh, ox, oy,
@@ -188,8 +181,8 @@ scale_round (GRand *r, cudaStream_t stream)
   }
   ova_cuda_scaler_free (gs);
   ova_scaler_free (sc);
-  CHECK (cudaFree (dsrc.dev));
-  CHECK (cudaFree (dout.dev));
+  CK (cudaFree (dsrc.dev));
+  CK (cudaFree (dout.dev));
   scene_frame_free (&src);
   scene_frame_free (&cpu);
   scene_frame_free (&gpu);
@@ -225,7 +218,7 @@ main (int argc, char **argv)
       return 1;
     }
   }
-  CHECK (cudaStreamCreateWithFlags (&stream, cudaStreamNonBlocking));
+  CK (cudaStreamCreateWithFlags (&stream, cudaStreamNonBlocking));
   GRand *r = g_rand_new_with_seed (seed);
   OvaDrawList *list = ova_draw_list_new ();
   for (gint i = 0; i < rounds; i++) {
@@ -241,7 +234,7 @@ main (int argc, char **argv)
   printf ("scale: %d sizes, %d with differences\n", rounds, scale_failed);
   ova_draw_list_free (list);
   g_rand_free (r);
-  CHECK (cudaStreamDestroy (stream));
+  CK (cudaStreamDestroy (stream));
   for (guint i = 0; i < G_N_ELEMENTS (fonts); i++)
     ova_font_unref (fonts[i]);
   if (failed || scale_failed) {

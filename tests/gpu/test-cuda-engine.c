@@ -33,14 +33,7 @@
 
 static int failures;
 
-#define CK(call)                                                                          \
-  do {                                                                                    \
-    cudaError_t e_ = (call);                                                              \
-    if (e_ != cudaSuccess) {                                                              \
-      fprintf (stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString (e_)); \
-      exit (1);                                                                           \
-    }                                                                                     \
-  } while (0)
+#include "cuda-check.h"
 
 static void
 fail (const char *what, GError *e)
