@@ -331,8 +331,8 @@ launch (const __half *x, const __half *w, const float *bias, __half *y, const Ov
 
 /* The direct convolution for a first layer: 1 to 4 input channels, at most
  * 64 output channels. A GEMM with K = kh*kw*c this small wastes most of each
- * tensor-core tile on the gather; here each thread computes PIX neighbouring
- * output pixels of one row with all COUT channels in fp32 registers, the
+ * tensor-core tile on the gather; here each thread computes PIX output
+ * pixels (32 apart, so a warp's loads are neighbours) with all COUT channels in fp32 registers, the
  * filter (the implicit GEMM's fp16 weights, as fp32) in shared memory read
  * as float4 broadcasts, and writes bias + chain as fp16 like the GEMM. */
 const int DIRECT_MAX_CIN = 4, DIRECT_MAX_COUT = 64, DIRECT_THREADS = 128;
@@ -360,14 +360,28 @@ k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const
   }
   __syncthreads ();
 
-  const int groups = (s.ow + PIX - 1) / PIX;
-  const int64_t t = (int64_t) blockIdx.x * blockDim.x + threadIdx.x;
-  if (t >= (int64_t) s.n * s.oh * groups)
+  /* lane l of a warp computes pixels m0 + l + 32 p (p < PIX): the 32 lanes
+   * of one load read 32 neighbouring pixels, a few cache lines */
+  const int M = s.n * s.oh * s.ow; /* < 2^31: checked by the caller */
+  const int64_t warp_id = ((int64_t) blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (warp_id * 32 * PIX >= M)
     return;
-  const int g = (int) (t % groups);
-  const int64_t rest = t / groups;
-  const int oy = (int) (rest % s.oh), b = (int) (rest / s.oh);
-  const int ox0 = g * PIX;
+  const int m0 = (int) (warp_id * 32 * PIX) + lane;
+  int img[PIX], iy0[PIX], ix0[PIX]; /* img < 0: pixel past M */
+#pragma unroll
+  for (int p = 0; p < PIX; p++) {
+    const int m = m0 + 32 * p;
+    img[p] = -1;
+    iy0[p] = ix0[p] = 0;
+    if (m < M) {
+      const int b = m / (s.oh * s.ow), q = m - b * (s.oh * s.ow);
+      const int oy = q / s.ow, ox = q - oy * s.ow;
+      img[p] = b * s.h * s.w * CIN; /* n*h*w*c < 2^31: checked by the caller */
+      iy0[p] = oy * s.sh - s.ph;
+      ix0[p] = ox * s.sw - s.pw;
+    }
+  }
 
   float acc[PIX][COUT];
 #pragma unroll
@@ -376,21 +390,17 @@ k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const
     for (int j = 0; j < COUT; j++)
       acc[p][j] = 0.f;
 
-  const __half *xb = x + (size_t) b * s.h * s.w * CIN;
   for (int r = 0; r < s.kh; r++) {
-    const int iy = oy * s.sh - s.ph + r;
-    if (iy < 0 || iy >= s.h)
-      continue;
-    const __half *xrow = xb + (size_t) iy * s.w * CIN;
     for (int q = 0; q < s.kw; q++) {
       float v[PIX][CIN];
 #pragma unroll
       for (int p = 0; p < PIX; p++) {
-        const int ix = (ox0 + p) * s.sw - s.pw + q;
-        const bool ok = ox0 + p < s.ow && ix >= 0 && ix < s.w;
+        const int iy = iy0[p] + r, ix = ix0[p] + q;
+        const bool ok = img[p] >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+        const __half *px = x + (ok ? img[p] + (iy * s.w + ix) * CIN : 0);
 #pragma unroll
         for (int c = 0; c < CIN; c++)
-          v[p][c] = ok ? __half2float (xrow[ix * CIN + c]) : 0.f;
+          v[p][c] = ok ? __half2float (px[c]) : 0.f;
       }
       const float *wt = ws + (r * s.kw + q) * CIN * COUT;
 #pragma unroll
@@ -419,8 +429,8 @@ k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const
       out[p * COUT + j] = acc[p][j];
   const int kv = s.k < COUT ? s.k : COUT;
 #pragma unroll 1
-  for (int p = 0; p < PIX && ox0 + p < s.ow; p++) {
-    const int m = (b * s.oh + oy) * s.ow + ox0 + p;
+  for (int p = 0; p < PIX && m0 + 32 * p < M; p++) {
+    const int m = m0 + 32 * p;
     __half *yrow = y + (size_t) m * s.ldc + s.c_off;
     const float *o = out + p * COUT;
     if (VEC_OUT) {
@@ -464,7 +474,8 @@ launch_direct_cout (const __half *x, const __half *w, const float *bias, __half 
   const int64_t smem = K * COUT * (int64_t) sizeof (float);
   if (K > kpad || smem > DIRECT_SMEM_MAX)
     return cudaErrorInvalidValue;
-  const int64_t threads = (int64_t) s.n * s.oh * ((s.ow + PIX - 1) / PIX);
+  const int64_t M = (int64_t) s.n * s.oh * s.ow;
+  const int64_t threads = (M + 32 * PIX - 1) / (32 * PIX) * 32;
   /* half-size blocks where full ones would leave SMs idle (small batches) */
   const int block = threads >= (int64_t) DIRECT_THREADS * 2 * 132 ? DIRECT_THREADS : DIRECT_THREADS / 2;
   const int64_t blocks = (threads + block - 1) / block;
