@@ -621,8 +621,10 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
       continue;
     k->igs.tile = t;
     float ms = time_candidate (st, k, T_IGEMM, tx, ty, NULL, chain);
-    if (report && bm == 0)
-      g_string_append_printf (report, " direct %.4f", ms);
+    if (report && bm == 0) {
+      if (ms >= 0) /* not printed where it does not apply */
+        g_string_append_printf (report, " direct %.4f", ms);
+    }
     else if (report)
       g_string_append_printf (report, " %dx%d %.4f", bm, bn, ms);
     if (ms >= 0 && (t_best < 0 || ms < t_best)) {

@@ -13,7 +13,9 @@
  * network, on 1 to 4 image channels) A is gathered element by element into
  * registers one tile ahead, a warp reading consecutive k of one pixel. The accumulators go through shared memory
  * so bias, the fused chain and the 16-byte fp16 stores run in the same
- * kernel, coalesced along the channels.
+ * kernel, coalesced along the channels. One more variant, for first layers
+ * (1 to 4 input channels, at most 64 outputs), is a direct convolution on
+ * the CUDA cores with the same weights, output and epilogue.
  */
 #include "kernels.h"
 #include "chain.cuh"
