@@ -20,9 +20,13 @@
 #                               -> Conv 1x1 / stride s ─────────────┴ Concat
 #     -> depthwise 3x3 + residual Add of the Concat -> Add -> output
 #
-# (channel counts multiples of 8 and not, so both depthwise kernels run), and
+# (channel counts multiples of 8 and not, so both depthwise kernels run),
 # first convolutions with 1 to 4 input channels (the gathered, unvectorised
-# path of the implicit-GEMM kernel).
+# path of the implicit-GEMM kernel and the direct first-layer kernel), and
+# pairs of first convolutions written into one Concat:
+#
+#   X -> Add -> Conv kxk / stride s (Cin -> C1) + SiLU ─┐
+#            -> Conv kxk / stride s (Cin -> C2) ────────┴ Concat -> Add -> output
 #
 # tests/gpu/test-cuda-engine.c --conv-models DIR checks every kernel of each
 # model against the plain-C reference (OVA_CUDA_CHECK=1, fp16, with the
@@ -120,6 +124,26 @@ def pool_resize_model(cin, c, h, w, seed):
     return m
 
 
+def first_concat_model(cin, c1, c2, k, s, h, w, seed):
+    """Two first convolutions whose outputs (sole readers: the Concat) may be
+    written straight into their slices."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', cin)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, cin, c1, k, s, k // 2))
+    b = conv(nodes, inits, rng, 'conv_b', x, cin, c2, k, s, k // 2)
+    nodes.append(helper.make_node('Concat', [a, b], ['cat'], name='cat', axis=1))
+    channel_add(nodes, inits, rng, 'Y', 'cat', c1 + c2)
+    oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
+    g = helper.make_graph(nodes, 'first_%d_%d_%d_k%d_s%d' % (cin, c1, c2, k, s),
+                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
+                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', c1 + c2, oh, ow])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
 def dw_model(cin, c, k, s, h, w, seed):
     """Depthwise convolutions: one written into a Concat, one with a residual Add."""
     rng = np.random.default_rng(seed)
@@ -167,6 +191,13 @@ def main():
                                   (2, 24, 6, 2, 22, 26)]:
         onnx.save(model(cin, cout, k, s, h, w, seed=11 * k + cin),
                   os.path.join(out, 'conv_%03d_%03d_k%d_s%d.onnx' % (cin, cout, k, s)))
+        n += 1
+    # first convolutions into Concat slices: 8-aligned slices (16-byte stores) and
+    # not; every output width class of the direct kernel (8, 16, 32, 64)
+    for cin, c1, c2, k, s, h, w in [(3, 24, 40, 6, 2, 26, 22), (3, 16, 12, 3, 1, 17, 13), (1, 64, 8, 3, 2, 19, 21),
+                                    (4, 5, 30, 5, 1, 11, 9)]:
+        onnx.save(first_concat_model(cin, c1, c2, k, s, h, w, seed=17 * k + c1),
+                  os.path.join(out, 'first_%d_%03d_%03d_k%d_s%d.onnx' % (cin, c1, c2, k, s)))
         n += 1
     # depthwise 3x3 and 5x5, strides 1 and 2; 20 and 36 channels take the scalar kernel
     for cin, c, k, s, h, w in [(16, 16, 3, 1, 13, 11), (8, 32, 3, 2, 15, 13), (32, 64, 5, 1, 11, 9),

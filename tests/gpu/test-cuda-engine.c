@@ -198,9 +198,10 @@ check_kernels_igemm (const char *model, int batch, float lo, float hi, gboolean 
   check_kernels_ova_as (model, batch, lo, hi, concat_in_place, NULL, "force");
 }
 
-/* The implicit-GEMM kernel's block tiles (conv-igemm.cu, TILES). */
-static const char *const igemm_tiles[] = { "128x64", "128x32", "128x16", "64x64", "64x32",
-                                           "64x16",  "32x64",  "32x32",  "32x16", "64x128" };
+/* The implicit-GEMM kernel's block tiles (conv-igemm.cu, TILES; the direct
+ * first-layer kernel is checked on its own models). */
+static const char *const igemm_tiles[] = { "128x64", "128x32", "128x16", "64x64", "64x32", "64x16",
+                                           "32x64",  "32x32",  "32x16",  "64x128", "16x64", "16x32" };
 
 /* 5. the convolution models of make-conv-models.py, in name order */
 static void
@@ -239,6 +240,15 @@ check_conv_models (const char *dir)
         g_str_has_prefix (base, "conv_003") || g_str_has_prefix (base, "conv_004") || strstr (base, "_k6_"))
       for (guint t = 0; t < G_N_ELEMENTS (igemm_tiles); t++)
         check_kernels_ova_as (m, 2, -2, 2, TRUE, igemm_tiles[t], "force");
+    /* the direct first-layer kernel (1 to 4 input channels): on its own, and
+     * writing into Concat slices with and without 16-byte stores */
+    if (g_str_has_prefix (base, "conv_001") || g_str_has_prefix (base, "conv_002") ||
+        g_str_has_prefix (base, "conv_003") || g_str_has_prefix (base, "conv_004") ||
+        g_str_has_prefix (base, "first_")) {
+      check_kernels_ova_as (m, 2, -2, 2, TRUE, "direct", "force");
+      if (g_str_has_prefix (base, "first_"))
+        check_kernels_ova_as (m, 3, -2, 2, TRUE, "direct", "force");
+    }
     g_free (base);
   }
   g_ptr_array_free (names, TRUE);

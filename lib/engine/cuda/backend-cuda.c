@@ -583,15 +583,18 @@ time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void
 }
 
 /* OVA_CUDA_IGEMM_TILE=BMxBN: the implicit-GEMM kernel always uses that block
- * tile (so a check can cover each variant); unset: each convolution times
- * every variant and keeps the fastest. -1 when unset or not a variant. */
+ * tile, "direct" the direct first-layer kernel (so a check can cover each
+ * variant); unset: each convolution times every variant and keeps the
+ * fastest. -1 when unset or not a variant. */
 static int
 igemm_forced_tile (void)
 {
   const char *s = g_getenv ("OVA_CUDA_IGEMM_TILE");
   int bm = 0, bn = 0, tbm, tbn;
-  if (!s || !*s || sscanf (s, "%dx%d", &bm, &bn) != 2)
+  if (!s || !*s)
     return -1;
+  if (strcmp (s, "direct") && sscanf (s, "%dx%d", &bm, &bn) != 2)
+    bm = bn = -1; /* matches no variant */
   for (int t = 0; ova_cuda_conv_igemm_tile (t, &tbm, &tbn); t++)
     if (tbm == bm && tbn == bn)
       return t;
@@ -610,13 +613,19 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
 {
   int forced = igemm_forced_tile (), best = -1, bm, bn;
   float t_best = -1;
+  const char *sd = g_getenv ("OVA_CUDA_CONV_DIRECT"), *sm = g_getenv ("OVA_CUDA_IGEMM_M16");
+  gboolean direct = !sd || atoi (sd) != 0, m16 = !sm || atoi (sm) != 0;
   GString *report = plan->verbose ? g_string_new (NULL) : NULL;
   for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn); t++) {
-    if (forced >= 0 && t != forced)
+    if (forced >= 0 ? t != forced : (bm == 0 && !direct) || (bm == 16 && !m16))
       continue;
     k->igs.tile = t;
     float ms = time_candidate (st, k, T_IGEMM, tx, ty, NULL, chain);
-    if (report)
+    if (report && bm == 0) {
+      if (ms >= 0) /* not printed where it does not apply */
+        g_string_append_printf (report, " direct %.4f", ms);
+    }
+    else if (report)
       g_string_append_printf (report, " %dx%d %.4f", bm, bn, ms);
     if (ms >= 0 && (t_best < 0 || ms < t_best)) {
       t_best = ms;
@@ -625,7 +634,10 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
   }
   k->igs.tile = best;
   if (report) {
-    if (best >= 0 && ova_cuda_conv_igemm_tile (best, &bm, &bn))
+    if (best >= 0 && ova_cuda_conv_igemm_tile (best, &bm, &bn) && bm == 0)
+      g_printerr ("ova-engine: node '%s' (Conv): implicit-GEMM tiles (ms):%s; best direct%s\n", n->name, report->str,
+                  forced >= 0 ? " (forced)" : "");
+    else if (best >= 0)
       g_printerr ("ova-engine: node '%s' (Conv): implicit-GEMM tiles (ms):%s; best %dx%d%s\n", n->name, report->str,
                   bm, bn, forced >= 0 ? " (forced)" : "");
     g_string_free (report, TRUE);

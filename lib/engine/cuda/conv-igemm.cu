@@ -13,7 +13,9 @@
  * network, on 1 to 4 image channels) A is gathered element by element into
  * registers one tile ahead, a warp reading consecutive k of one pixel. The accumulators go through shared memory
  * so bias, the fused chain and the 16-byte fp16 stores run in the same
- * kernel, coalesced along the channels.
+ * kernel, coalesced along the channels. One more variant, for first layers
+ * (1 to 4 input channels, at most 64 outputs), is a direct convolution on
+ * the CUDA cores with the same weights, output and epilogue.
  */
 #include "kernels.h"
 #include "chain.cuh"
@@ -36,9 +38,10 @@ static_assert (OVA_CUDA_IGEMM_NPAD % 128 == 0, "weight rows cover the widest N t
 struct TileDims {
   int bm, bn;
 };
-const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 64, 32 },
-                           { 64, 16 },  { 32, 64 },  { 32, 32 },  { 32, 16 }, { 64, 128 } };
+const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 64, 32 }, { 64, 16 }, { 32, 64 },
+                           { 32, 32 },  { 32, 16 },  { 64, 128 }, { 16, 64 }, { 16, 32 }, { 0, 0 } };
 const int N_TILES = (int) (sizeof TILES / sizeof TILES[0]);
+const int TILE_DIRECT = N_TILES - 1; /* { 0, 0 }: the direct kernel below, not a GEMM tile */
 
 template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
   static const int THREADS = 32 * WM * WN;
@@ -328,6 +331,195 @@ launch (const __half *x, const __half *w, const float *bias, __half *y, const Ov
   return cudaGetLastError ();
 }
 
+/* The direct convolution for a first layer: 1 to 4 input channels, at most
+ * 64 output channels. A GEMM with K = kh*kw*c this small wastes most of each
+ * tensor-core tile on the gather; here each thread computes PIX output
+ * pixels (32 apart, so a warp's loads are neighbours) with all COUT channels in fp32 registers, the
+ * filter (the implicit GEMM's fp16 weights, as fp32) in shared memory read
+ * as float4 broadcasts, and writes bias + chain as fp16 like the GEMM. */
+const int DIRECT_MAX_CIN = 4, DIRECT_MAX_COUT = 64, DIRECT_THREADS = 128;
+const int DIRECT_SMEM_MAX = 48 * 1024; /* dynamic shared memory without an opt-in attribute */
+
+template <int COUT> struct DirectPix {
+  static const int PIX = COUT <= 16 ? 4 : COUT == 32 ? 2 : 1; /* at most 64 accumulators per thread */
+};
+
+/* COUT: output channels rounded up to 8, 16, 32 or 64 (weights past s.k are
+ * the zero padding of the implicit GEMM's layout, never stored) */
+template <int CIN, int COUT, bool VEC_OUT>
+__global__ void __launch_bounds__ (DIRECT_THREADS)
+k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
+               __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch)
+{
+  const int PIX = DirectPix<COUT>::PIX;
+  extern __shared__ float4 direct_smem[];
+  float *ws = (float *) direct_smem; /* [K][COUT], K = kh*kw*CIN in (r, q, c) order */
+  const int K = s.kh * s.kw * CIN;
+  /* w is [>= COUT rows][kpad]: consecutive threads read consecutive k of a row */
+  for (int i = threadIdx.x; i < K * COUT; i += blockDim.x) {
+    const int j = i / K, kk = i - j * K;
+    ws[kk * COUT + j] = __half2float (w[(size_t) j * kpad + kk]);
+  }
+  __syncthreads ();
+
+  /* lane l of a warp computes pixels m0 + l + 32 p (p < PIX): the 32 lanes
+   * of one load read 32 neighbouring pixels, a few cache lines */
+  const int M = s.n * s.oh * s.ow; /* < 2^31: checked by the caller */
+  const int64_t warp_id = ((int64_t) blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (warp_id * 32 * PIX >= M)
+    return;
+  const int m0 = (int) (warp_id * 32 * PIX) + lane;
+  int img[PIX], iy0[PIX], ix0[PIX]; /* img < 0: pixel past M */
+#pragma unroll
+  for (int p = 0; p < PIX; p++) {
+    const int m = m0 + 32 * p;
+    img[p] = -1;
+    iy0[p] = ix0[p] = 0;
+    if (m < M) {
+      const int b = m / (s.oh * s.ow), q = m - b * (s.oh * s.ow);
+      const int oy = q / s.ow, ox = q - oy * s.ow;
+      img[p] = b * s.h * s.w * CIN; /* n*h*w*c < 2^31: checked by the caller */
+      iy0[p] = oy * s.sh - s.ph;
+      ix0[p] = ox * s.sw - s.pw;
+    }
+  }
+
+  float acc[PIX][COUT];
+#pragma unroll
+  for (int p = 0; p < PIX; p++)
+#pragma unroll
+    for (int j = 0; j < COUT; j++)
+      acc[p][j] = 0.f;
+
+  for (int r = 0; r < s.kh; r++) {
+    for (int q = 0; q < s.kw; q++) {
+      float v[PIX][CIN];
+#pragma unroll
+      for (int p = 0; p < PIX; p++) {
+        const int iy = iy0[p] + r, ix = ix0[p] + q;
+        const bool ok = img[p] >= 0 && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+        const __half *px = x + (ok ? img[p] + (iy * s.w + ix) * CIN : 0);
+#pragma unroll
+        for (int c = 0; c < CIN; c++)
+          v[p][c] = ok ? __half2float (px[c]) : 0.f;
+      }
+      const float *wt = ws + (r * s.kw + q) * CIN * COUT;
+#pragma unroll
+      for (int c = 0; c < CIN; c++)
+#pragma unroll
+        for (int j = 0; j < COUT; j += 4) {
+          const float4 wv = *(const float4 *) (wt + c * COUT + j); /* the same address across the warp */
+#pragma unroll
+          for (int p = 0; p < PIX; p++) {
+            acc[p][j] = fmaf (v[p][c], wv.x, acc[p][j]);
+            acc[p][j + 1] = fmaf (v[p][c], wv.y, acc[p][j + 1]);
+            acc[p][j + 2] = fmaf (v[p][c], wv.z, acc[p][j + 2]);
+            acc[p][j + 3] = fmaf (v[p][c], wv.w, acc[p][j + 3]);
+          }
+        }
+    }
+  }
+
+  /* the epilogue loops at run time over a copy of the accumulators (local
+   * memory, written once), so the chain is inlined 8 times, not PIX * COUT */
+  float out[PIX * COUT];
+#pragma unroll
+  for (int p = 0; p < PIX; p++)
+#pragma unroll
+    for (int j = 0; j < COUT; j++)
+      out[p * COUT + j] = acc[p][j];
+  const int kv = s.k < COUT ? s.k : COUT;
+#pragma unroll 1
+  for (int p = 0; p < PIX && m0 + 32 * p < M; p++) {
+    const int m = m0 + 32 * p;
+    __half *yrow = y + (size_t) m * s.ldc + s.c_off;
+    const float *o = out + p * COUT;
+    if (VEC_OUT) {
+      /* s.k % 8 == 0: a group of 8 channels is wholly inside or outside */
+#pragma unroll 1
+      for (int j0 = 0; j0 < kv; j0 += 8) {
+        unsigned packed[4];
+#pragma unroll
+        for (int e = 0; e < 8; e += 2) {
+          float v0 = o[j0 + e], v1 = o[j0 + e + 1];
+          if (bias) {
+            v0 += bias[j0 + e];
+            v1 += bias[j0 + e + 1];
+          }
+          v0 = apply_chain<__half> (ch, v0, (int64_t) m * s.k + j0 + e);
+          v1 = apply_chain<__half> (ch, v1, (int64_t) m * s.k + j0 + e + 1);
+          packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
+                          ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+        }
+        *(uint4 *) (yrow + j0) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+      }
+    } else {
+#pragma unroll 1
+      for (int j = 0; j < kv; j++) {
+        float v = o[j];
+        if (bias)
+          v += bias[j];
+        yrow[j] = __float2half (apply_chain<__half> (ch, v, (int64_t) m * s.k + j));
+      }
+    }
+  }
+}
+
+template <int CIN, int COUT>
+int
+launch_direct_cout (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s,
+                    int kpad, const OvaCudaChain &ch, bool vec_out, cudaStream_t stream)
+{
+  const int PIX = DirectPix<COUT>::PIX;
+  const int64_t K = (int64_t) s.kh * s.kw * CIN;
+  const int64_t smem = K * COUT * (int64_t) sizeof (float);
+  if (K > kpad || smem > DIRECT_SMEM_MAX)
+    return cudaErrorInvalidValue;
+  const int64_t M = (int64_t) s.n * s.oh * s.ow;
+  const int64_t threads = (M + 32 * PIX - 1) / (32 * PIX) * 32;
+  /* half-size blocks where full ones would leave SMs idle (small batches) */
+  const int block = threads >= (int64_t) DIRECT_THREADS * 2 * 132 ? DIRECT_THREADS : DIRECT_THREADS / 2;
+  const int64_t blocks = (threads + block - 1) / block;
+  if (blocks >= (1ll << 31))
+    return cudaErrorInvalidValue;
+  if (vec_out)
+    k_conv_direct<CIN, COUT, true><<<(unsigned) blocks, block, (size_t) smem, stream>>> (x, w, bias, y, s, kpad, ch);
+  else
+    k_conv_direct<CIN, COUT, false><<<(unsigned) blocks, block, (size_t) smem, stream>>> (x, w, bias, y, s, kpad, ch);
+  return cudaGetLastError ();
+}
+
+template <int CIN>
+int
+launch_direct_cin (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s,
+                   int kpad, const OvaCudaChain &ch, bool vec_out, cudaStream_t stream)
+{
+  if (s.k <= 8)
+    return launch_direct_cout<CIN, 8> (x, w, bias, y, s, kpad, ch, vec_out, stream);
+  if (s.k <= 16)
+    return launch_direct_cout<CIN, 16> (x, w, bias, y, s, kpad, ch, vec_out, stream);
+  if (s.k <= 32)
+    return launch_direct_cout<CIN, 32> (x, w, bias, y, s, kpad, ch, vec_out, stream);
+  return launch_direct_cout<CIN, 64> (x, w, bias, y, s, kpad, ch, vec_out, stream);
+}
+
+/* cudaErrorInvalidValue where the direct kernel does not apply */
+int
+launch_direct (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
+               const OvaCudaChain &ch, bool vec_out, cudaStream_t stream)
+{
+  static_assert (DIRECT_MAX_COUT <= OVA_CUDA_IGEMM_NPAD, "the padded weight rows cover COUT");
+  if (s.c > DIRECT_MAX_CIN || s.k > DIRECT_MAX_COUT)
+    return cudaErrorInvalidValue;
+  switch (s.c) {
+    case 1: return launch_direct_cin<1> (x, w, bias, y, s, kpad, ch, vec_out, stream);
+    case 2: return launch_direct_cin<2> (x, w, bias, y, s, kpad, ch, vec_out, stream);
+    case 3: return launch_direct_cin<3> (x, w, bias, y, s, kpad, ch, vec_out, stream);
+    default: return launch_direct_cin<4> (x, w, bias, y, s, kpad, ch, vec_out, stream);
+  }
+}
+
 template <int BM, int BN, int WM, int WN>
 int
 launch_tile (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
@@ -398,6 +590,11 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
     case 6: return launch_tile<32, 64, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
     case 7: return launch_tile<32, 32, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
     case 8: return launch_tile<32, 16, 2, 1> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
-    default: return launch_tile<64, 128, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 9: return launch_tile<64, 128, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 10: return launch_tile<16, 64, 1, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case 11: return launch_tile<16, 32, 1, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    default:
+      static_assert (TILE_DIRECT == 12, "one case per variant");
+      return launch_direct (xh, wh, bias, yh, *s, kpad, ch, vec_out, st);
   }
 }

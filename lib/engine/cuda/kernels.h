@@ -132,7 +132,10 @@ int ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, v
 
 /* Block tile variant @tile of the implicit-GEMM kernel: *bm output pixels x
  * *bn output channels; 0 when there is no such variant (variants are
- * numbered from 0, widest first). */
+ * numbered from 0). The last variant, *bm = *bn = 0, is not a GEMM: a direct
+ * convolution for first layers (1 to 4 input channels, at most 64 output
+ * channels; cudaErrorInvalidValue from ova_cuda_conv_igemm_nhwc elsewhere)
+ * that reads the same weights and writes the same output. */
 int ova_cuda_conv_igemm_tile (int tile, int *bm, int *bn);
 
 /* Softmax (log_softmax when @log) over @cols contiguous elements of each row. */
