@@ -904,15 +904,6 @@ sinks_need_pixels (const OvaAppConfig *cfg)
 }
 
 static gboolean
-any_secondary (const OvaAppConfig *cfg)
-{
-  for (guint i = 0; i < cfg->n_sgies; i++)
-    if (cfg->sgies[i].enable)
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
 choose_gpu_path (const OvaAppConfig *cfg, const gchar **why)
 {
   const gchar *env = g_getenv ("OVA_APP_GPU");
@@ -934,6 +925,11 @@ choose_gpu_path (const OvaAppConfig *cfg, const gchar **why)
     *why = "no primary detector";
     return FALSE;
   }
+  for (guint i = 0; i < cfg->n_sgies; i++)
+    if (cfg->sgies[i].enable) {
+      *why = "secondary inference reads system memory";
+      return FALSE;
+    }
   if (cfg->mux_width > 0 || cfg->mux_height > 0) {
     *why = "[streammux] width/height scaling works on system memory";
     return FALSE;
@@ -982,8 +978,7 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
   app->gpu = choose_gpu_path (cfg, &why);
   if (app->gpu)
     g_printerr ("ova-app: GPU path: NVIDIA decoders into CUDA memory, ovamux, primary ovainfer on the cuda "
-                "backend (GPU %d)%s%s%s%s\n", MAX (cfg->pgie.gpu_id, cfg->gpu_id),
-                any_secondary (cfg) ? ", secondary ovainfer on object crops in CUDA memory" : "",
+                "backend (GPU %d)%s%s%s\n", MAX (cfg->pgie.gpu_id, cfg->gpu_id),
                 cfg->osd_enable ? ", ovaosd drawing in CUDA memory" : "",
                 cfg->tiler_enable ? ", ovatiler tiling in CUDA memory" : "",
                 sinks_need_pixels (cfg) ? ", cudadownload before the sinks that show or encode" : "");
@@ -1035,9 +1030,6 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
     if (!e)
       return FALSE;
     set_gie (e, &cfg->sgies[i], TRUE);
-    /* on the GPU path the object crops are cut from the frames in CUDA memory */
-    if (app->gpu)
-      g_object_set (e, "backend", "cuda", "gpu-id", (guint) MAX (cfg->sgies[i].gpu_id, cfg->gpu_id), NULL);
     if (!(last = add_chain (app, last, e, error)))
       return FALSE;
   }
