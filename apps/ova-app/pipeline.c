@@ -927,7 +927,7 @@ choose_gpu_path (const OvaAppConfig *cfg, const gchar **why)
   }
   for (guint i = 0; i < cfg->n_sgies; i++)
     if (cfg->sgies[i].enable) {
-      *why = "secondary inference reads system memory";
+      *why = "secondary GIEs: ova-app runs them on the CPU path (see docs/gpu.md, not done yet)";
       return FALSE;
     }
   if (cfg->mux_width > 0 || cfg->mux_height > 0) {
