@@ -105,7 +105,7 @@ done
 if [ "$LIVE" -gt 0 ]; then
   config "$LIVE"
   # shellcheck disable=SC2046
-  OVA_LATENCY=1 bench "live-$LIVE" 2 --seconds 10 $(sources "$LIVE" "identity sync=true ! m.sink_%d") \
+  OVA_LATENCY=1 bench "live-$LIVE" "${OVA_BENCH_LIVE_WARMUP:-5}" --seconds "${OVA_BENCH_LIVE_SECONDS:-15}" $(sources "$LIVE" "identity sync=true ! m.sink_%d") \
     ovamux name=m batch-size="$LIVE" live-source=true batched-push-timeout=40000 ! \
     ovainfer config-file-path="$W/yolox-$LIVE.txt" backend="$BACKEND" batch-size="$LIVE" ! ovatrack ! $OSD fakesink name=sink sync=false
   grep "^LATENCY" "$RES"
