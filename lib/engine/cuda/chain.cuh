@@ -20,6 +20,29 @@ __device__ __forceinline__ float ld (const __half *p, int64_t i) { return __half
 __device__ __forceinline__ void st (float *p, int64_t i, float v) { p[i] = v; }
 __device__ __forceinline__ void st (__half *p, int64_t i, float v) { p[i] = __float2half (v); }
 
+/* One element-wise function of a chain (not ADD_TENSOR: its operand is read
+ * by the caller, which knows the operand's layout). */
+__device__ __forceinline__ float
+apply_func (int func, float a, float b, float v)
+{
+  switch (func) {
+    case OVA_CUDA_F_RELU: return v > 0.f ? v : 0.f;
+    case OVA_CUDA_F_LEAKY_RELU: return v >= 0.f ? v : a * v;
+    case OVA_CUDA_F_SIGMOID: return 1.f / (1.f + __expf (-v));
+    case OVA_CUDA_F_SILU: return v / (1.f + __expf (-v));
+    case OVA_CUDA_F_HARD_SWISH: return v * fminf (fmaxf (v / 6.f + 0.5f, 0.f), 1.f);
+    case OVA_CUDA_F_HARD_SIGMOID: return fminf (fmaxf (a * v + b, 0.f), 1.f);
+    case OVA_CUDA_F_CLIP: return fminf (fmaxf (v, a), b);
+    case OVA_CUDA_F_TANH: return tanhf (v);
+    case OVA_CUDA_F_EXP: return __expf (v);
+    case OVA_CUDA_F_NEG: return -v;
+    case OVA_CUDA_F_ABS: return fabsf (v);
+    case OVA_CUDA_F_SQRT: return sqrtf (v);
+    case OVA_CUDA_F_RECIPROCAL: return 1.f / v;
+    default: return v;
+  }
+}
+
 /* The chain applied to @v, the value of output element @i (ADD_TENSOR
  * operands are read at @i: same shape and layout as the output). */
 template <typename T>
@@ -30,24 +53,10 @@ apply_chain (const OvaCudaChain &c, float v, int64_t i)
   for (int k = 0; k < OVA_CUDA_MAX_CHAIN; k++) {
     if (k >= c.n)
       break;
-    float a = c.alpha[k], b = c.beta[k];
-    switch (c.func[k]) {
-      case OVA_CUDA_F_RELU: v = v > 0.f ? v : 0.f; break;
-      case OVA_CUDA_F_LEAKY_RELU: v = v >= 0.f ? v : a * v; break;
-      case OVA_CUDA_F_SIGMOID: v = 1.f / (1.f + __expf (-v)); break;
-      case OVA_CUDA_F_SILU: v = v / (1.f + __expf (-v)); break;
-      case OVA_CUDA_F_HARD_SWISH: v = v * fminf (fmaxf (v / 6.f + 0.5f, 0.f), 1.f); break;
-      case OVA_CUDA_F_HARD_SIGMOID: v = fminf (fmaxf (a * v + b, 0.f), 1.f); break;
-      case OVA_CUDA_F_CLIP: v = fminf (fmaxf (v, a), b); break;
-      case OVA_CUDA_F_TANH: v = tanhf (v); break;
-      case OVA_CUDA_F_EXP: v = __expf (v); break;
-      case OVA_CUDA_F_NEG: v = -v; break;
-      case OVA_CUDA_F_ABS: v = fabsf (v); break;
-      case OVA_CUDA_F_SQRT: v = sqrtf (v); break;
-      case OVA_CUDA_F_RECIPROCAL: v = 1.f / v; break;
-      case OVA_CUDA_F_ADD_TENSOR: v += ld ((const T *) c.operand[k], i); break;
-      default: break;
-    }
+    if (c.func[k] == OVA_CUDA_F_ADD_TENSOR)
+      v += ld ((const T *) c.operand[k], i);
+    else
+      v = apply_func (c.func[k], c.alpha[k], c.beta[k], v);
   }
   return v;
 }

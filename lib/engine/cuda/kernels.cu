@@ -75,24 +75,10 @@ k_chain_vec (const T *x, T *y, unsigned nv, const float *scale, const float *bia
       for (int k = 0; k < OVA_CUDA_MAX_CHAIN; k++) {
         if (k >= c.n)
           break;
-        float a = c.alpha[k], b = c.beta[k];
-        switch (c.func[k]) {
-          case OVA_CUDA_F_RELU: v = v > 0.f ? v : 0.f; break;
-          case OVA_CUDA_F_LEAKY_RELU: v = v >= 0.f ? v : a * v; break;
-          case OVA_CUDA_F_SIGMOID: v = 1.f / (1.f + __expf (-v)); break;
-          case OVA_CUDA_F_SILU: v = v / (1.f + __expf (-v)); break;
-          case OVA_CUDA_F_HARD_SWISH: v = v * fminf (fmaxf (v / 6.f + 0.5f, 0.f), 1.f); break;
-          case OVA_CUDA_F_HARD_SIGMOID: v = fminf (fmaxf (a * v + b, 0.f), 1.f); break;
-          case OVA_CUDA_F_CLIP: v = fminf (fmaxf (v, a), b); break;
-          case OVA_CUDA_F_TANH: v = tanhf (v); break;
-          case OVA_CUDA_F_EXP: v = __expf (v); break;
-          case OVA_CUDA_F_NEG: v = -v; break;
-          case OVA_CUDA_F_ABS: v = fabsf (v); break;
-          case OVA_CUDA_F_SQRT: v = sqrtf (v); break;
-          case OVA_CUDA_F_RECIPROCAL: v = 1.f / v; break;
-          case OVA_CUDA_F_ADD_TENSOR: v += ld ((const T *) &ops[k], e); break;
-          default: break;
-        }
+        if (c.func[k] == OVA_CUDA_F_ADD_TENSOR)
+          v += ld ((const T *) &ops[k], e);
+        else
+          v = apply_func (c.func[k], c.alpha[k], c.beta[k], v);
       }
       st (yv, e, v);
     }
