@@ -22,7 +22,8 @@
 # Usage: [OVA_APP=ova-app] test-cuda-osd.sh ASSETS_DIR [MP4]
 # OVA_TEST_DECODER=avdec_h264 checks the script without a GPU (every run on the CPU).
 set -u
-A=$(cd "${1:?usage: test-cuda-osd.sh ASSETS_DIR [MP4]}" && pwd)
+[ $# -ge 1 ] || { echo "usage: [OVA_APP=ova-app] test-cuda-osd.sh ASSETS_DIR [MP4]" >&2; exit 2; }
+A=$(cd "$1" && pwd)
 MP4=${2:-$A/vtest1080p30.mp4}
 STREAMS=${OVA_TEST_STREAMS:-2}
 DEC=${OVA_TEST_DECODER:-nvh264dec}
