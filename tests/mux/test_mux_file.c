@@ -58,6 +58,11 @@ main (int argc, char **argv)
   msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   if (!msg) {
     printf ("FAIL: no EOS within 120 s (frames: %d, %d)\n", c0, c1);
+    /* a rare hang at start-up has been seen under heavy load: keep the
+     * pipeline's states, pads and caps for whoever reads the log */
+    gchar *dot = gst_debug_bin_to_dot_data (GST_BIN (p), GST_DEBUG_GRAPH_SHOW_ALL);
+    printf ("pipeline at the time-out (graphviz):\n%s\n", dot);
+    g_free (dot);
     rc = 1;
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
     GError *e = NULL;
