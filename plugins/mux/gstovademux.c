@@ -272,9 +272,40 @@ gst_ova_demux_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
   }
 }
 
+/* The sources whose src pads are linked: until each has delivered a frame
+ * its branch cannot preroll, so the muxer must not run ahead without it. */
+static gboolean
+answer_expected_sources (GstOvaDemux *demux, GstQuery *query)
+{
+  GstStructure *s = gst_query_writable_structure (query);
+  GValue ids = G_VALUE_INIT, id = G_VALUE_INIT;
+  GHashTableIter it;
+  gpointer v;
+
+  g_value_init (&ids, GST_TYPE_ARRAY);
+  g_value_init (&id, G_TYPE_UINT);
+  g_mutex_lock (&demux->lock);
+  g_hash_table_iter_init (&it, demux->streams);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    DemuxStream *st = v;
+    if (!gst_pad_is_linked (st->pad))
+      continue;
+    g_value_set_uint (&id, st->source_id);
+    gst_value_array_append_value (&ids, &id);
+  }
+  g_mutex_unlock (&demux->lock);
+  gst_structure_take_value (s, "source-ids", &ids);
+  g_value_unset (&id);
+  return TRUE;
+}
+
 static gboolean
 gst_ova_demux_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
+  const GstStructure *qs = gst_query_get_structure (query);
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM && qs
+      && gst_structure_has_name (qs, OVA_QUERY_EXPECTED_SOURCES))
+    return answer_expected_sources (GST_OVA_DEMUX (parent), query);
   if (GST_QUERY_TYPE (query) == GST_QUERY_ALLOCATION) {
     /* A batch is made of upstream frames: there is nothing to allocate, and
      * forwarding the (serialized) query to every branch would wait for each

@@ -97,6 +97,7 @@ struct _GstOvaMux
   guint rr_start;               /* round-robin start when there are more pads than batch-size */
   GQueue pending_events;        /* stream add/remove/eos events for the src thread */
   gboolean pushed_any;
+  GCond pads_cond;              /* with the object lock: a sink pad was requested */
   GstCaps *batch_caps;
   guint64 batches;
   gint seeking;                 /* a seek sent through our src pad is in progress */
@@ -688,6 +689,107 @@ gst_ova_mux_get_next_time (GstAggregator *agg)
   return deadline > agg_latency ? deadline - agg_latency : 0;
 }
 
+/* The sources downstream waits for (ovademux's linked src pads), or NULL
+ * when nothing downstream says. */
+static GArray *
+query_expected_sources (GstOvaMux *mux)
+{
+  GstQuery *q = gst_query_new_custom (GST_QUERY_CUSTOM,
+      gst_structure_new_empty (OVA_QUERY_EXPECTED_SOURCES));
+  GArray *ids = NULL;
+
+  if (gst_pad_peer_query (GST_AGGREGATOR_SRC_PAD (mux), q)) {
+    const GValue *v = gst_structure_get_value (gst_query_get_structure (q), "source-ids");
+    if (v && GST_VALUE_HOLDS_ARRAY (v)) {
+      ids = g_array_new (FALSE, FALSE, sizeof (guint));
+      for (guint i = 0; i < gst_value_array_get_size (v); i++) {
+        const GValue *id = gst_value_array_get_value (v, i);
+        if (G_VALUE_HOLDS_UINT (id)) {
+          guint sid = g_value_get_uint (id);
+          g_array_append_val (ids, sid);
+        }
+      }
+    }
+  }
+  gst_query_unref (q);
+  return ids;
+}
+
+/* Whether one of @ids has no sink pad. Called with the object lock. */
+static gboolean
+expected_source_missing_unlocked (GstOvaMux *mux, GArray *ids)
+{
+  for (guint i = 0; i < ids->len; i++) {
+    GList *l;
+    for (l = GST_ELEMENT (mux)->sinkpads; l; l = l->next)
+      if (GST_OVA_MUX_PAD (l->data)->source_id == g_array_index (ids, guint, i))
+        break;
+    if (!l)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Whether every sink pad has ended (none can run ahead any more). Takes the
+ * pads' locks, so not called with the object lock. */
+static gboolean
+all_sink_pads_eos (GstOvaMux *mux)
+{
+  GPtrArray *pads = sink_pads_ref (mux);
+  gboolean all = TRUE;
+  for (guint i = 0; i < pads->len && all; i++)
+    all = gst_aggregator_pad_is_eos (g_ptr_array_index (pads, i));
+  g_ptr_array_unref (pads);
+  return all;
+}
+
+typedef enum
+{
+  EXPECTED_ALL_THERE,
+  EXPECTED_PAD_ADDED,
+  EXPECTED_FLUSHING,
+} ExpectedWait;
+
+/* Non-live, before the first batch: a source that downstream waits for (a
+ * linked ovademux pad) but whose sink pad is not requested yet (a decoder is
+ * linked only once it exposes its pad) must not be left behind. The other
+ * sources' batches would fill their branches while those wait for preroll,
+ * preroll needs a frame of the missing source, and that frame would queue
+ * behind them: nothing would ever come out. Waits until its pad is there. */
+static ExpectedWait
+wait_for_expected_sources (GstOvaMux *mux)
+{
+  GArray *ids = query_expected_sources (mux);
+  ExpectedWait res = EXPECTED_ALL_THERE;
+
+  if (!ids)
+    return res;
+  for (;;) {
+    gboolean missing;
+    GST_OBJECT_LOCK (mux);
+    missing = expected_source_missing_unlocked (mux, ids);
+    GST_OBJECT_UNLOCK (mux);
+    if (!missing || all_sink_pads_eos (mux))
+      break;
+    if (GST_PAD_IS_FLUSHING (GST_AGGREGATOR_SRC_PAD (mux))) {
+      res = EXPECTED_FLUSHING;
+      break;
+    }
+    if (res == EXPECTED_ALL_THERE)
+      GST_INFO_OBJECT (mux, "waiting for the sink pads of every source downstream expects");
+    res = EXPECTED_PAD_ADDED;
+    /* Woken by a new pad; the time-out notices flushing, pads that end and
+     * a pad added between the check and the wait (the aggregator's own
+     * wake-ups do not signal this condition). */
+    GST_OBJECT_LOCK (mux);
+    g_cond_wait_until (&mux->pads_cond, GST_OBJECT_GET_LOCK (mux),
+        g_get_monotonic_time () + 20 * G_TIME_SPAN_MILLISECOND);
+    GST_OBJECT_UNLOCK (mux);
+  }
+  g_array_unref (ids);
+  return res;
+}
+
 static GstFlowReturn
 gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
 {
@@ -707,6 +809,20 @@ gst_ova_mux_aggregate (GstAggregator *agg, gboolean timeout)
   GstClockTime newest_end = GST_CLOCK_TIME_NONE;
 
   push_pending_events (mux);
+
+  if (!mux->pushed_any && !GST_CLOCK_TIME_IS_VALID (agg_latency)) {
+    switch (wait_for_expected_sources (mux)) {
+      case EXPECTED_FLUSHING:
+        g_ptr_array_unref (pads);
+        return GST_FLOW_FLUSHING;
+      case EXPECTED_PAD_ADDED:
+        /* the new pad has no frame yet: let the aggregator wait for it */
+        g_ptr_array_unref (pads);
+        return GST_FLOW_OK;
+      case EXPECTED_ALL_THERE:
+        break;
+    }
+  }
 
   GST_OBJECT_LOCK (mux);
   mux->agg_latency = agg_latency;
@@ -978,6 +1094,9 @@ gst_ova_mux_request_new_pad (GstElement *element, GstPadTemplate *templ, const g
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, arrival_probe, NULL, NULL);
   queue_stream_event (mux, OVA_EVENT_STREAM_ADD, GST_OVA_MUX_PAD (pad)->source_id);
   gst_pad_mark_reconfigure (GST_AGGREGATOR_SRC_PAD (mux));
+  GST_OBJECT_LOCK (mux);
+  g_cond_broadcast (&mux->pads_cond);
+  GST_OBJECT_UNLOCK (mux);
   return pad;
 }
 
@@ -1117,6 +1236,7 @@ gst_ova_mux_finalize (GObject *object)
   GstOvaMux *mux = GST_OVA_MUX (object);
   g_queue_clear_full (&mux->pending_events, (GDestroyNotify) gst_event_unref);
   gst_caps_replace (&mux->batch_caps, NULL);
+  g_cond_clear (&mux->pads_cond);
   ova_meta_pool_unref (mux->pool);
   gst_buffer_pool_set_active (mux->batch_pool, FALSE);
   gst_object_unref (mux->batch_pool);
@@ -1197,6 +1317,7 @@ gst_ova_mux_init (GstOvaMux *mux)
   mux->pool = ova_meta_pool_new ();
   mux->batch_pool = gst_ova_batch_pool_new ();
   g_queue_init (&mux->pending_events);
+  g_cond_init (&mux->pads_cond);
   mux->agg_latency = GST_CLOCK_TIME_NONE;
   mux->pushed_end = GST_CLOCK_TIME_NONE;
   apply_live_settings (mux);

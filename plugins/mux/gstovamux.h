@@ -20,6 +20,11 @@ G_DECLARE_FINAL_TYPE (GstOvaMux, gst_ova_mux, GST, OVA_MUX, GstAggregator)
  * of several sources, described by OvaBatchMeta. */
 #define OVA_BATCH_CAPS_NAME "video/x-ova-batch"
 
+/* Custom query ovamux sends downstream before its first batch: ovademux
+ * answers in the field "source-ids" (GST_TYPE_ARRAY of guint) the sources
+ * whose src pads are linked, i.e. the sources downstream waits for. */
+#define OVA_QUERY_EXPECTED_SOURCES "ova-expected-sources"
+
 GST_ELEMENT_REGISTER_DECLARE (ovamux);
 
 G_END_DECLS
