@@ -1455,6 +1455,88 @@ GST_START_TEST (test_mux_demux_pipeline)
 }
 GST_END_TEST;
 
+static GstPadProbeReturn
+count_buffer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  g_atomic_int_inc ((gint *) data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Source 0's sink pad is requested only after source 1 has been streaming,
+ * as when a decoder is linked once it exposes its pad (gst-launch-1.0's
+ * "decodebin ! m.sink_0"), while the ovademux pads of both sources are linked
+ * from the start. Batching source 1 alone would fill its branch (1 s of
+ * queue) while the sinks wait for preroll, and source 0's first frame would
+ * then never get through: the pipeline used to hang with no frame out. */
+GST_START_TEST (test_mux_demux_late_source_pad)
+{
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (
+      "ovamux name=m ! ovademux name=d "
+      "videotestsrc num-buffers=100 pattern=ball ! video/x-raw,width=64,height=48,framerate=30/1 ! m.sink_1 "
+      "d.src_0 ! queue ! fakesink name=s0 signal-handoffs=true sync=false "
+      "d.src_1 ! queue ! fakesink name=s1 signal-handoffs=true sync=false", &err);
+  GstElement *m, *d, *s0, *s1, *src0, *filter0;
+  GstPad *d_src1, *m_sink0, *f_src;
+  GstBus *bus;
+  GstMessage *msg;
+  guint c0 = 0, c1 = 0;
+  gint out1 = 0;
+  gint64 until;
+  GstCaps *caps;
+
+  fail_unless (p != NULL, "%s", err ? err->message : "?");
+  m = gst_bin_get_by_name (GST_BIN (p), "m");
+  d = gst_bin_get_by_name (GST_BIN (p), "d");
+  s0 = gst_bin_get_by_name (GST_BIN (p), "s0");
+  s1 = gst_bin_get_by_name (GST_BIN (p), "s1");
+  g_signal_connect (s0, "handoff", G_CALLBACK (count_handoff), &c0);
+  g_signal_connect (s1, "handoff", G_CALLBACK (count_handoff), &c1);
+  d_src1 = gst_element_get_static_pad (d, "src_1");
+  gst_pad_add_probe (d_src1, GST_PAD_PROBE_TYPE_BUFFER, count_buffer_probe, &out1, NULL);
+  fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+
+  /* Without a wait for source 0, source 1 fills its queue (30 frames) at
+   * once; give it the time to go past that. */
+  until = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&out1) < 40 && g_get_monotonic_time () < until)
+    g_usleep (10 * 1000);
+
+  src0 = gst_element_factory_make ("videotestsrc", NULL);
+  filter0 = gst_element_factory_make ("capsfilter", NULL);
+  g_object_set (src0, "num-buffers", 30, NULL);
+  caps = gst_caps_from_string ("video/x-raw,width=64,height=48,framerate=30/1");
+  g_object_set (filter0, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  gst_bin_add_many (GST_BIN (p), src0, filter0, NULL);
+  fail_unless (gst_element_link (src0, filter0));
+  m_sink0 = gst_element_request_pad_simple (m, "sink_0");
+  f_src = gst_element_get_static_pad (filter0, "src");
+  fail_unless_equals_int (gst_pad_link (f_src, m_sink0), GST_PAD_LINK_OK);
+  fail_unless (gst_element_sync_state_with_parent (filter0));
+  fail_unless (gst_element_sync_state_with_parent (src0));
+
+  bus = gst_element_get_bus (p);
+  msg = gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no EOS (frames out: %u, %u)", c0, c1);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (c0, 30);
+  fail_unless_equals_int (c1, 100);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_element_release_request_pad (m, m_sink0);
+  gst_object_unref (m_sink0);
+  gst_object_unref (f_src);
+  gst_object_unref (d_src1);
+  gst_object_unref (bus);
+  gst_object_unref (s0);
+  gst_object_unref (s1);
+  gst_object_unref (d);
+  gst_object_unref (m);
+  gst_object_unref (p);
+}
+GST_END_TEST;
+
 static Suite *
 mux_suite (void)
 {
@@ -1482,6 +1564,7 @@ mux_suite (void)
   tcase_add_test (tc, test_demux_frames_and_meta);
   tcase_add_test (tc, test_demux_release_pad);
   tcase_add_test (tc, test_mux_demux_pipeline);
+  tcase_add_test (tc, test_mux_demux_late_source_pad);
   return s;
 }
 
