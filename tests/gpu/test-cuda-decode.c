@@ -22,56 +22,18 @@
 #include <string.h>
 
 #include "cuda-check.h"
+#include "../infer/decode-synth.h"
 
-#define CLASSES 80
+#define CLASSES SYNTH_CLASSES
 #define IMAGES 5
 
 static int failures;
-
-static gboolean
-close_ulp (float a, float b, int ulps)
-{
-  if (a == b)
-    return TRUE;
-  if (!isfinite (a) || !isfinite (b) || (a < 0) != (b < 0))
-    return FALSE;
-  gint32 ia, ib;
-  memcpy (&ia, &a, 4);
-  memcpy (&ib, &b, 4);
-  return abs (ia - ib) <= ulps;
-}
 
 static int
 cmp_anchor (const void *a, const void *b)
 {
   const OvaCudaCandidate *x = a, *y = b;
   return x->anchor < y->anchor ? -1 : (x->anchor > y->anchor);
-}
-
-/* A class-score vector: mostly low, sometimes a clear winner, sometimes a
- * tie between two classes (the first must win), sometimes exactly at the
- * class's threshold once multiplied by an objectness of 1. */
-static void
-fill_scores (GRand *r, float *v, gint64 step, const float *thr, float *obj)
-{
-  for (int c = 0; c < CLASSES; c++)
-    v[c * step] = (float) g_rand_double_range (r, 0, 0.2);
-  double u = g_rand_double (r);
-  int win = g_rand_int_range (r, 0, CLASSES);
-  if (u < 0.08) {
-    v[win * step] = (float) g_rand_double_range (r, 0.2, 1.0);
-  } else if (u < 0.10) {
-    int other = (win + 1 + g_rand_int_range (r, 0, CLASSES - 1)) % CLASSES;
-    float s = (float) g_rand_double_range (r, 0.3, 1.0);
-    v[win * step] = v[other * step] = s;
-  } else if (u < 0.11) {
-    v[win * step] = thr[win];
-    if (obj)
-      *obj = 1.0f;
-    return;
-  }
-  if (obj)
-    *obj = u < 0.12 ? 1.0f : (float) (u < 0.3 ? g_rand_double_range (r, 0.2, 1.0) : g_rand_double_range (r, 0, 0.2));
 }
 
 static void
@@ -81,29 +43,9 @@ check (const char *name, OvaParserKind parser, unsigned net_w, unsigned net_h, g
   gint64 per = rows * cols;
   float *host = g_new (float, per * IMAGES);
   float thr[CLASSES];
-  for (int c = 0; c < CLASSES; c++)
-    thr[c] = 0.25f + 0.01f * (c % 10);
+  synth_thresholds (thr);
   gint64 anchors = parser == OVA_PARSER_YOLOV8 ? cols : rows;
-  for (int i = 0; i < IMAGES; i++) {
-    float *d = host + per * i;
-    for (gint64 a = 0; a < anchors; a++) {
-      if (parser == OVA_PARSER_YOLOV8) {
-        d[a] = (float) g_rand_double_range (r, 0, net_w);
-        d[anchors + a] = (float) g_rand_double_range (r, 0, net_h);
-        d[2 * anchors + a] = (float) g_rand_double_range (r, 1, net_w / 2.0);
-        d[3 * anchors + a] = (float) g_rand_double_range (r, 1, net_h / 2.0);
-        fill_scores (r, d + 4 * anchors + a, anchors, thr, NULL);
-      } else {
-        float *row = d + a * cols;
-        gboolean yolox = parser == OVA_PARSER_YOLOX;
-        row[0] = (float) (yolox ? g_rand_double_range (r, -0.5, 1.5) : g_rand_double_range (r, 0, net_w));
-        row[1] = (float) (yolox ? g_rand_double_range (r, -0.5, 1.5) : g_rand_double_range (r, 0, net_h));
-        row[2] = (float) (yolox ? g_rand_double_range (r, -2, 3) : g_rand_double_range (r, 1, net_w / 2.0));
-        row[3] = (float) (yolox ? g_rand_double_range (r, -2, 3) : g_rand_double_range (r, 1, net_h / 2.0));
-        fill_scores (r, row + 5, 1, thr, &row[4]);
-      }
-    }
-  }
+  synth_outputs (r, parser, net_w, net_h, rows, cols, IMAGES, thr, host);
   float *d_out, *d_thr;
   OvaCudaCandidate *d_cand;
   guint *d_counts;
