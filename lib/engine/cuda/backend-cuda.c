@@ -531,14 +531,51 @@ igemm_prepare (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, 
   return TRUE;
 }
 
-typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE } Candidate;
+typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE, T_DW_VEC8, T_DW_SCALAR } Candidate;
 
-/* Mean time (ms) of one run of a convolution candidate on scratch buffers
- * (@ws: cuBLASLt workspace for T_GEMM); -1 when it fails to run. */
-static float
-time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void *ty, void *ws,
-                const OvaCudaChain *chain)
+typedef struct {
+  CudaState *st;
+  CKernel *k;
+  Candidate which;
+  const void *tx;
+  void *ty, *ws;
+  const OvaCudaChain *chain;
+  const OvaValue *x, *y; /* depthwise: the convolution's input and output */
+} CandidateRun;
+
+/* One run of candidate @r on its scratch buffers: a cudaError_t (or 1 for a
+ * library failure). */
+static int
+run_candidate (const CandidateRun *r)
 {
+  CKernel *k = r->k;
+  CudaState *st = r->st;
+  float zero = 0.f;
+  switch (r->which) {
+    case T_IGEMM:
+      return ova_cuda_conv_igemm_nhwc (r->tx, k->ig_w, k->bias, r->ty, &k->igs, r->chain, st->stream);
+    case T_GEMM:
+      return cublasLtMatmul (st->lt, k->md, &k->alpha, k->w, k->la, r->tx, k->lb, &zero, r->ty, k->lc, r->ty, k->lc,
+                             &k->lt_algo, r->ws, 32 << 20, st->stream) != CUBLAS_STATUS_SUCCESS;
+    case T_EPILOGUE:
+      return ova_cuda_chain (r->ty, r->ty, st->half, k->n, NULL, k->bias, k->channels, k->inner, r->chain, st->stream);
+    case T_DW_VEC8:
+    case T_DW_SCALAR: {
+      const OvaValue *x = r->x, *y = r->y;
+      return ova_cuda_dwconv_nhwc (r->tx, r->ty, st->half, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2],
+                                   x->dims[3], y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3],
+                                   k->dw[4], k->dw[5], x->dims[1], 0, r->which == T_DW_VEC8, NULL, st->stream);
+    }
+  }
+  return 1;
+}
+
+/* Mean time (ms) of one run of candidate @r, timed with events after a
+ * warm-up round; -1 when it fails to run. */
+static float
+time_run (const CandidateRun *r)
+{
+  CudaState *st = r->st;
   cudaEvent_t a, b;
   float ms = -1;
   if (cudaEventCreate (&a) != cudaSuccess)
@@ -549,21 +586,8 @@ time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void
   }
   for (int round = 0; round < 2; round++) { /* the first round warms up */
     int e = cudaEventRecord (a, st->stream);
-    for (int i = 0; i < 5 && !e; i++) {
-      float zero = 0.f;
-      switch (which) {
-        case T_IGEMM:
-          e = ova_cuda_conv_igemm_nhwc (tx, k->ig_w, k->bias, ty, &k->igs, chain, st->stream);
-          break;
-        case T_GEMM:
-          e = cublasLtMatmul (st->lt, k->md, &k->alpha, k->w, k->la, tx, k->lb, &zero, ty, k->lc, ty, k->lc,
-                              &k->lt_algo, ws, 32 << 20, st->stream) != CUBLAS_STATUS_SUCCESS;
-          break;
-        case T_EPILOGUE:
-          e = ova_cuda_chain (ty, ty, st->half, k->n, NULL, k->bias, k->channels, k->inner, chain, st->stream);
-          break;
-      }
-    }
+    for (int i = 0; i < 5 && !e; i++)
+      e = run_candidate (r);
     if (!e)
       e = cudaEventRecord (b, st->stream);
     if (!e)
@@ -580,6 +604,16 @@ time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void
   cudaEventDestroy (b);
   cudaGetLastError ();
   return ms < 0 ? -1 : ms / 5;
+}
+
+/* Mean time (ms) of one run of a convolution candidate on scratch buffers
+ * (@ws: cuBLASLt workspace for T_GEMM); -1 when it fails to run. */
+static float
+time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void *ty, void *ws,
+                const OvaCudaChain *chain)
+{
+  CandidateRun r = { st, k, which, tx, ty, ws, chain, NULL, NULL };
+  return time_run (&r);
 }
 
 /* OVA_CUDA_IGEMM_TILE=BMxBN: the implicit-GEMM kernel always uses that block
@@ -669,36 +703,8 @@ time_dw (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, const 
 {
   if (vec8 && !(st->half && x->dims[1] % 8 == 0))
     return -1;
-  cudaEvent_t a, b;
-  float ms = -1;
-  if (cudaEventCreate (&a) != cudaSuccess)
-    return -1;
-  if (cudaEventCreate (&b) != cudaSuccess) {
-    cudaEventDestroy (a);
-    return -1;
-  }
-  for (int round = 0; round < 2; round++) { /* the first round warms up */
-    int e = cudaEventRecord (a, st->stream);
-    for (int i = 0; i < 5 && !e; i++)
-      e = ova_cuda_dwconv_nhwc (tx, ty, st->half, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2], x->dims[3],
-                                y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3], k->dw[4], k->dw[5],
-                                x->dims[1], 0, vec8, NULL, st->stream);
-    if (!e)
-      e = cudaEventRecord (b, st->stream);
-    if (!e)
-      e = cudaEventSynchronize (b);
-    if (!e)
-      e = cudaEventElapsedTime (&ms, a, b);
-    if (e) {
-      ms = -1;
-      break;
-    }
-  }
-  cudaStreamSynchronize (st->stream);
-  cudaEventDestroy (a);
-  cudaEventDestroy (b);
-  cudaGetLastError ();
-  return ms < 0 ? -1 : ms / 5;
+  CandidateRun r = { st, k, vec8 ? T_DW_VEC8 : T_DW_SCALAR, tx, ty, NULL, NULL, x, y };
+  return time_run (&r);
 }
 
 static void
