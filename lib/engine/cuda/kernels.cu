@@ -147,6 +147,16 @@ k_strided_copy (const T *src, T *dst, int rank, Dims dm, int64_t so, int64_t dof
   }
 }
 
+/* AveragePool with count_include_pad: the taps of the window as clipped to
+ * the padded input. */
+__device__ __forceinline__ int
+pool_padded_count (int oy, int ox, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw)
+{
+  int y0 = oy * sh - ph, x0 = ox * sw - pw;
+  int y1 = min (y0 + (kh - 1) * dh + 1, h + ph), x1 = min (x0 + (kw - 1) * dw + 1, w + pw);
+  return ((y1 - y0 + dh - 1) / dh) * ((x1 - x0 + dw - 1) / dw);
+}
+
 template <typename T>
 __global__ void
 k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
@@ -188,12 +198,8 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t
       }
     }
     if (!is_max) {
-      if (incl) {
-        /* the window as clipped to the padded input */
-        int y0 = oy * sh - ph, x0 = ox * sw - pw;
-        int y1 = min (y0 + (kh - 1) * dh + 1, h + ph), x1 = min (x0 + (kw - 1) * dw + 1, w + pw);
-        cnt = ((y1 - y0 + dh - 1) / dh) * ((x1 - x0 + dw - 1) / dw);
-      }
+      if (incl)
+        cnt = pool_padded_count (oy, ox, h, w, kh, kw, sh, sw, ph, pw, dh, dw);
       acc = cnt ? acc / cnt : 0.f;
     }
     st (y, yi, apply_chain<T> (c, acc, i));
@@ -243,12 +249,8 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
       }
     }
     if (!is_max) {
-      if (incl) {
-        /* the window as clipped to the padded input */
-        int y0 = oy * sh - ph, x0 = ox * sw - pw;
-        int y1 = min (y0 + (kh - 1) * dh + 1, h + ph), x1 = min (x0 + (kw - 1) * dw + 1, w + pw);
-        cnt = ((y1 - y0 + dh - 1) / dh) * ((x1 - x0 + dw - 1) / dw);
-      }
+      if (incl)
+        cnt = pool_padded_count (oy, ox, h, w, kh, kw, sh, sw, ph, pw, dh, dw);
 #pragma unroll
       for (int e = 0; e < 8; e++)
         acc[e] = cnt ? acc[e] / cnt : 0.f;
