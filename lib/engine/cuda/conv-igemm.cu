@@ -43,6 +43,27 @@ const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 
 const int N_TILES = (int) (sizeof TILES / sizeof TILES[0]);
 const int TILE_DIRECT = N_TILES - 1; /* { 0, 0 }: the direct kernel below, not a GEMM tile */
 
+/* Eight consecutive output channels: + bias, the chain (element index @i
+ * of the first), fp16, one 16-byte store to @dst (16-byte aligned). */
+__device__ __forceinline__ void
+store8_epilogue (__half *dst, const float *v, const float *bias, const OvaCudaChain &ch, int64_t i)
+{
+  unsigned packed[4];
+#pragma unroll
+  for (int e = 0; e < 8; e += 2) {
+    float v0 = v[e], v1 = v[e + 1];
+    if (bias) {
+      v0 += bias[e];
+      v1 += bias[e + 1];
+    }
+    v0 = apply_chain<__half> (ch, v0, i + e);
+    v1 = apply_chain<__half> (ch, v1, i + e + 1);
+    packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
+                    ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+  }
+  *(uint4 *) dst = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+}
+
 template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
   static const int THREADS = 32 * WM * WN;
   static const int WTM = BM / WM, WTN = BN / WN; /* rows and columns per warp */
@@ -287,20 +308,7 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       /* LDC * 4 bytes and cg * 4 bytes are multiples of 16 */
       const float4 lo = *(const float4 *) (Cs + row * LDC + cg), hi = *(const float4 *) (Cs + row * LDC + cg + 4);
       float v[8] = { lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w };
-      unsigned packed[4];
-#pragma unroll
-      for (int e = 0; e < 8; e += 2) {
-        float v0 = v[e], v1 = v[e + 1];
-        if (bias) {
-          v0 += bias[j + e];
-          v1 += bias[j + e + 1];
-        }
-        v0 = apply_chain<__half> (ch, v0, (int64_t) m * s.k + j + e);
-        v1 = apply_chain<__half> (ch, v1, (int64_t) m * s.k + j + e + 1);
-        packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
-                        ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
-      }
-      *(uint4 *) (y + (size_t) m * s.ldc + s.c_off + j) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+      store8_epilogue (y + (size_t) m * s.ldc + s.c_off + j, v, bias ? bias + j : NULL, ch, (int64_t) m * s.k + j);
     }
   } else {
     for (int g = tid; g < BM * BN; g += THREADS) {
@@ -439,20 +447,7 @@ k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const
       /* s.k % 8 == 0: a group of 8 channels is wholly inside or outside */
 #pragma unroll 1
       for (int j0 = 0; j0 < kv; j0 += 8) {
-        unsigned packed[4];
-#pragma unroll
-        for (int e = 0; e < 8; e += 2) {
-          float v0 = o[j0 + e], v1 = o[j0 + e + 1];
-          if (bias) {
-            v0 += bias[j0 + e];
-            v1 += bias[j0 + e + 1];
-          }
-          v0 = apply_chain<__half> (ch, v0, (int64_t) m * s.k + j0 + e);
-          v1 = apply_chain<__half> (ch, v1, (int64_t) m * s.k + j0 + e + 1);
-          packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
-                          ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
-        }
-        *(uint4 *) (yrow + j0) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+        store8_epilogue (yrow + j0, o + j0, bias ? bias + j0 : NULL, ch, (int64_t) m * s.k + j0);
       }
     } else {
 #pragma unroll 1
