@@ -33,6 +33,27 @@ typedef struct {
   guint seen;
 } Track;
 
+/* The source delivers exactly FRAMES frames, then ends. Not identity
+ * eos-after=N: it lets N-1 buffers through, answers EOS to the N-th, and
+ * then passes whatever upstream still pushes (the decoder often sends one
+ * more frame, from anywhere later in the file), so downstream got N-1 or N
+ * frames depending on thread timing. Here every frame after the FRAMES-th
+ * is refused with EOS, the answer upstream ends the stream on. Streaming
+ * thread only. */
+static GstPadProbeReturn
+cut_after_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+  guint *passed = user;
+  if (*passed < FRAMES) {
+    (*passed)++;
+    return GST_PAD_PROBE_OK;
+  }
+  gst_buffer_unref (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = GST_FLOW_EOS;
+  return GST_PAD_PROBE_HANDLED;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -78,14 +99,20 @@ main (int argc, char **argv)
 
   g_autofree gchar *spool = g_build_filename (srv->dir, "spool", NULL);
   g_autofree gchar *desc = g_strdup_printf (
-      "filesrc location=%s ! decodebin ! videoconvert ! identity eos-after=%d ! m.sink_0 "
+      "filesrc location=%s ! decodebin ! videoconvert name=conv ! m.sink_0 "
       "ovamux name=m batch-size=1 ! ovainfer config-file-path=%s/configs/yolox_nano.txt ! "
       "ovatrack ll-config-file=%s/configs/tracker_bytetrack.txt ! "
       "ovamsgconv payload-type=2 leave-frames=5 config=%s/configs/msg/msgconv.txt ! "
       "ovamsgbroker name=broker proto-lib=mqtt conn-str=\"%s\" spool-dir=%s",
-      video, FRAMES, src, src, src, cs, spool);
+      video, src, src, src, cs, spool);
   GstElement *pipe = gst_parse_launch (desc, &e);
   g_assert_no_error (e);
+  guint passed = 0;
+  GstElement *conv = gst_bin_get_by_name (GST_BIN (pipe), "conv");
+  GstPad *conv_src = gst_element_get_static_pad (conv, "src");
+  gst_pad_add_probe (conv_src, GST_PAD_PROBE_TYPE_BUFFER, cut_after_frames, &passed, NULL);
+  gst_object_unref (conv_src);
+  gst_object_unref (conv);
   g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
   GstBus *bus = gst_element_get_bus (pipe);
   GstMessage *m = gst_bus_timed_pop_filtered (bus, 240 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
@@ -97,6 +124,7 @@ main (int argc, char **argv)
     g_error ("pipeline error: %s (%s)", err->message, dbg);
   }
   gst_message_unref (m);
+  g_assert_cmpuint (passed, ==, FRAMES); /* the clip is longer than FRAMES frames */
   GstElement *broker = gst_bin_get_by_name (GST_BIN (pipe), "broker");
   GstStructure *st = NULL;
   guint64 acked = 0, queued = 0, dropped = 0;
