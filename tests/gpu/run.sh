@@ -46,6 +46,11 @@ for t in test-cuda-engine test-cuda-decode test-cuda-draw; do
     -Wl,-rpath,'$ORIGIN/lib'
 done
 
+# the convolution micro-benchmark, linked with the kernels' own objects
+"$CUDA/bin/nvcc" -O2 -std=c++17 -gencode=arch=compute_90,code=sm_90 -I"$SRC/lib/engine/cuda" \
+  -o "$PACK/conv-kernels" "$SRC/bench/gpu-kernels/conv-kernels.cu" \
+  "$BUILD/lib/engine/cuda/ova-cuda-conv-igemm.o" "$BUILD/lib/engine/cuda/ova-cuda-kernels.o"
+
 # libova and every library it needs except the C/C++ runtime and CUDA's own
 # (cuDNN and cuBLASLt come from the GPU machine's CUDA install / PyTorch wheels).
 cp -L "$BUILD/lib/libova.so.0" "$PACK/lib/"

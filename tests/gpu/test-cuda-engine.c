@@ -17,7 +17,8 @@
  *     (OVA_CUDA_IGEMM=force, OVA_CUDA_DW=force), Concat inputs written in
  *     place (and, for a third of them, copied); the depthwise models also
  *     with the scalar depthwise kernel, and a spread of models once per
- *     implicit-GEMM block tile (OVA_CUDA_IGEMM_TILE); run last.
+ *     implicit-GEMM block tile and once per warp tile of the 1x1 kernel
+ *     (OVA_CUDA_IGEMM_TILE); run last.
  * Lines starting with "RESULT" are collected by tests/gpu/device.sh.
  */
 #include <ova/cuda.h>
@@ -51,6 +52,7 @@ engine (const char *model, const char *backend, OvaPrecision prec, int max_batch
   o.precision = prec;
   o.max_batch = max_batch;
   o.plan_cache = cache;
+  o.verbose = g_getenv ("OVA_TEST_VERBOSE") != NULL; /* e.g. each convolution's timed variants */
   return ova_engine_new (model, &o, e);
 }
 
@@ -203,6 +205,11 @@ check_kernels_igemm (const char *model, int batch, float lo, float hi, gboolean 
 static const char *const igemm_tiles[] = { "128x64", "128x32", "128x16", "64x64", "64x32", "64x16",
                                            "32x64",  "32x32",  "32x16",  "64x128", "16x64", "16x32" };
 
+/* The warp tiles of the 1x1 kernel (1x1 convolutions, stride 1, c % 8 == 0;
+ * the others fall back to the library where one of these is forced). */
+static const char *const mma1x1_tiles[] = { "1x1-16x16", "1x1-16x32", "1x1-16x64", "1x1-16x128",
+                                            "1x1-32x16", "1x1-32x32", "1x1-32x64" };
+
 /* 5. the convolution models of make-conv-models.py, in name order */
 static void
 check_conv_models (const char *dir)
@@ -240,6 +247,12 @@ check_conv_models (const char *dir)
         g_str_has_prefix (base, "conv_003") || g_str_has_prefix (base, "conv_004") || strstr (base, "_k6_"))
       for (guint t = 0; t < G_N_ELEMENTS (igemm_tiles); t++)
         check_kernels_ova_as (m, 2, -2, 2, TRUE, igemm_tiles[t], "force");
+    /* every warp tile of the 1x1 kernel: each model has 1x1 convolutions
+     * (a residual Add fused, a Concat slice written in place, channel
+     * counts that are no multiple of 8) */
+    if (i % 5 == 0 || g_str_has_prefix (base, "dw_") || g_str_has_prefix (base, "pool"))
+      for (guint t = 0; t < G_N_ELEMENTS (mma1x1_tiles); t++)
+        check_kernels_ova_as (m, 2, -2, 2, TRUE, mma1x1_tiles[t], "force");
     /* the direct first-layer kernel (1 to 4 input channels): on its own, and
      * writing into Concat slices with and without 16-byte stores */
     if (g_str_has_prefix (base, "conv_001") || g_str_has_prefix (base, "conv_002") ||
@@ -561,18 +574,23 @@ static void
 bench (const char *model)
 {
   static const int batches[] = { 1, 8, 32, 64 };
-  /* fp16 (NHWC, 1x1 convolutions as GEMMs), fp32, and fp16 kept NCHW for comparison */
-  static const char *names[] = { "fp16", "fp32", "fp16-nchw" };
-  for (int p = 0; p < 3; p++) {
+  /* fp16 and fp32 as users get them, then fp16 without one of the latest
+   * engine features each (same run, so their gains are measured): plain
+   * kernel launches instead of programmatic dependent launch, and no 1x1
+   * mma.sync kernel */
+  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1" };
+  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1" };
+  for (int p = 0; p < 4; p++) {
     OvaPrecision prec = p == 1 ? OVA_PRECISION_FP32 : OVA_PRECISION_FP16;
     GError *e = NULL;
-    if (p == 2)
-      g_setenv ("OVA_CUDA_NHWC", "0", TRUE);
+    if (envs[p])
+      g_setenv (envs[p], "0", TRUE);
     OvaEngine *g = engine (model, "cuda", prec, 64, NULL, &e); /* plans for smaller batches are built on demand */
     if (!g) {
       fail ("bench: engine", e);
       g_clear_error (&e);
-      g_unsetenv ("OVA_CUDA_NHWC");
+      if (envs[p])
+        g_unsetenv (envs[p]);
       continue;
     }
     for (int b = 0; b < 4; b++) {
@@ -614,7 +632,7 @@ bench (const char *model)
       }
       if (ok && p < 2 && (batch == 1 || batch == 32)) {
         /* kernel-by-kernel times, reported when the engine is freed */
-        g_setenv ("OVA_CUDA_PROFILE", "1", TRUE);
+        g_setenv ("OVA_CUDA_PROFILE", p == 0 ? "2" : "1", TRUE); /* fp16: every node too */
         for (int i = 0; i < 5 && ok; i++)
           ok = ova_engine_run (g, &in, 1, &out, 1, &e);
         g_unsetenv ("OVA_CUDA_PROFILE");
@@ -624,7 +642,8 @@ bench (const char *model)
       g_free (hx);
     }
     ova_engine_free (g);
-    g_unsetenv ("OVA_CUDA_NHWC");
+    if (envs[p])
+      g_unsetenv (envs[p]);
   }
 }
 

@@ -126,6 +126,7 @@ typedef struct {
   /* OVA_CUDA_PROFILE: per-node times of eager runs */
   double *prof_ms, *prof_epi;
   int prof_runs;
+  int prof_level; /* OVA_CUDA_PROFILE's value when last profiled: 2 lists every node */
 } CudaState;
 
 static gboolean
@@ -616,31 +617,34 @@ time_candidate (CudaState *st, CKernel *k, Candidate which, const void *tx, void
   return time_run (&r);
 }
 
-/* OVA_CUDA_IGEMM_TILE=BMxBN: the implicit-GEMM kernel always uses that block
- * tile, "direct" the direct first-layer kernel (so a check can cover each
- * variant); unset: each convolution times every variant and keeps the
- * fastest. -1 when unset or not a variant. */
+/* OVA_CUDA_IGEMM_TILE=NAME: the convolution always uses that variant of
+ * the implicit-GEMM kernel ("BMxBN" a block tile, "direct" the direct
+ * first-layer kernel, "1x1-RxC" a warp tile of the 1x1 kernel; see
+ * ova_cuda_conv_igemm_tile_name), so a check can cover each variant; unset:
+ * each convolution times every variant and keeps the fastest. -1 when
+ * unset or not a variant. */
 static int
 igemm_forced_tile (void)
 {
   const char *s = g_getenv ("OVA_CUDA_IGEMM_TILE");
-  int bm = 0, bn = 0, tbm, tbn;
+  const char *name;
   if (!s || !*s)
     return -1;
-  if (strcmp (s, "direct") && sscanf (s, "%dx%d", &bm, &bn) != 2)
-    bm = bn = -1; /* matches no variant */
-  for (int t = 0; ova_cuda_conv_igemm_tile (t, &tbm, &tbn); t++)
-    if (tbm == bm && tbn == bn)
+  for (int t = 0; (name = ova_cuda_conv_igemm_tile_name (t)); t++)
+    if (!strcmp (name, s))
       return t;
   static gboolean warned;
   if (!warned)
-    g_printerr ("ova-engine: OVA_CUDA_IGEMM_TILE=%s is not a tile of the implicit-GEMM kernel; timing all\n", s);
+    g_printerr ("ova-engine: OVA_CUDA_IGEMM_TILE=%s is not a variant of the implicit-GEMM kernel; timing all\n", s);
   warned = TRUE;
   return -1;
 }
 
-/* Times the implicit-GEMM kernel's tile variants (or the forced one) and
- * leaves the fastest in k->igs.tile; its time (ms), -1 when none runs. */
+/* Times the implicit-GEMM kernel's variants (or the forced one) and leaves
+ * the fastest in k->igs.tile; its time (ms), -1 when none runs. Variants
+ * that do not apply to the convolution fail to launch and are left out.
+ * OVA_CUDA_CONV_DIRECT=0, OVA_CUDA_IGEMM_M16=0 and OVA_CUDA_MMA1X1=0 leave
+ * out the direct kernel, the 16-pixel block tiles and the 1x1 kernel. */
 static float
 time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, const void *tx, void *ty,
                   const OvaCudaChain *chain)
@@ -648,19 +652,21 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
   int forced = igemm_forced_tile (), best = -1, bm, bn;
   float t_best = -1;
   const char *sd = g_getenv ("OVA_CUDA_CONV_DIRECT"), *sm = g_getenv ("OVA_CUDA_IGEMM_M16");
-  gboolean direct = !sd || atoi (sd) != 0, m16 = !sm || atoi (sm) != 0;
+  const char *s1 = g_getenv ("OVA_CUDA_MMA1X1");
+  gboolean direct = !sd || atoi (sd) != 0, m16 = !sm || atoi (sm) != 0, mma1x1 = !s1 || atoi (s1) != 0;
   GString *report = plan->verbose ? g_string_new (NULL) : NULL;
-  for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn); t++) {
-    if (forced >= 0 ? t != forced : (bm == 0 && !direct) || (bm == 16 && !m16))
+  const char *name;
+  for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn) && (name = ova_cuda_conv_igemm_tile_name (t)); t++) {
+    gboolean is_1x1 = g_str_has_prefix (name, "1x1-");
+    if (forced >= 0 ? t != forced
+                    : (bm == 0 && !direct) || (bm == 16 && !is_1x1 && !m16) || (is_1x1 && !mma1x1))
       continue;
     k->igs.tile = t;
     float ms = time_candidate (st, k, T_IGEMM, tx, ty, NULL, chain);
-    if (report && bm == 0) {
-      if (ms >= 0) /* not printed where it does not apply */
-        g_string_append_printf (report, " direct %.4f", ms);
-    }
-    else if (report)
-      g_string_append_printf (report, " %dx%d %.4f", bm, bn, ms);
+    if (report && ms >= 0) /* variants that do not apply are not printed */
+      g_string_append_printf (report, " %s %.4f", name, ms);
+    else if (report && bm != 0 && !is_1x1)
+      g_string_append_printf (report, " %s -1", name);
     if (ms >= 0 && (t_best < 0 || ms < t_best)) {
       t_best = ms;
       best = t;
@@ -668,12 +674,9 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
   }
   k->igs.tile = best;
   if (report) {
-    if (best >= 0 && ova_cuda_conv_igemm_tile (best, &bm, &bn) && bm == 0)
-      g_printerr ("ova-engine: node '%s' (Conv): implicit-GEMM tiles (ms):%s; best direct%s\n", n->name, report->str,
-                  forced >= 0 ? " (forced)" : "");
-    else if (best >= 0)
-      g_printerr ("ova-engine: node '%s' (Conv): implicit-GEMM tiles (ms):%s; best %dx%d%s\n", n->name, report->str,
-                  bm, bn, forced >= 0 ? " (forced)" : "");
+    if (best >= 0)
+      g_printerr ("ova-engine: node '%s' (Conv): implicit-GEMM variants (ms):%s; best %s%s\n", n->name,
+                  report->str, ova_cuda_conv_igemm_tile_name (best), forced >= 0 ? " (forced)" : "");
     g_string_free (report, TRUE);
   }
   return t_best;
@@ -1403,6 +1406,24 @@ profile_report (OvaPlan *plan, CudaState *st)
   }
   g_printerr ("ova-cuda-profile: %s batch %d %s: %.3f ms per run (kernel by kernel, %d runs)\n", plan->g->path,
               plan->batch, st->half ? "fp16" : "fp32", total, st->prof_runs);
+  /* OVA_CUDA_PROFILE=2: every node, with the rate of its activation
+   * traffic (inputs that are not constants, plus outputs, once each) */
+  if (st->prof_level >= 2)
+    for (int pos = 0; pos < st->n; pos++) {
+      CKernel *k = &st->k[pos];
+      OvaNode *n = OVA_NODE (plan->g, k->ni);
+      char buf[64];
+      double bytes = 0, ms = (st->prof_ms[pos] + st->prof_epi[pos]) / st->prof_runs;
+      for (int i = 0; i < n->n_inputs; i++)
+        if (n->inputs[i] >= 0 && !OVA_VALUE (plan->g, n->inputs[i])->data)
+          bytes += (double) ova_value_numel (OVA_VALUE (plan->g, n->inputs[i]));
+      for (int i = 0; i < n->n_outputs; i++)
+        bytes += (double) ova_value_numel (OVA_VALUE (plan->g, n->outputs[i]));
+      bytes *= st->half ? 2 : 4;
+      g_printerr ("ova-cuda-profile: %3d %-34.34s %-34s %-10s %8.4f ms %6.0f GB/s\n", pos, n->name,
+                  category (plan, k, buf, sizeof buf), k->ig ? ova_cuda_conv_igemm_tile_name (k->igs.tile) : "",
+                  ms, ms > 0 ? bytes / ms / 1e6 : 0);
+    }
   GHashTableIter it;
   gpointer key, val;
   g_hash_table_iter_init (&it, cat);
@@ -1651,6 +1672,10 @@ cuda_compile (OvaPlan *plan, void **state, GError **error)
         st->shadow[r] = owned_alloc (st, ova_value_numel (OVA_VALUE (g, r)) * 2);
     }
   st->n = plan->n_order;
+  /* OVA_CUDA_PDL=0: plain launches (read per plan, so one process can
+   * compare both) */
+  const char *pdl = g_getenv ("OVA_CUDA_PDL");
+  ova_cuda_set_pdl (!pdl || atoi (pdl) != 0);
   assign_layouts (plan, st);
   st->k = g_new0 (CKernel, st->n + 1);
   for (int pos = 0; pos < st->n; pos++)
@@ -2023,24 +2048,43 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
       st->prof_epi[pos] += epi;
     }
     st->prof_runs += ok;
+    st->prof_level = MAX (st->prof_level, atoi (g_getenv ("OVA_CUDA_PROFILE")));
     for (int pos = 0; pos <= st->n; pos++)
       cudaEventDestroy (ev[pos]);
     g_free (ev);
     return ok && enqueue_outputs (plan, st, s, error);
   }
   if (use_graph && !st->exec && !st->graph_failed) {
-    /* Capture on the backend's own stream; replays go to any stream. */
-    gboolean ok = cudaStreamBeginCapture (st->stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+    /* Capture on the backend's own stream; replays go to any stream. A
+     * driver that cannot capture programmatic dependent launches gets a
+     * second capture with plain launches. */
+    gboolean ok = FALSE;
     GError *cerr = NULL;
-    for (int pos = 0; ok && pos < st->n; pos++)
-      ok = enqueue (plan, st, &st->k[pos], st->stream, &cerr);
-    ok = ok && enqueue_outputs (plan, st, st->stream, &cerr);
     cudaGraph_t graph = NULL;
-    cudaError_t ee = cudaStreamEndCapture (st->stream, &graph);
-    ok = ok && ee == cudaSuccess && graph;
-    if (ok && cudaGraphInstantiate (&st->exec, graph, 0) != cudaSuccess) {
-      st->exec = NULL;
-      ok = FALSE;
+    cudaError_t ee = cudaSuccess;
+    for (int attempt = 0; attempt < 2 && !ok; attempt++) {
+      if (attempt) {
+        if (!ova_cuda_pdl_enabled ())
+          break;
+        g_message ("%s: CUDA graph capture failed with programmatic dependent launch (%s), capturing plain launches",
+                   g->path, cerr ? cerr->message : cudaGetErrorString (ee));
+        g_clear_error (&cerr);
+        cudaGetLastError ();
+        ova_cuda_set_pdl (0);
+        if (graph)
+          cudaGraphDestroy (graph);
+        graph = NULL;
+      }
+      ok = cudaStreamBeginCapture (st->stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+      for (int pos = 0; ok && pos < st->n; pos++)
+        ok = enqueue (plan, st, &st->k[pos], st->stream, &cerr);
+      ok = ok && enqueue_outputs (plan, st, st->stream, &cerr);
+      ee = cudaStreamEndCapture (st->stream, &graph);
+      ok = ok && ee == cudaSuccess && graph;
+      if (ok && cudaGraphInstantiate (&st->exec, graph, 0) != cudaSuccess) {
+        st->exec = NULL;
+        ok = FALSE;
+      }
     }
     st->graph = graph;
     if (!ok) {

@@ -28,8 +28,10 @@ apply_func (int func, float a, float b, float v)
   switch (func) {
     case OVA_CUDA_F_RELU: return v > 0.f ? v : 0.f;
     case OVA_CUDA_F_LEAKY_RELU: return v >= 0.f ? v : a * v;
-    case OVA_CUDA_F_SIGMOID: return 1.f / (1.f + __expf (-v));
-    case OVA_CUDA_F_SILU: return v / (1.f + __expf (-v));
+    /* __fdividef: a few instructions instead of IEEE division's dozen
+     * (2 ulp; where 1 + e^-v overflows it gives 0, the limit anyway) */
+    case OVA_CUDA_F_SIGMOID: return __fdividef (1.f, 1.f + __expf (-v));
+    case OVA_CUDA_F_SILU: return __fdividef (v, 1.f + __expf (-v));
     case OVA_CUDA_F_HARD_SWISH: return v * fminf (fmaxf (v / 6.f + 0.5f, 0.f), 1.f);
     case OVA_CUDA_F_HARD_SIGMOID: return fminf (fmaxf (a * v + b, 0.f), 1.f);
     case OVA_CUDA_F_CLIP: return fminf (fmaxf (v, a), b);

@@ -19,6 +19,7 @@
  */
 #include "kernels.h"
 #include "chain.cuh"
+#include "launch.cuh"
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -39,9 +40,15 @@ struct TileDims {
   int bm, bn;
 };
 const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 64, 32 }, { 64, 16 }, { 32, 64 },
-                           { 32, 32 },  { 32, 16 },  { 64, 128 }, { 16, 64 }, { 16, 32 }, { 0, 0 } };
+                           { 32, 32 },  { 32, 16 },  { 64, 128 }, { 16, 64 }, { 16, 32 }, { 0, 0 },
+                           { 16, 16 },  { 16, 32 },  { 16, 64 },  { 16, 128 }, { 32, 16 }, { 32, 32 }, { 32, 64 } };
 const int N_TILES = (int) (sizeof TILES / sizeof TILES[0]);
-const int TILE_DIRECT = N_TILES - 1; /* { 0, 0 }: the direct kernel below, not a GEMM tile */
+const int TILE_DIRECT = 12; /* { 0, 0 }: the direct kernel below, not a GEMM tile */
+const int TILE_MMA1X1 = 13; /* from here: warp tiles of the 1x1 kernel k_conv1x1_mma */
+const char *const TILE_NAMES[] = { "128x64",    "128x32",    "128x16",    "64x64",     "64x32",     "64x16",  "32x64",
+                                   "32x32",     "32x16",     "64x128",    "16x64",     "16x32",     "direct", "1x1-16x16",
+                                   "1x1-16x32", "1x1-16x64", "1x1-16x128", "1x1-32x16", "1x1-32x32", "1x1-32x64" };
+static_assert (sizeof TILE_NAMES / sizeof TILE_NAMES[0] == sizeof TILES / sizeof TILES[0], "one name per variant");
 
 /* Eight consecutive output channels: + bias, the chain (element index @i
  * of the first), fp16, one 16-byte store to @dst (16-byte aligned). */
@@ -112,6 +119,7 @@ __global__ void __launch_bounds__ (Cfg<BM, BN, WM, WN, VEC_A>::THREADS, 1)
 k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
               __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch)
 {
+  pdl_entry ();
   typedef Cfg<BM, BN, WM, WN, VEC_A> C;
   const int THREADS = C::THREADS, STAGES = C::STAGES, LDC = C::LDC;
   __shared__ __align__ (128) unsigned char smem[C::BYTES];
@@ -334,8 +342,7 @@ launch (const __half *x, const __half *w, const float *bias, __half *y, const Ov
   if (blocks >= (1ll << 31))
     return cudaErrorInvalidValue;
   dim3 grid ((unsigned) blocks);
-  k_conv_igemm<BM, BN, WM, WN, VEC_A, VEC_OUT>
-      <<<grid, Cfg<BM, BN, WM, WN, VEC_A>::THREADS, 0, stream>>> (x, w, bias, y, s, kpad, ch);
+  launch_k (k_conv_igemm<BM, BN, WM, WN, VEC_A, VEC_OUT>, grid, Cfg<BM, BN, WM, WN, VEC_A>::THREADS, 0, stream, x, w, bias, y, s, kpad, ch);
   return cudaGetLastError ();
 }
 
@@ -359,6 +366,7 @@ __global__ void __launch_bounds__ (DIRECT_THREADS)
 k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
                __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch)
 {
+  pdl_entry ();
   const int PIX = DirectPix<COUT>::PIX;
   extern __shared__ float4 direct_smem[];
   float *ws = (float *) direct_smem; /* [K][COUT], K = kh*kw*CIN in (r, q, c) order */
@@ -479,9 +487,9 @@ launch_direct_cout (const __half *x, const __half *w, const float *bias, __half 
   if (blocks >= (1ll << 31))
     return cudaErrorInvalidValue;
   if (vec_out)
-    k_conv_direct<CIN, COUT, true><<<(unsigned) blocks, block, (size_t) smem, stream>>> (x, w, bias, y, s, kpad, ch);
+    launch_k (k_conv_direct<CIN, COUT, true>, (unsigned) blocks, block, (size_t) smem, stream, x, w, bias, y, s, kpad, ch);
   else
-    k_conv_direct<CIN, COUT, false><<<(unsigned) blocks, block, (size_t) smem, stream>>> (x, w, bias, y, s, kpad, ch);
+    launch_k (k_conv_direct<CIN, COUT, false>, (unsigned) blocks, block, (size_t) smem, stream, x, w, bias, y, s, kpad, ch);
   return cudaGetLastError ();
 }
 
@@ -513,6 +521,159 @@ launch_direct (const __half *x, const __half *w, const float *bias, __half *y, c
     case 3: return launch_direct_cin<3> (x, w, bias, y, s, kpad, ch, vec_out, stream);
     default: return launch_direct_cin<4> (x, w, bias, y, s, kpad, ch, vec_out, stream);
   }
+}
+
+
+/* 1x1 convolutions with stride 1 and no padding on c % 8 == 0 channels: a
+ * plain GEMM whose A rows are the input pixels, so no gather at all. Each
+ * warp computes 16 * MW output pixels x 8 * NT channels with mma.sync
+ * m16n8k16 (fp16 in, fp32 accumulation) on fragments loaded straight from
+ * global memory, 16 bytes per thread: inside each 32-wide k step, thread t
+ * of a quad loads k 8t .. 8t+7 of its A rows and of its B row and uses them
+ * as the k pairs (2t, 2t+1), (2t+8, 2t+9) of the first and then the second
+ * k16 half. The same permutation of k on both operands leaves every dot
+ * product unchanged. No shared memory and no block barrier: these layers
+ * (a few dozen channels) are bound by memory traffic, and each warp keeps
+ * a whole 128-wide k chunk of loads in flight. The epilogue (bias, chain,
+ * fp16) runs on the accumulators. */
+const int MMA_WARPS = 4;
+const int MMA_KCHUNK = 128; /* k per round of loads: four 32-wide steps */
+
+__device__ __forceinline__ void
+mma_16816 (float *d, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
+{
+  asm volatile ("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                "{%0, %1, %2, %3};\n"
+                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint4
+ld_nc16 (const __half *p)
+{
+  return __ldg ((const uint4 *) p);
+}
+
+template <int NT, int MW>
+__global__ void __launch_bounds__ (32 * MMA_WARPS)
+k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
+               __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch, int pair_store)
+{
+  pdl_entry ();
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int M = s.n * s.oh * s.ow, K = s.c;
+  const int m_base = ((int) blockIdx.x * MMA_WARPS + (int) (threadIdx.x >> 5)) * 16 * MW;
+  const int n0 = (int) blockIdx.y * 8 * NT;
+  if (m_base >= M)
+    return;
+
+  float acc[MW][NT][4];
+#pragma unroll
+  for (int i = 0; i < MW; i++)
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++)
+        acc[i][j][e] = 0.f;
+
+  /* A rows g and g + 8 of each 16-row slice (rows past M read row 0 and are
+   * never stored); B row n0 + 8j + g exists: weight rows are padded to
+   * NPAD, a multiple of 8 * NT */
+  const __half *arow[MW][2];
+  bool aok[MW][2];
+#pragma unroll
+  for (int i = 0; i < MW; i++)
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int m = m_base + i * 16 + g + 8 * h;
+      aok[i][h] = m < M;
+      arow[i][h] = x + (size_t) (aok[i][h] ? m : 0) * K;
+    }
+
+  for (int k0 = 0; k0 < K; k0 += MMA_KCHUNK) {
+    uint4 a[MW][2][MMA_KCHUNK / 32];
+#pragma unroll
+    for (int ks = 0; ks < MMA_KCHUNK / 32; ks++) {
+      const int k = k0 + ks * 32 + 8 * t; /* K % 8 == 0: all 8 or none */
+#pragma unroll
+      for (int i = 0; i < MW; i++)
+#pragma unroll
+        for (int h = 0; h < 2; h++)
+          a[i][h][ks] = aok[i][h] && k < K ? ld_nc16 (arow[i][h] + k) : make_uint4 (0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int ks = 0; ks < MMA_KCHUNK / 32; ks++) {
+      const int kb = k0 + ks * 32;
+      if (kb < K) { /* then kb + 32 <= kpad: the weights are zero past K */
+#pragma unroll
+        for (int j = 0; j < NT; j++) {
+          if (n0 + 8 * j < s.k) {
+            const uint4 b = ld_nc16 (w + (size_t) (n0 + 8 * j + g) * kpad + kb + 8 * t);
+#pragma unroll
+            for (int i = 0; i < MW; i++) {
+              mma_16816 (acc[i][j], a[i][0][ks].x, a[i][1][ks].x, a[i][0][ks].y, a[i][1][ks].y, b.x, b.y);
+              mma_16816 (acc[i][j], a[i][0][ks].z, a[i][1][ks].z, a[i][0][ks].w, a[i][1][ks].w, b.z, b.w);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
+#pragma unroll
+  for (int i = 0; i < MW; i++)
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int m = m_base + i * 16 + g + 8 * h;
+      if (m >= M)
+        continue;
+      __half *yr = y + (size_t) m * s.ldc + s.c_off;
+#pragma unroll
+      for (int j = 0; j < NT; j++) {
+        const int col = n0 + 8 * j + 2 * t;
+        if (col >= s.k)
+          continue;
+        const bool two = col + 1 < s.k;
+        float v0 = acc[i][j][2 * h], v1 = acc[i][j][2 * h + 1];
+        if (bias) {
+          v0 += bias[col];
+          if (two)
+            v1 += bias[col + 1];
+        }
+        v0 = apply_chain<__half> (ch, v0, (int64_t) m * s.k + col);
+        if (two) {
+          v1 = apply_chain<__half> (ch, v1, (int64_t) m * s.k + col + 1);
+          if (pair_store)
+            *(__half2 *) (yr + col) = __floats2half2_rn (v0, v1);
+          else {
+            yr[col] = __float2half (v0);
+            yr[col + 1] = __float2half (v1);
+          }
+        } else
+          yr[col] = __float2half (v0);
+      }
+    }
+}
+
+template <int NT, int MW>
+int
+launch_1x1 (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
+            const OvaCudaChain &ch, cudaStream_t stream)
+{
+  static_assert (OVA_CUDA_IGEMM_NPAD % (8 * NT) == 0, "padded weight rows cover every channel tile");
+  if (s.kh != 1 || s.kw != 1 || s.sh != 1 || s.sw != 1 || s.ph != 0 || s.pw != 0 || s.c % 8 != 0 ||
+      s.oh != s.h || s.ow != s.w || ((uintptr_t) x % 16) != 0)
+    return cudaErrorInvalidValue;
+  const int64_t M = (int64_t) s.n * s.oh * s.ow;
+  const int64_t rows = 16 * MW * MMA_WARPS;
+  const int64_t bx = (M + rows - 1) / rows, by = (s.k + 8 * NT - 1) / (8 * NT);
+  if (bx >= (1ll << 31) || by > 65535)
+    return cudaErrorInvalidValue;
+  const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && ((uintptr_t) y % 4) == 0;
+  launch_k (k_conv1x1_mma<NT, MW>, dim3 ((unsigned) bx, (unsigned) by), 32 * MMA_WARPS, 0, stream, x, w, bias, y, s,
+            kpad, ch, pair);
+  return cudaGetLastError ();
 }
 
 template <int BM, int BN, int WM, int WN>
@@ -547,6 +708,12 @@ ova_cuda_conv_igemm_tile (int tile, int *bm, int *bn)
   if (bn)
     *bn = TILES[tile].bn;
   return 1;
+}
+
+extern "C" const char *
+ova_cuda_conv_igemm_tile_name (int tile)
+{
+  return tile >= 0 && tile < N_TILES ? TILE_NAMES[tile] : NULL;
 }
 
 extern "C" int
@@ -588,8 +755,15 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
     case 9: return launch_tile<64, 128, 2, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
     case 10: return launch_tile<16, 64, 1, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
     case 11: return launch_tile<16, 32, 1, 2> (xh, wh, bias, yh, *s, kpad, ch, vec_a, vec_out, st);
+    case TILE_DIRECT: return launch_direct (xh, wh, bias, yh, *s, kpad, ch, vec_out, st);
+    case TILE_MMA1X1 + 0: return launch_1x1<2, 1> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1 + 1: return launch_1x1<4, 1> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1 + 2: return launch_1x1<8, 1> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1 + 3: return launch_1x1<16, 1> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1 + 4: return launch_1x1<2, 2> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1 + 5: return launch_1x1<4, 2> (xh, wh, bias, yh, *s, kpad, ch, st);
     default:
-      static_assert (TILE_DIRECT == 12, "one case per variant");
-      return launch_direct (xh, wh, bias, yh, *s, kpad, ch, vec_out, st);
+      static_assert (TILE_MMA1X1 + 7 == N_TILES, "one case per variant");
+      return launch_1x1<8, 2> (xh, wh, bias, yh, *s, kpad, ch, st);
   }
 }

@@ -6,6 +6,7 @@
  */
 #include "kernels.h"
 #include "chain.cuh"
+#include "launch.cuh"
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -24,6 +25,7 @@ __global__ void
 k_chain (const T *x, T *y, int64_t n, const float *scale, const float *bias, int64_t channels, int64_t inner,
          OvaCudaChain c)
 {
+  pdl_entry ();
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     float v = ld (x, i);
     if (scale || bias) {
@@ -50,6 +52,7 @@ __global__ void
 k_chain_vec (const T *x, T *y, unsigned nv, const float *scale, const float *bias, unsigned channels,
              unsigned inner, OvaCudaChain c)
 {
+  pdl_entry ();
   const int V = Vec<T>::V;
   typedef typename Vec<T>::U U;
   for (unsigned j = blockIdx.x * blockDim.x + threadIdx.x; j < nv; j += gridDim.x * blockDim.x) {
@@ -90,6 +93,7 @@ template <typename S, typename D>
 __global__ void
 k_convert (const S *x, D *y, int64_t n)
 {
+  pdl_entry ();
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x)
     st (y, i, ld (x, i));
 }
@@ -99,6 +103,7 @@ template <typename D>
 __global__ void
 k_to_nhwc (const float *x, D *y, int64_t n, int64_t c, int64_t hw)
 {
+  pdl_entry ();
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     int64_t ch = i % c, q = i / c, p = q % hw, b = q / hw;
     st (y, i, x[(b * c + ch) * hw + p]);
@@ -109,6 +114,7 @@ template <typename T, typename I>
 __global__ void
 k_binary (const T *a, const T *b, T *y, int op, int rank, Dims dm, int64_t n, OvaCudaChain c)
 {
+  pdl_entry ();
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     I r = (I) i, ia = 0, ib = 0;
     for (int d = rank - 1; d >= 0; d--) {
@@ -135,6 +141,7 @@ template <typename T, typename I>
 __global__ void
 k_strided_copy (const T *src, T *dst, int rank, Dims dm, int64_t so, int64_t dof, int64_t n)
 {
+  pdl_entry ();
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     I r = (I) i, ia = (I) so, ib = (I) dof;
     for (int d = rank - 1; d >= 0; d--) {
@@ -162,6 +169,7 @@ __global__ void
 k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
         int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl, OvaCudaChain c)
 {
+  pdl_entry ();
   int64_t n = nc * oh * ow;
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     int ox, oy;
@@ -215,6 +223,7 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
                 int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
                 int is_max, int incl, OvaCudaChain c)
 {
+  pdl_entry ();
   const unsigned groups = (unsigned) ch / 8;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     const unsigned q = i / groups;
@@ -277,6 +286,7 @@ __global__ void
 k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c, int h, int wd, int oh, int ow,
                int kh, int kw, int sh, int sw, int ph, int pw, int ldc, int c_off, OvaCudaChain ch)
 {
+  pdl_entry ();
   unsigned total = (unsigned) n * oh * ow * c;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     unsigned cc = i % c, q = i / c;
@@ -309,6 +319,7 @@ k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const fl
                   const float *__restrict__ bias, int n, int c, int h, int wd, int oh, int ow, int kh, int kw, int sh,
                   int sw, int ph, int pw, int ldc, int c_off, OvaCudaChain ch)
 {
+  pdl_entry ();
   const int R = KH > 0 ? KH : kh, S = KW > 0 ? KW : kw;
   const unsigned groups = (unsigned) c / 8;
   const unsigned total = (unsigned) n * oh * ow * groups;
@@ -392,6 +403,7 @@ __global__ void
 k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
           float sh, float sw, int mode, int ct, int nm)
 {
+  pdl_entry ();
   int64_t n = nc * oh * ow;
   for (int64_t i = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; i < n; i += (int64_t) gridDim.x * blockDim.x) {
     int ox, oy;
@@ -436,6 +448,7 @@ __global__ void
 k_resize_nearest_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldc,
                           int c_off, int h, int w, int oh, int ow, float sh, float sw, int ct, int nm)
 {
+  pdl_entry ();
   const unsigned groups = (unsigned) ch / 8;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     const unsigned q = i / groups;
@@ -454,6 +467,7 @@ template <typename T>
 __global__ void
 k_softmax (const T *x, T *y, int64_t cols, int log)
 {
+  pdl_entry ();
   __shared__ float red[32];
   const T *xr = x + blockIdx.x * cols;
   T *yr = y + blockIdx.x * cols;
@@ -535,6 +549,24 @@ make_dims (int rank, const int64_t *d, const int64_t *a, const int64_t *b)
 
 #define S(stream) ((cudaStream_t) (stream))
 
+static int pdl_state = -1; /* -1: OVA_CUDA_PDL not read yet */
+
+extern "C" int
+ova_cuda_pdl_enabled (void)
+{
+  if (pdl_state < 0) {
+    const char *e = getenv ("OVA_CUDA_PDL");
+    pdl_state = !e || atoi (e) != 0;
+  }
+  return pdl_state;
+}
+
+extern "C" void
+ova_cuda_set_pdl (int on)
+{
+  pdl_state = on != 0;
+}
+
 extern "C" int
 ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, int64_t n, void *stream)
 {
@@ -543,9 +575,9 @@ ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, int64_
   if (src_half == dst_half)
     return cudaMemcpyAsync (dst, src, n * (src_half ? 2 : 4), cudaMemcpyDeviceToDevice, S (stream));
   if (src_half)
-    k_convert<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (float *) dst, n);
+    launch_k (k_convert<__half, float>, blocks (n), 256, 0, S (stream), (const __half *) src, (float *) dst, n);
   else
-    k_convert<<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (__half *) dst, n);
+    launch_k (k_convert<float, __half>, blocks (n), 256, 0, S (stream), (const float *) src, (__half *) dst, n);
   return cudaGetLastError ();
 }
 
@@ -557,9 +589,9 @@ ova_cuda_convert_nchw_to_nhwc (const float *src, void *dst, int dst_half, int64_
   if (total <= 0)
     return 0;
   if (dst_half)
-    k_to_nhwc<<<blocks (total), 256, 0, S (stream)>>> (src, (__half *) dst, total, c, hw);
+    launch_k (k_to_nhwc<__half>, blocks (total), 256, 0, S (stream), src, (__half *) dst, total, c, hw);
   else
-    k_to_nhwc<<<blocks (total), 256, 0, S (stream)>>> (src, (float *) dst, total, c, hw);
+    launch_k (k_to_nhwc<float>, blocks (total), 256, 0, S (stream), src, (float *) dst, total, c, hw);
   return cudaGetLastError ();
 }
 
@@ -587,22 +619,22 @@ ova_cuda_chain (const void *x, void *y, int half, int64_t n, const float *scale,
       inner = 1 << 30;
     }
     if (half)
-      k_chain_vec<<<blocks (nv), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nv, scale, bias,
+      launch_k (k_chain_vec<__half>, blocks (nv), 256, 0, S (stream), (const __half *) x, (__half *) y, nv, scale, bias,
                                                        (unsigned) channels, (unsigned) inner, c);
     else
-      k_chain_vec<<<blocks (nv), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nv, scale, bias,
+      launch_k (k_chain_vec<float>, blocks (nv), 256, 0, S (stream), (const float *) x, (float *) y, nv, scale, bias,
                                                        (unsigned) channels, (unsigned) inner, c);
     return cudaGetLastError ();
   }
   bool small = n < (1ll << 31);
   if (half && small)
-    k_chain<__half, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, n, scale, bias, channels, inner, c);
+    launch_k (k_chain<__half, unsigned>, blocks (n), 256, 0, S (stream), (const __half *) x, (__half *) y, n, scale, bias, channels, inner, c);
   else if (half)
-    k_chain<__half, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, n, scale, bias, channels, inner, c);
+    launch_k (k_chain<__half, int64_t>, blocks (n), 256, 0, S (stream), (const __half *) x, (__half *) y, n, scale, bias, channels, inner, c);
   else if (small)
-    k_chain<float, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, n, scale, bias, channels, inner, c);
+    launch_k (k_chain<float, unsigned>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, n, scale, bias, channels, inner, c);
   else
-    k_chain<float, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, n, scale, bias, channels, inner, c);
+    launch_k (k_chain<float, int64_t>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, n, scale, bias, channels, inner, c);
   return cudaGetLastError ();
 }
 
@@ -619,13 +651,13 @@ ova_cuda_binary (const void *a, const void *b, void *y, int half, int op, int ra
   OvaCudaChain c = chain_or_empty (chain);
   bool small = n < (1ll << 30);
   if (half && small)
-    k_binary<__half, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) a, (const __half *) b, (__half *) y, op, rank, dm, n, c);
+    launch_k (k_binary<__half, unsigned>, blocks (n), 256, 0, S (stream), (const __half *) a, (const __half *) b, (__half *) y, op, rank, dm, n, c);
   else if (half)
-    k_binary<__half, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) a, (const __half *) b, (__half *) y, op, rank, dm, n, c);
+    launch_k (k_binary<__half, int64_t>, blocks (n), 256, 0, S (stream), (const __half *) a, (const __half *) b, (__half *) y, op, rank, dm, n, c);
   else if (small)
-    k_binary<float, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const float *) a, (const float *) b, (float *) y, op, rank, dm, n, c);
+    launch_k (k_binary<float, unsigned>, blocks (n), 256, 0, S (stream), (const float *) a, (const float *) b, (float *) y, op, rank, dm, n, c);
   else
-    k_binary<float, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const float *) a, (const float *) b, (float *) y, op, rank, dm, n, c);
+    launch_k (k_binary<float, int64_t>, blocks (n), 256, 0, S (stream), (const float *) a, (const float *) b, (float *) y, op, rank, dm, n, c);
   return cudaGetLastError ();
 }
 
@@ -671,24 +703,24 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
     Dims vm = make_dims (rank, vd, va, vbs);
     const int64_t nv = n / V;
     if (vb == 16)
-      k_strided_copy<uint4, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const uint4 *) src, (uint4 *) dst, rank, vm,
+      launch_k (k_strided_copy<uint4, unsigned>, blocks (nv), 256, 0, S (stream), (const uint4 *) src, (uint4 *) dst, rank, vm,
                                                                            so / V, dof / V, nv);
     else if (vb == 8)
-      k_strided_copy<uint2, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const uint2 *) src, (uint2 *) dst, rank, vm,
+      launch_k (k_strided_copy<uint2, unsigned>, blocks (nv), 256, 0, S (stream), (const uint2 *) src, (uint2 *) dst, rank, vm,
                                                                            so / V, dof / V, nv);
     else
-      k_strided_copy<unsigned, unsigned><<<blocks (nv), 256, 0, S (stream)>>> ((const unsigned *) src, (unsigned *) dst,
+      launch_k (k_strided_copy<unsigned, unsigned>, blocks (nv), 256, 0, S (stream), (const unsigned *) src, (unsigned *) dst,
                                                                               rank, vm, so / V, dof / V, nv);
     return cudaGetLastError ();
   }
   if (half && small)
-    k_strided_copy<__half, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (__half *) dst, rank, dm, so, dof, n);
+    launch_k (k_strided_copy<__half, unsigned>, blocks (n), 256, 0, S (stream), (const __half *) src, (__half *) dst, rank, dm, so, dof, n);
   else if (half)
-    k_strided_copy<__half, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const __half *) src, (__half *) dst, rank, dm, so, dof, n);
+    launch_k (k_strided_copy<__half, int64_t>, blocks (n), 256, 0, S (stream), (const __half *) src, (__half *) dst, rank, dm, so, dof, n);
   else if (small)
-    k_strided_copy<float, unsigned><<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (float *) dst, rank, dm, so, dof, n);
+    launch_k (k_strided_copy<float, unsigned>, blocks (n), 256, 0, S (stream), (const float *) src, (float *) dst, rank, dm, so, dof, n);
   else
-    k_strided_copy<float, int64_t><<<blocks (n), 256, 0, S (stream)>>> ((const float *) src, (float *) dst, rank, dm, so, dof, n);
+    launch_k (k_strided_copy<float, int64_t>, blocks (n), 256, 0, S (stream), (const float *) src, (float *) dst, rank, dm, so, dof, n);
   return cudaGetLastError ();
 }
 
@@ -705,16 +737,16 @@ ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int n
   OvaCudaChain c = chain_or_empty (chain);
   if (half && nhwc && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
       (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
-    k_pool_nhwc_h8<<<blocks (n / 8), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, (unsigned) (n / 8),
+    launch_k (k_pool_nhwc_h8, blocks (n / 8), 256, 0, S (stream), (const __half *) x, (__half *) y, (unsigned) (n / 8),
                                                            (int) ch, (int) ldc, (int) c_off, h, w, oh, ow, kh, kw,
                                                            sh, sw, ph, pw, dh, dw, is_max, incl, c);
     return cudaGetLastError ();
   }
   if (half)
-    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
+    launch_k (k_pool<__half>, blocks (n), 256, 0, S (stream), (const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
                                                 kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
   else
-    k_pool<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
+    launch_k (k_pool<float>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
                                                 kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
   return cudaGetLastError ();
 }
@@ -730,16 +762,16 @@ ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int
     return cudaErrorInvalidValue;
   if (half && nhwc && mode == 0 && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
       (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
-    k_resize_nearest_nhwc_h8<<<blocks (n / 8), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y,
+    launch_k (k_resize_nearest_nhwc_h8, blocks (n / 8), 256, 0, S (stream), (const __half *) x, (__half *) y,
                                                                      (unsigned) (n / 8), (int) ch, (int) ldc,
                                                                      (int) c_off, h, w, oh, ow, sh, sw, ct, nm);
     return cudaGetLastError ();
   }
   if (half)
-    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
+    launch_k (k_resize<__half>, blocks (n), 256, 0, S (stream), (const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
                                                   sh, sw, mode, ct, nm);
   else
-    k_resize<<<blocks (n), 256, 0, S (stream)>>> ((const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
+    launch_k (k_resize<float>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
                                                   sh, sw, mode, ct, nm);
   return cudaGetLastError ();
 }
@@ -751,9 +783,9 @@ ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, 
     return 0;
   unsigned t = cols >= 1024 ? 1024 : cols >= 256 ? 256 : 64;
   if (half)
-    k_softmax<<<(unsigned) rows, t, 0, S (stream)>>> ((const __half *) x, (__half *) y, cols, log);
+    launch_k (k_softmax<__half>, (unsigned) rows, t, 0, S (stream), (const __half *) x, (__half *) y, cols, log);
   else
-    k_softmax<<<(unsigned) rows, t, 0, S (stream)>>> ((const float *) x, (float *) y, cols, log);
+    launch_k (k_softmax<float>, (unsigned) rows, t, 0, S (stream), (const float *) x, (float *) y, cols, log);
   return cudaGetLastError ();
 }
 
@@ -777,19 +809,19 @@ ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const fl
     const int64_t groups = total / 8;
     const int l = (int) ldc, o = (int) c_off;
     if (kh == 3 && kw == 3)
-      k_dwconv_nhwc_h8<3, 3><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+      launch_k (k_dwconv_nhwc_h8<3, 3>, blocks (groups), 256, 0, S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
                                                                        sh, sw, ph, pw, l, o, ch);
     else if (kh == 5 && kw == 5)
-      k_dwconv_nhwc_h8<5, 5><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+      launch_k (k_dwconv_nhwc_h8<5, 5>, blocks (groups), 256, 0, S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
                                                                        sh, sw, ph, pw, l, o, ch);
     else
-      k_dwconv_nhwc_h8<0, 0><<<blocks (groups), 256, 0, S (stream)>>> (xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
+      launch_k (k_dwconv_nhwc_h8<0, 0>, blocks (groups), 256, 0, S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
                                                                        sh, sw, ph, pw, l, o, ch);
   } else if (half)
-    k_dwconv_nhwc<<<blocks (total), 256, 0, S (stream)>>> ((const __half *) x, (__half *) y, w, bias, n, c, h, wd, oh, ow,
+    launch_k (k_dwconv_nhwc<__half>, blocks (total), 256, 0, S (stream), (const __half *) x, (__half *) y, w, bias, n, c, h, wd, oh, ow,
                                                           kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);
   else
-    k_dwconv_nhwc<<<blocks (total), 256, 0, S (stream)>>> ((const float *) x, (float *) y, w, bias, n, c, h, wd, oh, ow,
+    launch_k (k_dwconv_nhwc<float>, blocks (total), 256, 0, S (stream), (const float *) x, (float *) y, w, bias, n, c, h, wd, oh, ow,
                                                           kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);
   return cudaGetLastError ();
 }

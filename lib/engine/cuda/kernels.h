@@ -138,6 +138,18 @@ int ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, v
  * that reads the same weights and writes the same output. */
 int ova_cuda_conv_igemm_tile (int tile, int *bm, int *bn);
 
+/* The name of variant @tile ("BMxBN" for block tiles, "direct", "1x1-RxC"
+ * for the warp tiles of the 1x1 kernel: 1x1 convolutions with stride 1, no
+ * padding and c % 8 == 0, mma.sync straight from global memory); NULL past
+ * the last. */
+const char *ova_cuda_conv_igemm_tile_name (int tile);
+
+/* Programmatic dependent launch of ova's kernels (launch.cuh): on unless
+ * OVA_CUDA_PDL=0 or switched off here (the backend does when a CUDA graph
+ * with such launches cannot be captured). */
+int ova_cuda_pdl_enabled (void);
+void ova_cuda_set_pdl (int on);
+
 /* Softmax (log_softmax when @log) over @cols contiguous elements of each row. */
 int ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, int log, void *stream);
 
