@@ -7,8 +7,9 @@
  * timed alone (CUDA events, 50 runs after 5 of warm-up) with its activation
  * traffic rate, next to a plain device-to-device copy of the same bytes (the
  * floor a memory-bound kernel can approach). Built by tests/gpu/run.sh
- * against the kernels' object files; meant to be run under Nsight Compute
- * as well (ncu -k regex:k_conv ...).
+ * against libova (the kernels' internal entry points); meant to be run
+ * under Nsight Compute as well (ncu -k regex:k_conv ...). OVA_BENCH_CHAIN
+ * picks the fused epilogue: silu (default), none, silu-relu.
  *
  * Usage: conv-kernels [BATCH] [LAYER]   (LAYER: index into the table, -1 all)
  */
@@ -114,6 +115,10 @@ main (int argc, char **argv)
     return 0;
   }
   int batch = argc > 1 ? atoi (argv[1]) : 64, only = argc > 2 ? atoi (argv[2]) : -1;
+  /* OVA_BENCH_CHAIN: silu (default), none, or silu-relu (a two-function
+   * chain: the general epilogue path) */
+  const char *chain_env = getenv ("OVA_BENCH_CHAIN");
+  const char *chain_name = chain_env ? chain_env : "silu";
   cudaStream_t st;
   CK (cudaStreamCreateWithFlags (&st, cudaStreamNonBlocking));
   for (int li = 0; li < (int) (sizeof LAYERS / sizeof LAYERS[0]); li++) {
@@ -153,8 +158,9 @@ main (int argc, char **argv)
     CK (cudaMemset (r.w, 0, npad * kpad * 2));
     CK (cudaMemset (r.bias, 0, l->k * 4));
     CK (cudaMemset (r.dw_w, 0, l->kh * l->kh * l->c * 4));
-    r.chain.n = 1;
+    r.chain.n = !strcmp (chain_name, "none") ? 0 : !strcmp (chain_name, "silu-relu") ? 2 : 1;
     r.chain.func[0] = OVA_CUDA_F_SILU;
+    r.chain.func[1] = OVA_CUDA_F_RELU;
     r.copy_bytes = xin * 2; /* read once, written once: 2 * xin * 2 bytes of traffic */
     double bytes = (double) (xin + yout) * 2;
     float tc = time_ms (st, 50, run_copy, &r);
@@ -162,8 +168,8 @@ main (int argc, char **argv)
             tc, 4.0 * xin / tc / 1e6);
     if (l->depthwise) {
       float t = time_ms (st, 50, run_dw, &r);
-      printf ("RESULT conv-kernels batch %d layer \"%s\" variant dw-vec8 %.4f ms %.0f GB/s\n", batch, l->name, t,
-              bytes / t / 1e6);
+      printf ("RESULT conv-kernels batch %d chain %s layer \"%s\" variant dw-vec8 %.4f ms %.0f GB/s\n", batch,
+              chain_name, l->name, t, bytes / t / 1e6);
     } else {
       const char *name;
       for (int t = 0; (name = ova_cuda_conv_igemm_tile_name (t)); t++) {
@@ -171,8 +177,8 @@ main (int argc, char **argv)
         float ms = time_ms (st, 50, run_conv, &r);
         cudaGetLastError ();
         if (ms >= 0)
-          printf ("RESULT conv-kernels batch %d layer \"%s\" variant %s %.4f ms %.0f GB/s\n", batch, l->name, name,
-                  ms, bytes / ms / 1e6);
+          printf ("RESULT conv-kernels batch %d chain %s layer \"%s\" variant %s %.4f ms %.0f GB/s\n", batch,
+                  chain_name, l->name, name, ms, bytes / ms / 1e6);
       }
     }
     fflush (stdout);

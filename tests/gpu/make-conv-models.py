@@ -22,7 +22,8 @@
 #
 # (channel counts multiples of 8 and not, so both depthwise kernels run),
 # first convolutions with 1 to 4 input channels (the gathered, unvectorised
-# path of the implicit-GEMM kernel and the direct first-layer kernel), and
+# path of the implicit-GEMM kernel and the direct first-layer kernel), the
+# same with stride 2 on the graph input itself (space-to-depth), and
 # pairs of first convolutions written into one Concat:
 #
 #   X -> Add -> Conv kxk / stride s (Cin -> C1) + SiLU ─┐
@@ -144,6 +145,23 @@ def first_concat_model(cin, c1, c2, k, s, h, w, seed):
     return m
 
 
+def s2d_model(cin, cout, k, pad, h, w, seed):
+    """A stride-2 convolution with an even window straight on the graph
+    input, which the CUDA backend may run on a space-to-depth copy of it."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', 'X', cin, cout, k, 2, pad))
+    channel_add(nodes, inits, rng, 'Y', a, cout)
+    oh, ow = (h + 2 * pad - k) // 2 + 1, (w + 2 * pad - k) // 2 + 1
+    g = helper.make_graph(nodes, 's2d_%d_%d_k%d_p%d' % (cin, cout, k, pad),
+                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
+                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', cout, oh, ow])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
 def dw_model(cin, c, k, s, h, w, seed):
     """Depthwise convolutions: one written into a Concat, one with a residual Add."""
     rng = np.random.default_rng(seed)
@@ -198,6 +216,13 @@ def main():
                                     (4, 5, 30, 5, 1, 11, 9)]:
         onnx.save(first_concat_model(cin, c1, c2, k, s, h, w, seed=17 * k + c1),
                   os.path.join(out, 'first_%d_%03d_%03d_k%d_s%d.onnx' % (cin, c1, c2, k, s)))
+        n += 1
+    # stride-2 first layers on the graph input itself (space-to-depth: 8 and 16
+    # channels, a window that becomes 3x3, 2x2 and 1x1)
+    for cin, cout, k, pad, h, w in [(3, 16, 6, 2, 26, 22), (1, 8, 4, 2, 18, 14), (4, 32, 2, 0, 12, 16),
+                                    (2, 24, 6, 2, 20, 10)]:
+        onnx.save(s2d_model(cin, cout, k, pad, h, w, seed=19 * k + cin),
+                  os.path.join(out, 's2d_%d_%03d_k%d_p%d.onnx' % (cin, cout, k, pad)))
         n += 1
     # depthwise 3x3 and 5x5, strides 1 and 2; 20 and 36 channels take the scalar kernel
     for cin, c, k, s, h, w in [(16, 16, 3, 1, 13, 11), (8, 32, 3, 2, 15, 13), (32, 64, 5, 1, 11, 9),

@@ -46,11 +46,6 @@ for t in test-cuda-engine test-cuda-decode test-cuda-draw; do
     -Wl,-rpath,'$ORIGIN/lib'
 done
 
-# the convolution micro-benchmark, linked with the kernels' own objects
-"$CUDA/bin/nvcc" -O2 -std=c++17 -gencode=arch=compute_90,code=sm_90 -I"$SRC/lib/engine/cuda" \
-  -o "$PACK/conv-kernels" "$SRC/bench/gpu-kernels/conv-kernels.cu" \
-  "$BUILD/lib/engine/cuda/ova-cuda-conv-igemm.o" "$BUILD/lib/engine/cuda/ova-cuda-kernels.o"
-
 # libova and every library it needs except the C/C++ runtime and CUDA's own
 # (cuDNN and cuBLASLt come from the GPU machine's CUDA install / PyTorch wheels).
 cp -L "$BUILD/lib/libova.so.0" "$PACK/lib/"
@@ -58,6 +53,9 @@ mkdir -p "$PACK/ova/plugins" "$PACK/ova/bin"
 PLUGINS="$BUILD/plugins/mux/libgstovabatch.so $BUILD/plugins/infer/libgstovainfer.so $BUILD/plugins/track/libgstovatrack.so $BUILD/plugins/osd/libgstovaosd.so"
 cp $PLUGINS "$PACK/ova/plugins/"
 cp "$BUILD/bench/gpu-pipeline/ova-pipeline-bench" "$BUILD/apps/ova-app/ova-app" "$PACK/ova/bin/"
+# the convolution micro-benchmark (calls the kernels' entry points in libova)
+"$CUDA/bin/nvcc" -O2 -std=c++17 -I"$SRC/lib/engine/cuda" -o "$PACK/ova/bin/conv-kernels" \
+  "$SRC/bench/gpu-kernels/conv-kernels.cu" -L"$BUILD/lib" -lova
 SYSLIB=$GSTROOT/root/usr/lib/x86_64-linux-gnu
 # shellcheck disable=SC2086
 ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" "$PACK/test-cuda-decode" "$PACK/test-cuda-draw" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \

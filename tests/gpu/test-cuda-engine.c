@@ -243,14 +243,16 @@ check_conv_models (const char *dir)
     /* every block tile of the implicit GEMM on a spread of models: the
      * unvectorised gather (fewer than 8 input channels, 6x6 windows), the
      * depthwise models' 1x1 convolutions and every eighth model */
-    if (i % 8 == 0 || g_str_has_prefix (base, "dw_") || g_str_has_prefix (base, "conv_001") ||
+    if (i % 8 == 0 || g_str_has_prefix (base, "dw_") || g_str_has_prefix (base, "s2d_") ||
+        g_str_has_prefix (base, "conv_001") ||
         g_str_has_prefix (base, "conv_003") || g_str_has_prefix (base, "conv_004") || strstr (base, "_k6_"))
       for (guint t = 0; t < G_N_ELEMENTS (igemm_tiles); t++)
         check_kernels_ova_as (m, 2, -2, 2, TRUE, igemm_tiles[t], "force");
     /* every warp tile of the 1x1 kernel: each model has 1x1 convolutions
      * (a residual Add fused, a Concat slice written in place, channel
      * counts that are no multiple of 8) */
-    if (i % 5 == 0 || g_str_has_prefix (base, "dw_") || g_str_has_prefix (base, "pool"))
+    if (i % 5 == 0 || g_str_has_prefix (base, "dw_") || g_str_has_prefix (base, "pool") ||
+        g_str_has_prefix (base, "s2d_"))
       for (guint t = 0; t < G_N_ELEMENTS (mma1x1_tiles); t++)
         check_kernels_ova_as (m, 2, -2, 2, TRUE, mma1x1_tiles[t], "force");
     /* the direct first-layer kernel (1 to 4 input channels): on its own, and

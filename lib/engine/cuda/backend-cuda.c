@@ -114,6 +114,7 @@ typedef struct {
   void **shadow; /* per value: fixed buffers of graph inputs (and fp16 outputs) */
   gboolean *nhwc; /* per value: 4-D activation stored NHWC (fp16: tensor cores) */
   int *cat_root;  /* per value: Concat output its producer writes it into (-1: none) */
+  int *s2d;       /* per value (graph inputs): channels of its space-to-depth layout, 0: plain */
   int *cat_off;   /* per value: channel offset there */
   void **staging; /* per graph input: fp32 upload buffer of host inputs (fp16) */
   GPtrArray *owned;
@@ -532,6 +533,61 @@ igemm_prepare (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, 
   return TRUE;
 }
 
+/* The channels of the space-to-depth layout in which convolution @n could
+ * read its input @x, 0 when it cannot: @x is a graph input (converted from
+ * NCHW fp32 on the way in) that only @n reads, with 1 to 4 channels and an
+ * even size, and @n has stride 2 and even windows and pads (a first layer,
+ * e.g. YOLOX's Focus slices folded into a 6x6 stride-2 convolution).
+ * OVA_CUDA_S2D=0: never. */
+static int
+s2d_channels (OvaGraph *g, const OvaValue *x, int xv, const OvaValue *W, const int *str, const int *pad)
+{
+  const char *e = g_getenv ("OVA_CUDA_S2D");
+  if (e && !atoi (e))
+    return 0;
+  gboolean input = FALSE;
+  for (int i = 0; i < g->n_inputs; i++)
+    input = input || g->inputs[i] == xv;
+  int64_t C = x->dims[1];
+  if (!input || x->n_uses != 1 || C < 1 || C > 4 || x->dims[2] % 2 || x->dims[3] % 2 || str[0] != 2 || str[1] != 2 ||
+      W->dims[2] % 2 || W->dims[3] % 2 || pad[0] % 2 || pad[1] % 2)
+    return 0;
+  return 4 * C <= 8 ? 8 : 16;
+}
+
+/* igemm_prepare for the space-to-depth input (@cp channels): a stride-1
+ * convolution with half the window and half the pads, the weights of
+ * sub-pixel (dy, dx) of input channel c at channel (dy * 2 + dx) * C + c. */
+static gboolean
+igemm_prepare_s2d (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, const OvaValue *W, const float *w,
+                   const int *pad, int cp)
+{
+  int64_t Co = W->dims[0], C = W->dims[1], R = W->dims[2], S = W->dims[3], R2 = R / 2, S2 = S / 2, K = R2 * S2 * cp;
+  int64_t np = (Co + OVA_CUDA_IGEMM_NPAD - 1) / OVA_CUDA_IGEMM_NPAD * OVA_CUDA_IGEMM_NPAD;
+  int64_t kp = (K + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD;
+  if (C != x->dims[1] || Co != y->dims[1] || x->dims[0] > G_MAXINT)
+    return FALSE;
+  float *t = g_new0 (float, np * kp);
+  for (int64_t o = 0; o < Co; o++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t r = 0; r < R; r++)
+        for (int64_t q = 0; q < S; q++)
+          t[o * kp + ((r / 2) * S2 + q / 2) * cp + ((r % 2) * 2 + q % 2) * C + c] = w[((o * C + c) * R + r) * S + q];
+  void *wd = upload (st, t, np * kp, TRUE);
+  g_free (t);
+  if (!wd)
+    return FALSE;
+  k->ig_w = wd;
+  OvaCudaConvShape s = {
+    .n = (int) x->dims[0], .h = (int) x->dims[2] / 2, .w = (int) x->dims[3] / 2, .c = cp,
+    .oh = (int) y->dims[2], .ow = (int) y->dims[3], .k = (int) Co,
+    .kh = (int) R2, .kw = (int) S2, .sh = 1, .sw = 1, .ph = pad[0] / 2, .pw = pad[1] / 2,
+    .ldc = (int) Co, .c_off = 0, .tile = -1,
+  };
+  k->igs = s;
+  return TRUE;
+}
+
 typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE, T_DW_VEC8, T_DW_SCALAR } Candidate;
 
 typedef struct {
@@ -811,6 +867,30 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
     ig_y = cuda_alloc (ova_value_numel (y) * 2);
     if (ig_x && ig_y)
       t_ig = time_igemm_tiles (plan, st, k, n, ig_x, ig_y, &timing_chain);
+    /* the same convolution on a space-to-depth copy of the graph input:
+     * 16-byte loads instead of a gather of 1 to 4 channels */
+    int cp = t_ig >= 0 && st->s2d ? s2d_channels (g, x, n->inputs[0], W, str, pad) : 0;
+    if (cp) {
+      OvaCudaConvShape plain = k->igs;
+      void *plain_w = k->ig_w; /* both kept in st->owned */
+      int64_t sbytes = x->dims[0] * (x->dims[2] / 2) * (x->dims[3] / 2) * cp * 2;
+      void *sx = cuda_alloc (sbytes);
+      float t_s2d = sx && igemm_prepare_s2d (st, k, x, y, W, w, pad, cp)
+                        ? time_igemm_tiles (plan, st, k, n, sx, ig_y, &timing_chain) : -1;
+      cuda_free (sx);
+      void *buf = t_s2d >= 0 && t_s2d < t_ig ? owned_alloc (st, sbytes) : NULL;
+      if (plan->verbose)
+        g_printerr ("ova-engine: node '%s' (Conv): on a space-to-depth input (%d channels) %.4f ms, plain %.4f ms: %s\n",
+                    n->name, cp, t_s2d, t_ig, buf ? "space-to-depth" : "plain");
+      if (buf) {
+        t_ig = t_s2d;
+        st->s2d[root_of (g, n->inputs[0])] = cp;
+        st->shadow[root_of (g, n->inputs[0])] = buf; /* the plain-sized one stays owned */
+      } else {
+        k->igs = plain;
+        k->ig_w = plain_w;
+      }
+    }
     /* written in place into a Concat, it also saves the Concat's copy of
      * its output: about one more pass over the tensor, like the epilogue */
     if (t_ig >= 0 && sole_concat_user (plan, st, n->outputs[0]) >= 0)
@@ -1462,6 +1542,7 @@ cuda_release (void *state)
   g_free (st->shadow);
   g_free (st->nhwc);
   g_free (st->cat_root);
+  g_free (st->s2d);
   g_free (st->cat_off);
   g_free (st->staging);
   if (st->dnn)
@@ -1677,6 +1758,7 @@ cuda_compile (OvaPlan *plan, void **state, GError **error)
   const char *pdl = g_getenv ("OVA_CUDA_PDL");
   ova_cuda_set_pdl (!pdl || atoi (pdl) != 0);
   assign_layouts (plan, st);
+  st->s2d = g_new0 (int, g->values->len + 1);
   st->k = g_new0 (CKernel, st->n + 1);
   for (int pos = 0; pos < st->n; pos++)
     if (!compile_node (plan, st, &st->k[pos], plan->order[pos], error))
@@ -1874,6 +1956,20 @@ download_logical (OvaPlan *plan, CudaState *st, int v)
     g_free (h);
     return t;
   }
+  if (st->s2d && st->s2d[r]) {
+    /* a graph input stored space-to-depth */
+    int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3], cp = st->s2d[r];
+    float *h = to_host_f32 (st, vptr (plan, st, v), N * (H / 2) * (W / 2) * cp);
+    float *t = g_new (float, MAX (n, 1));
+    for (int64_t b = 0; b < N; b++)
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t yy = 0; yy < H; yy++)
+          for (int64_t xx = 0; xx < W; xx++)
+            t[((b * C + c) * H + yy) * W + xx] =
+                h[((b * (H / 2) + yy / 2) * (W / 2) + xx / 2) * cp + ((yy % 2) * 2 + xx % 2) * C + c];
+    g_free (h);
+    return t;
+  }
   float *h = to_host_f32 (st, vptr (plan, st, v), n);
   if (!is_nhwc (st, g, v))
     return h;
@@ -1988,7 +2084,13 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
         return FALSE;
       src = d;
     }
-    if (st->half && is_nhwc (st, g, g->inputs[i])) {
+    int cp = st->half && st->s2d ? st->s2d[root_of (g, g->inputs[i])] : 0;
+    if (cp) {
+      if (!cu_ok (ova_cuda_convert_nchw_to_s2d (src, dst, v->dims[0], (int) v->dims[1], (int) v->dims[2],
+                                                (int) v->dims[3], cp, s),
+                  "input copy (space-to-depth)", plan, -1, error))
+        return FALSE;
+    } else if (st->half && is_nhwc (st, g, g->inputs[i])) {
       /* NCHW fp32 in, NHWC fp16 in the fixed buffer (never in place: fp16 goes through staging) */
       if (!cu_ok (ova_cuda_convert_nchw_to_nhwc (src, dst, st->half, v->dims[0], v->dims[1], v->dims[2] * v->dims[3], s),
                   "input copy", plan, -1, error))

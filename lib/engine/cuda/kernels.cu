@@ -110,6 +110,36 @@ k_to_nhwc (const float *x, D *y, int64_t n, int64_t c, int64_t hw)
   }
 }
 
+/* NCHW fp32 -> space-to-depth NHWC fp16: output pixel (i, j) of image b
+ * holds the 2x2 input block at (2i, 2j) as channels (dy * 2 + dx) * c + ch,
+ * then zeros up to cp (8 or 16) channels, stored as 16-byte pieces */
+__global__ void
+k_to_s2d_h (const float *__restrict__ x, __half *__restrict__ y, int64_t npix, int c, int h, int w, int cp)
+{
+  pdl_entry ();
+  const int h2 = h / 2, w2 = w / 2;
+  for (int64_t p = blockIdx.x * (int64_t) blockDim.x + threadIdx.x; p < npix; p += (int64_t) gridDim.x * blockDim.x) {
+    const int64_t b = p / ((int64_t) h2 * w2);
+    const int q = (int) (p - b * h2 * w2), i = q / w2, j = q - i * w2;
+    unsigned packed[8];
+#pragma unroll
+    for (int k = 0; k < 16; k += 2) {
+      float f[2];
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        const int kk = k + e, sub = kk / c, ch = kk - sub * c;
+        f[e] = kk < 4 * c ? x[((b * c + ch) * h + 2 * i + (sub >> 1)) * (int64_t) w + 2 * j + (sub & 1)] : 0.f;
+      }
+      packed[k / 2] = (unsigned) __half_as_ushort (__float2half (f[0])) |
+                      ((unsigned) __half_as_ushort (__float2half (f[1])) << 16);
+    }
+    uint4 *dst = (uint4 *) (y + p * cp);
+    dst[0] = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+    if (cp == 16)
+      dst[1] = make_uint4 (packed[4], packed[5], packed[6], packed[7]);
+  }
+}
+
 template <typename T, typename I>
 __global__ void
 k_binary (const T *a, const T *b, T *y, int op, int rank, Dims dm, int64_t n, OvaCudaChain c)
@@ -592,6 +622,18 @@ ova_cuda_convert_nchw_to_nhwc (const float *src, void *dst, int dst_half, int64_
     launch_k (k_to_nhwc<__half>, blocks (total), 256, 0, S (stream), src, (__half *) dst, total, c, hw);
   else
     launch_k (k_to_nhwc<float>, blocks (total), 256, 0, S (stream), src, (float *) dst, total, c, hw);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_convert_nchw_to_s2d (const float *src, void *dst, int64_t n, int c, int h, int w, int cp, void *stream)
+{
+  if (c < 1 || c > 4 || h % 2 || w % 2 || (cp != 8 && cp != 16) || 4 * c > cp || ((uintptr_t) dst % 16))
+    return cudaErrorInvalidValue;
+  int64_t npix = n * (h / 2) * (w / 2);
+  if (npix <= 0)
+    return 0;
+  launch_k (k_to_s2d_h, blocks (npix), 256, 0, S (stream), src, (__half *) dst, npix, c, h, w, cp);
   return cudaGetLastError ();
 }
 

@@ -61,6 +61,14 @@ int ova_cuda_convert (const void *src, int src_half, void *dst, int dst_half, in
 int ova_cuda_convert_nchw_to_nhwc (const float *src, void *dst, int dst_half, int64_t n, int64_t c, int64_t hw,
                                    void *stream);
 
+/* dst = NCHW fp32 @src (n x c x h x w, c <= 4, h and w even) as fp16
+ * space-to-depth NHWC: n x h/2 x w/2 x cp (cp 8 or 16, >= 4c), channel
+ * (dy * 2 + dx) * c + ch of pixel (i, j) holding src[ch][2i + dy][2j + dx],
+ * zeros past 4c. A stride-2 convolution with an even window on such an
+ * input is a stride-1 convolution with half the window on this one, which
+ * the implicit-GEMM kernel runs with 16-byte loads. */
+int ova_cuda_convert_nchw_to_s2d (const float *src, void *dst, int64_t n, int c, int h, int w, int cp, void *stream);
+
 /* y[i] = chain (x[i] * scale[c] + bias[c]), c = (i / inner) % channels; scale and
  * bias are fp32 and nullable. In place when x == y. */
 int ova_cuda_chain (const void *x, void *y, int half, int64_t n, const float *scale, const float *bias,
