@@ -925,7 +925,10 @@ choose_gpu_path (const OvaAppConfig *cfg, const gchar **why)
     *why = "no primary detector";
     return FALSE;
   }
-  for (guint i = 0; i < cfg->n_sgies; i++)
+  /* OVA_APP_GPU_SGIE=1: secondary GIEs on the GPU path too (a crash at
+   * exit was seen once that way; see docs/gpu.md) */
+  const gchar *sg = g_getenv ("OVA_APP_GPU_SGIE");
+  for (guint i = 0; i < cfg->n_sgies && !(sg && !strcmp (sg, "1")); i++)
     if (cfg->sgies[i].enable) {
       *why = "secondary GIEs: ova-app runs them on the CPU path (see docs/gpu.md, not done yet)";
       return FALSE;
