@@ -184,8 +184,9 @@ check_kernels_ova_as (const char *model, int batch, float lo, float hi, gboolean
     g_setenv ("OVA_CUDA_IGEMM_TILE", tile, TRUE);
   if (!concat_in_place)
     g_setenv ("OVA_CUDA_CONCAT_INPLACE", "0", TRUE);
-  char *label = g_strdup_printf ("%s%s%s%s%s", concat_in_place ? "igemm" : "igemm-concat-copy", tile ? " tile " : "",
-                                 tile ? tile : "", strcmp (dw, "force") ? " dw " : "", strcmp (dw, "force") ? dw : "");
+  char *label = g_strdup_printf ("%s%s%s%s%s%s", concat_in_place ? "igemm" : "igemm-concat-copy", tile ? " tile " : "",
+                                 tile ? tile : "", strcmp (dw, "force") ? " dw " : "", strcmp (dw, "force") ? dw : "",
+                                 g_getenv ("OVA_CUDA_S2D") ? " s2d" : "");
   check_kernels_as (model, label, OVA_PRECISION_FP16, batch, lo, hi);
   g_free (label);
   g_unsetenv ("OVA_CUDA_IGEMM");
@@ -233,6 +234,9 @@ check_conv_models (const char *dir)
   for (guint i = 0; i < names->len; i++) {
     const char *m = g_ptr_array_index (names, i);
     char *base = g_path_get_basename (m);
+    gboolean s2d = g_str_has_prefix (base, "s2d_");
+    if (s2d) /* the opt-in space-to-depth first layer */
+      g_setenv ("OVA_CUDA_S2D", "1", TRUE);
     check_kernels_igemm (m, 2, -2, 2, TRUE);
     /* every Concat input copied: a third of the models is enough */
     if (i % 3 == 0 || strstr (m, "pool"))
@@ -264,6 +268,8 @@ check_conv_models (const char *dir)
       if (g_str_has_prefix (base, "first_"))
         check_kernels_ova_as (m, 3, -2, 2, TRUE, "direct", "force");
     }
+    if (s2d)
+      g_unsetenv ("OVA_CUDA_S2D");
     g_free (base);
   }
   g_ptr_array_free (names, TRUE);
@@ -579,14 +585,15 @@ bench (const char *model)
   /* fp16 and fp32 as users get them, then fp16 without one of the latest
    * engine features each (same run, so their gains are measured): plain
    * kernel launches instead of programmatic dependent launch, and no 1x1
-   * mma.sync kernel */
-  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1" };
-  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1" };
-  for (int p = 0; p < 4; p++) {
+   * mma.sync kernel; then with the opt-in space-to-depth first layer */
+  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-s2d" };
+  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_S2D" };
+  static const char *vals[] = { NULL, NULL, "0", "0", "1" }; /* fp16-s2d: the opt-in first layer */
+  for (int p = 0; p < 5; p++) {
     OvaPrecision prec = p == 1 ? OVA_PRECISION_FP32 : OVA_PRECISION_FP16;
     GError *e = NULL;
     if (envs[p])
-      g_setenv (envs[p], "0", TRUE);
+      g_setenv (envs[p], vals[p], TRUE);
     OvaEngine *g = engine (model, "cuda", prec, 64, NULL, &e); /* plans for smaller batches are built on demand */
     if (!g) {
       fail ("bench: engine", e);
@@ -714,6 +721,10 @@ main (int argc, char **argv)
   check_kernels_igemm (osnet, 4, -2, 2, TRUE);
   if (!quick)
     check_kernels_igemm (yolox_dyn, 3, 0, 255, TRUE);
+  /* the opt-in space-to-depth first layer (YOLOX's folded Focus) */
+  g_setenv ("OVA_CUDA_S2D", "1", TRUE);
+  check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "force");
+  g_unsetenv ("OVA_CUDA_S2D");
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);
   g_unlink (cache);

@@ -538,12 +538,12 @@ igemm_prepare (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, 
  * NCHW fp32 on the way in) that only @n reads, with 1 to 4 channels and an
  * even size, and @n has stride 2 and even windows and pads (a first layer,
  * e.g. YOLOX's Focus slices folded into a 6x6 stride-2 convolution).
- * OVA_CUDA_S2D=0: never. */
+ * Opt-in (OVA_CUDA_S2D=1) until tests/gpu has checked it on a GPU. */
 static int
 s2d_channels (OvaGraph *g, const OvaValue *x, int xv, const OvaValue *W, const int *str, const int *pad)
 {
   const char *e = g_getenv ("OVA_CUDA_S2D");
-  if (e && !atoi (e))
+  if (!e || !atoi (e))
     return 0;
   gboolean input = FALSE;
   for (int i = 0; i < g->n_inputs; i++)
