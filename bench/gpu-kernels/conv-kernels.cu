@@ -111,7 +111,8 @@ main (int argc, char **argv)
   if (argc > 1 && (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h"))) {
     printf ("Usage: conv-kernels [BATCH] [LAYER]\n"
             "Times every variant of ova's CUDA convolution kernels on yolox_nano's layer shapes\n"
-            "(BATCH, default 64; LAYER: one row of the table, default all).\n");
+            "(BATCH, default 64; LAYER: one row of the table, default all).\n"
+            "OVA_BENCH_CHAIN=silu|none|silu-relu picks the fused epilogue (default silu).\n");
     return 0;
   }
   int batch = argc > 1 ? atoi (argv[1]) : 64, only = argc > 2 ? atoi (argv[2]) : -1;
@@ -164,8 +165,8 @@ main (int argc, char **argv)
     r.copy_bytes = xin * 2; /* read once, written once: 2 * xin * 2 bytes of traffic */
     double bytes = (double) (xin + yout) * 2;
     float tc = time_ms (st, 50, run_copy, &r);
-    printf ("RESULT conv-kernels batch %d layer \"%s\" variant memcpy-of-input %.4f ms %.0f GB/s\n", batch, l->name,
-            tc, 4.0 * xin / tc / 1e6);
+    printf ("RESULT conv-kernels batch %d chain %s layer \"%s\" variant memcpy-of-input %.4f ms %.0f GB/s\n", batch,
+            chain_name, l->name, tc, 4.0 * xin / tc / 1e6);
     if (l->depthwise) {
       float t = time_ms (st, 50, run_dw, &r);
       printf ("RESULT conv-kernels batch %d chain %s layer \"%s\" variant dw-vec8 %.4f ms %.0f GB/s\n", batch,

@@ -16,7 +16,10 @@
 #      against the CPU path's frames);
 #   2. gpu-pipeline.sh (bench/gpu-pipeline/run.sh): decode-only against the
 #      full pipeline at 1/8/32/64 streams, latency at 30 live streams;
-#   3. device.sh: the engine's kernel checks and benchmark against PyTorch.
+#   3. device.sh: the engine's kernel checks and benchmark against PyTorch;
+#   diag (not by default). device-diag.sh: a secondary GIE on ova-app's GPU
+#      path (a backtrace when it crashes), every convolution kernel variant
+#      timed alone, Nsight Compute on a few of them.
 # OVA_DEVICE_BUDGET (seconds, default 450) bounds the whole; OVA_DEVICE_STAGES
 # (default "1 osd 2 3") picks stages.
 #
@@ -93,6 +96,12 @@ if stage 2 && [ "$T" -gt 20 ]; then
   OVA_BENCH_TIMEOUT=${OVA_BENCH_TIMEOUT:-45} timeout -k 5 "$T" bash "$P/gpu-pipeline.sh" "$BENCH" "$P/assets" "$O" \
     ${OVA_BENCH_STREAMS:-1 8 32 64} 2>&1 | tail -30
   [ -s "$O/pipeline.md" ] || { echo "partial:"; cat "$O/pipeline.txt"; }
+  bundle
+fi
+
+if stage diag; then
+  echo "== diag. secondary GIE on ova-app's GPU path, convolution kernels, Nsight Compute ($(left) s left)"
+  timeout -k 5 "$(( $(left) > 400 ? 400 : $(left) ))" bash "$P/device-diag.sh" "$P" "$W" "$O"
   bundle
 fi
 

@@ -1,0 +1,121 @@
+#!/bin/bash
+# ova — Open Video Analytics
+# SPDX-License-Identifier: MIT
+#
+# Runs ON the GPU machine as stage "diag" of device-all.sh (which sets up
+# GStreamer, the libraries and the plugins): what to look at when a number
+# or a crash is not explained yet.
+#   1. ova-app with a secondary GIE (OSNet) on the GPU path
+#      (OVA_APP_GPU_SGIE=1); when it does not exit cleanly, again under
+#      cuda-gdb for the backtraces of every thread;
+#   2. bench/gpu-kernels/conv-kernels at batch 64: every variant of the
+#      convolution kernels on yolox_nano's layer shapes, with the fused SiLU
+#      and with no epilogue at all (what the epilogue costs);
+#   3. when Nsight Compute is installed: its speed-of-light, memory,
+#      occupancy and warp-state sections for the best WMMA tile and the 1x1
+#      kernel on one 1x1 layer, and for the first convolution.
+# Logs go to LOG_DIR.
+#
+# Usage: device-diag.sh PACK UNPACKED_DIR LOG_DIR
+set -u
+P=$1
+W=$2
+O=$3
+A=$(cd "$P/assets" && pwd)
+
+cat >"$W/diag-yolox.txt" <<CFG
+[property]
+onnx-file=$A/yolox_nano_dynbatch.onnx
+labelfile-path=$A/coco80.txt
+batch-size=2
+net-scale-factor=1.0
+model-color-format=1
+maintain-aspect-ratio=1
+pad-value=114
+network-mode=2
+num-detected-classes=80
+parse-bbox-func-name=yolox
+[class-attrs-all]
+pre-cluster-threshold=0.3
+nms-iou-threshold=0.45
+CFG
+sed "s|^onnx-file=.*|onnx-file=$A/osnet_x0_25_msmt17.onnx|; s|^model-engine-file=.*||" "$P/osnet_reid.txt" >"$W/diag-osnet.txt"
+cat >"$W/diag-app.txt" <<CFG
+[application]
+enable-perf-measurement=1
+perf-measurement-interval-sec=2
+gpu-id=0
+[source0]
+enable=1
+type=3
+uri=file://$A/vtest1080p30.mp4
+num-sources=2
+[streammux]
+batch-size=2
+batched-push-timeout=40000
+[primary-gie]
+enable=1
+config-file=$W/diag-yolox.txt
+batch-size=2
+gie-unique-id=1
+[tracker]
+enable=1
+[secondary-gie0]
+enable=1
+config-file=$W/diag-osnet.txt
+gie-unique-id=2
+operate-on-gie-id=1
+[osd]
+enable=0
+[sink0]
+enable=1
+type=1
+sync=0
+CFG
+APP=$W/ova/bin/ova-app
+OVA_APP_GPU_SGIE=1 timeout -k 5 90 "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie.txt" 2>&1
+rc=$?
+echo "1. ova-app, secondary GIE on the GPU path: exit code $rc"
+grep "ova-app:" "$O/diag-sgie.txt" | tail -4
+GDB=$(command -v cuda-gdb || command -v gdb || ls /usr/local/cuda/bin/cuda-gdb 2>/dev/null)
+if [ "$rc" -ne 0 ] && [ -n "$GDB" ]; then
+  OVA_APP_GPU_SGIE=1 timeout -k 5 120 "$GDB" -batch -ex run -ex bt -ex "thread apply all bt 12" \
+    --args "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie-gdb.txt" 2>&1
+  grep -A25 "received signal" "$O/diag-sgie-gdb.txt" | head -40
+fi
+
+CK=$W/ova/bin/conv-kernels
+echo "2. convolution kernels at batch 64 (best variant per layer; ms, GB/s of activation traffic)"
+for c in silu none; do
+  OVA_BENCH_CHAIN=$c timeout -k 5 60 "$CK" 64 >"$O/diag-conv-$c.txt" 2>&1
+  echo "epilogue: $c"
+  python3 - "$O/diag-conv-$c.txt" <<'PY'
+import re, sys
+best, copy = {}, {}
+for l in open(sys.argv[1]):
+    m = re.match(r'RESULT conv-kernels batch \d+ chain \S+ layer "(.*)" variant (\S+) ([\d.-]+) ms ([\d-]+) GB/s', l)
+    if not m or float(m[3]) < 0:
+        continue
+    if m[2].startswith('memcpy'):
+        copy[m[1]] = m[4]
+    elif m[1] not in best or float(m[3]) < best[m[1]][1]:
+        best[m[1]] = (m[2], float(m[3]), m[4])
+for k, (v, ms, gbs) in best.items():
+    print(f'  {k:24s} {v:10s} {ms:.4f} ms {gbs:>5s} GB/s (copy of the input: {copy.get(k, "-")} GB/s)')
+PY
+done
+
+NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
+if [ -n "$NCU" ]; then
+  echo "3. Nsight Compute"
+  prof () { # $1 label, $2 layer, $3 demangled kernel name (regex)
+    timeout -k 5 60 "$NCU" --kernel-name-base demangled -k "regex:$3" -s 5 -c 1 --section SpeedOfLight \
+      --section MemoryWorkloadAnalysis --section Occupancy --section WarpStateStats --section LaunchStats \
+      --section SchedulerStats "$CK" 64 "$2" >"$O/diag-ncu-$1.txt" 2>&1
+    echo "$1 (exit code $?)"
+    grep -v "^RESULT\|==PROF==" "$O/diag-ncu-$1.txt" | grep -E "Duration|Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Hit Rate|No Eligible|Waves Per SM" | head -16
+  }
+  prof wmma-64x32 4 'k_conv_igemm<.int.64, .int.32, .int.4'
+  prof 1x1-16x16 4 'k_conv1x1_mma<.int.2, .int.1>'
+  prof first-direct 0 'k_conv_direct'
+fi
