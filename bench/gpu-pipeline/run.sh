@@ -50,24 +50,14 @@ RES=$OUTD/pipeline.txt
 : >"$RES"
 : >"$LOG"
 
+# the detector's config: yolox-config.sh beside this script (in the GPU pack)
+# or in tests/gpu (in the source tree)
+YC=$(dirname "$0")/yolox-config.sh
+[ -f "$YC" ] || YC=$(dirname "$0")/../../tests/gpu/yolox-config.sh
+# shellcheck source=tests/gpu/yolox-config.sh
+. "$YC"
 config () { # $1 batch
-  cat >"$W/yolox-$1.txt" <<CFG
-[property]
-onnx-file=$A/yolox_nano_dynbatch.onnx
-model-engine-file=$W/yolox-$1.plan
-labelfile-path=$A/coco80.txt
-batch-size=$1
-net-scale-factor=1.0
-model-color-format=1
-maintain-aspect-ratio=1
-pad-value=114
-network-mode=2
-num-detected-classes=80
-parse-bbox-func-name=yolox
-[class-attrs-all]
-pre-cluster-threshold=0.3
-nms-iou-threshold=0.45
-CFG
+  yolox_config "$W/yolox-$1.txt" "$A" "$1" 2 "$W/yolox-$1.plan"
 }
 sources () { # $1 N, $2 what follows nvh264dec (ends with the peer, %d = index)
   i=0

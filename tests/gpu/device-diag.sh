@@ -23,22 +23,9 @@ W=$2
 O=$3
 A=$(cd "$P/assets" && pwd)
 
-cat >"$W/diag-yolox.txt" <<CFG
-[property]
-onnx-file=$A/yolox_nano_dynbatch.onnx
-labelfile-path=$A/coco80.txt
-batch-size=2
-net-scale-factor=1.0
-model-color-format=1
-maintain-aspect-ratio=1
-pad-value=114
-network-mode=2
-num-detected-classes=80
-parse-bbox-func-name=yolox
-[class-attrs-all]
-pre-cluster-threshold=0.3
-nms-iou-threshold=0.45
-CFG
+# shellcheck source=tests/gpu/yolox-config.sh
+. "$(dirname "$0")/yolox-config.sh"
+yolox_config "$W/diag-yolox.txt" "$A" 2 2
 sed "s|^onnx-file=.*|onnx-file=$A/osnet_x0_25_msmt17.onnx|; s|^model-engine-file=.*||" "$P/osnet_reid.txt" >"$W/diag-osnet.txt"
 cat >"$W/diag-app.txt" <<CFG
 [application]

@@ -18,22 +18,9 @@ nvidia-smi -L >/dev/null 2>&1 || { echo "SKIP: no GPU"; exit 77; }
 gst-inspect-1.0 nvh264dec >/dev/null 2>&1 || { echo "SKIP: no nvh264dec"; exit 77; }
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-cat >"$W/yolox.txt" <<CFG
-[property]
-onnx-file=$A/yolox_nano_dynbatch.onnx
-labelfile-path=$A/coco80.txt
-batch-size=4
-net-scale-factor=1.0
-model-color-format=1
-maintain-aspect-ratio=1
-pad-value=114
-network-mode=2
-num-detected-classes=80
-parse-bbox-func-name=yolox
-[class-attrs-all]
-pre-cluster-threshold=0.3
-nms-iou-threshold=0.45
-CFG
+# shellcheck source=tests/gpu/yolox-config.sh
+. "$(dirname "$0")/yolox-config.sh"
+yolox_config "$W/yolox.txt" "$A" 4 2
 cat >"$W/app.txt" <<CFG
 [application]
 enable-perf-measurement=1

@@ -49,22 +49,9 @@ trap 'rm -rf "$W"' EXIT
 TW=${OVA_TEST_TILED_WIDTH:-640}
 TH=${OVA_TEST_TILED_HEIGHT:-360}
 
-cat >"$W/det.txt" <<CFG
-[property]
-onnx-file=$A/yolox_nano_dynbatch.onnx
-labelfile-path=$A/coco80.txt
-batch-size=$STREAMS
-net-scale-factor=1.0
-model-color-format=1
-maintain-aspect-ratio=1
-pad-value=114
-network-mode=0
-num-detected-classes=80
-parse-bbox-func-name=yolox
-[class-attrs-all]
-pre-cluster-threshold=0.3
-nms-iou-threshold=0.45
-CFG
+# shellcheck source=tests/gpu/yolox-config.sh
+. "$(dirname "$0")/yolox-config.sh"
+yolox_config "$W/det.txt" "$A" "$STREAMS" 0
 
 sources () { # $1: what follows the decoder
   i=0

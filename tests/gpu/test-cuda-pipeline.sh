@@ -47,23 +47,10 @@ gst-inspect-1.0 "$DEC" >/dev/null 2>&1 || { echo "SKIP: no $DEC"; exit 77; }
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
+# shellcheck source=tests/gpu/yolox-config.sh
+. "$(dirname "$0")/yolox-config.sh"
 config () { # $1 file, $2 network-mode
-  cat >"$1" <<CFG
-[property]
-onnx-file=$A/yolox_nano_dynbatch.onnx
-labelfile-path=$A/coco80.txt
-batch-size=4
-net-scale-factor=1.0
-model-color-format=1
-maintain-aspect-ratio=1
-pad-value=114
-network-mode=$2
-num-detected-classes=80
-parse-bbox-func-name=yolox
-[class-attrs-all]
-pre-cluster-threshold=0.3
-nms-iou-threshold=0.45
-CFG
+  yolox_config "$1" "$A" 4 "$2"
 }
 config "$W/fp32.txt" 0
 config "$W/fp16.txt" 2
