@@ -75,6 +75,16 @@ def channel_add(nodes, inits, rng, name, x, c):
     return name
 
 
+def finish(nodes, inits, name, x_shape, y_shape):
+    """The checked opset-13 model of graph @name: input X, output Y (float)."""
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info('X', TensorProto.FLOAT, x_shape)],
+                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, y_shape)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
 def model(cin, cout, k, s, h, w, seed):
     rng = np.random.default_rng(seed)
     nodes, inits = [], []
@@ -89,13 +99,7 @@ def model(cin, cout, k, s, h, w, seed):
     ctot = max(cout // 2, 3) + 2 * cout
     channel_add(nodes, inits, rng, 'Y', 'cat', ctot)
     oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
-    g = helper.make_graph(nodes, 'conv_%d_%d_k%d_s%d' % (cin, cout, k, s),
-                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
-                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', ctot, oh, ow])], inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
-    m.ir_version = 8
-    onnx.checker.check_model(m)
-    return m
+    return finish(nodes, inits, 'conv_%d_%d_k%d_s%d' % (cin, cout, k, s), ['N', cin, h, w], ['N', ctot, oh, ow])
 
 
 def pool_resize_model(cin, c, h, w, seed):
@@ -116,13 +120,7 @@ def pool_resize_model(cin, c, h, w, seed):
     e = silu(nodes, conv(nodes, inits, rng, 'conv_e', b, c, c, 1, 1, 0))
     nodes.append(helper.make_node('Concat', ['up', e], ['fpn'], name='fpn', axis=1))
     channel_add(nodes, inits, rng, 'Y', 'fpn', 2 * c)
-    g = helper.make_graph(nodes, 'pool_resize_%d_%d' % (cin, c),
-                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
-                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', 2 * c, h, w])], inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
-    m.ir_version = 8
-    onnx.checker.check_model(m)
-    return m
+    return finish(nodes, inits, 'pool_resize_%d_%d' % (cin, c), ['N', cin, h, w], ['N', 2 * c, h, w])
 
 
 def first_concat_model(cin, c1, c2, k, s, h, w, seed):
@@ -136,13 +134,7 @@ def first_concat_model(cin, c1, c2, k, s, h, w, seed):
     nodes.append(helper.make_node('Concat', [a, b], ['cat'], name='cat', axis=1))
     channel_add(nodes, inits, rng, 'Y', 'cat', c1 + c2)
     oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
-    g = helper.make_graph(nodes, 'first_%d_%d_%d_k%d_s%d' % (cin, c1, c2, k, s),
-                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
-                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', c1 + c2, oh, ow])], inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
-    m.ir_version = 8
-    onnx.checker.check_model(m)
-    return m
+    return finish(nodes, inits, 'first_%d_%d_%d_k%d_s%d' % (cin, c1, c2, k, s), ['N', cin, h, w], ['N', c1 + c2, oh, ow])
 
 
 def s2d_model(cin, cout, k, pad, h, w, seed):
@@ -153,13 +145,7 @@ def s2d_model(cin, cout, k, pad, h, w, seed):
     a = silu(nodes, conv(nodes, inits, rng, 'conv_a', 'X', cin, cout, k, 2, pad))
     channel_add(nodes, inits, rng, 'Y', a, cout)
     oh, ow = (h + 2 * pad - k) // 2 + 1, (w + 2 * pad - k) // 2 + 1
-    g = helper.make_graph(nodes, 's2d_%d_%d_k%d_p%d' % (cin, cout, k, pad),
-                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
-                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', cout, oh, ow])], inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
-    m.ir_version = 8
-    onnx.checker.check_model(m)
-    return m
+    return finish(nodes, inits, 's2d_%d_%d_k%d_p%d' % (cin, cout, k, pad), ['N', cin, h, w], ['N', cout, oh, ow])
 
 
 def dw_model(cin, c, k, s, h, w, seed):
@@ -175,13 +161,7 @@ def dw_model(cin, c, k, s, h, w, seed):
     nodes.append(helper.make_node('Add', [d3, 'cat'], ['res'], name='res'))
     channel_add(nodes, inits, rng, 'Y', 'res', 2 * c)
     oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
-    g = helper.make_graph(nodes, 'dw_%d_%d_k%d_s%d' % (cin, c, k, s),
-                          [helper.make_tensor_value_info('X', TensorProto.FLOAT, ['N', cin, h, w])],
-                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, ['N', 2 * c, oh, ow])], inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
-    m.ir_version = 8
-    onnx.checker.check_model(m)
-    return m
+    return finish(nodes, inits, 'dw_%d_%d_k%d_s%d' % (cin, c, k, s), ['N', cin, h, w], ['N', 2 * c, oh, ow])
 
 
 def main():

@@ -502,32 +502,45 @@ sole_concat_user (OvaPlan *plan, CudaState *st, int v)
   return user;
 }
 
+/* @v rounded up to a multiple of @m (the padded weight rows and columns) */
+static int64_t
+igemm_round (int64_t v, int64_t m)
+{
+  return (v + m - 1) / m * m;
+}
+
 /* Weights in the implicit-GEMM kernel's layout and its shape (writing its
- * own output; concat_in_place may redirect it later). */
+ * own output; concat_in_place may redirect it later). @cp > 0: for the
+ * space-to-depth copy of the input with @cp channels (s2d_channels): a
+ * stride-1 convolution with half the window and half the pads, the weight of
+ * sub-pixel (dy, dx) of input channel c at channel (dy * 2 + dx) * C + c. */
 static gboolean
 igemm_prepare (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, const OvaValue *W, const float *w,
-               const int *str, const int *pad)
+               const int *str, const int *pad, int cp)
 {
-  int64_t Co = W->dims[0], C = W->dims[1], R = W->dims[2], S = W->dims[3], K = R * S * C;
-  int64_t np = (Co + OVA_CUDA_IGEMM_NPAD - 1) / OVA_CUDA_IGEMM_NPAD * OVA_CUDA_IGEMM_NPAD;
-  int64_t kp = (K + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD;
+  int64_t Co = W->dims[0], C = W->dims[1], R = W->dims[2], S = W->dims[3];
+  int64_t R2 = cp ? R / 2 : R, S2 = cp ? S / 2 : S, K = R2 * S2 * (cp ? cp : C);
+  int64_t np = igemm_round (Co, OVA_CUDA_IGEMM_NPAD), kp = igemm_round (K, OVA_CUDA_IGEMM_KPAD);
   if (C != x->dims[1] || Co != y->dims[1] || K >= (1 << 30) || x->dims[0] > G_MAXINT || y->dims[2] > G_MAXINT)
     return FALSE;
   float *t = g_new0 (float, np * kp);
   for (int64_t o = 0; o < Co; o++)
     for (int64_t c = 0; c < C; c++)
       for (int64_t r = 0; r < R; r++)
-        for (int64_t q = 0; q < S; q++)
-          t[o * kp + (r * S + q) * C + c] = w[((o * C + c) * R + r) * S + q];
-  k->ig_w = upload (st, t, np * kp, TRUE);
+        for (int64_t q = 0; q < S; q++) {
+          int64_t col = cp ? ((r / 2) * S2 + q / 2) * cp + ((r % 2) * 2 + q % 2) * C + c : (r * S + q) * C + c;
+          t[o * kp + col] = w[((o * C + c) * R + r) * S + q];
+        }
+  void *wd = upload (st, t, np * kp, TRUE);
   g_free (t);
-  if (!k->ig_w)
+  if (!wd)
     return FALSE;
+  k->ig_w = wd;
   OvaCudaConvShape s = {
-    .n = (int) x->dims[0], .h = (int) x->dims[2], .w = (int) x->dims[3], .c = (int) C,
-    .oh = (int) y->dims[2], .ow = (int) y->dims[3], .k = (int) Co,
-    .kh = (int) R, .kw = (int) S, .sh = str[0], .sw = str[1], .ph = pad[0], .pw = pad[1],
-    .ldc = (int) Co, .c_off = 0, .tile = -1,
+    .n = (int) x->dims[0], .h = (int) x->dims[2] / (cp ? 2 : 1), .w = (int) x->dims[3] / (cp ? 2 : 1),
+    .c = cp ? cp : (int) C, .oh = (int) y->dims[2], .ow = (int) y->dims[3], .k = (int) Co,
+    .kh = (int) R2, .kw = (int) S2, .sh = cp ? 1 : str[0], .sw = cp ? 1 : str[1],
+    .ph = cp ? pad[0] / 2 : pad[0], .pw = cp ? pad[1] / 2 : pad[1], .ldc = (int) Co, .c_off = 0, .tile = -1,
   };
   k->igs = s;
   return TRUE;
@@ -553,39 +566,6 @@ s2d_channels (OvaGraph *g, const OvaValue *x, int xv, const OvaValue *W, const i
       W->dims[2] % 2 || W->dims[3] % 2 || pad[0] % 2 || pad[1] % 2)
     return 0;
   return 4 * C <= 8 ? 8 : 16;
-}
-
-/* igemm_prepare for the space-to-depth input (@cp channels): a stride-1
- * convolution with half the window and half the pads, the weights of
- * sub-pixel (dy, dx) of input channel c at channel (dy * 2 + dx) * C + c. */
-static gboolean
-igemm_prepare_s2d (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, const OvaValue *W, const float *w,
-                   const int *pad, int cp)
-{
-  int64_t Co = W->dims[0], C = W->dims[1], R = W->dims[2], S = W->dims[3], R2 = R / 2, S2 = S / 2, K = R2 * S2 * cp;
-  int64_t np = (Co + OVA_CUDA_IGEMM_NPAD - 1) / OVA_CUDA_IGEMM_NPAD * OVA_CUDA_IGEMM_NPAD;
-  int64_t kp = (K + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD;
-  if (C != x->dims[1] || Co != y->dims[1] || x->dims[0] > G_MAXINT)
-    return FALSE;
-  float *t = g_new0 (float, np * kp);
-  for (int64_t o = 0; o < Co; o++)
-    for (int64_t c = 0; c < C; c++)
-      for (int64_t r = 0; r < R; r++)
-        for (int64_t q = 0; q < S; q++)
-          t[o * kp + ((r / 2) * S2 + q / 2) * cp + ((r % 2) * 2 + q % 2) * C + c] = w[((o * C + c) * R + r) * S + q];
-  void *wd = upload (st, t, np * kp, TRUE);
-  g_free (t);
-  if (!wd)
-    return FALSE;
-  k->ig_w = wd;
-  OvaCudaConvShape s = {
-    .n = (int) x->dims[0], .h = (int) x->dims[2] / 2, .w = (int) x->dims[3] / 2, .c = cp,
-    .oh = (int) y->dims[2], .ow = (int) y->dims[3], .k = (int) Co,
-    .kh = (int) R2, .kw = (int) S2, .sh = 1, .sw = 1, .ph = pad[0] / 2, .pw = pad[1] / 2,
-    .ldc = (int) Co, .c_off = 0, .tile = -1,
-  };
-  k->igs = s;
-  return TRUE;
 }
 
 typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE, T_DW_VEC8, T_DW_SCALAR } Candidate;
@@ -862,7 +842,7 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
       timing_chain.beta[j] = k->chain.beta[i];
     }
   if (igm != IGEMM_OFF && st->half && nhwc && is_nhwc (st, g, n->inputs[0]) && group == 1 && dl[0] == 1 &&
-      dl[1] == 1 && igemm_prepare (st, k, x, y, W, w, str, pad)) {
+      dl[1] == 1 && igemm_prepare (st, k, x, y, W, w, str, pad, 0)) {
     ig_x = cuda_alloc (ova_value_numel (x) * 2);
     ig_y = cuda_alloc (ova_value_numel (y) * 2);
     if (ig_x && ig_y)
@@ -875,7 +855,7 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
       void *plain_w = k->ig_w; /* both kept in st->owned */
       int64_t sbytes = x->dims[0] * (x->dims[2] / 2) * (x->dims[3] / 2) * cp * 2;
       void *sx = cuda_alloc (sbytes);
-      float t_s2d = sx && igemm_prepare_s2d (st, k, x, y, W, w, pad, cp)
+      float t_s2d = sx && igemm_prepare (st, k, x, y, W, w, str, pad, cp)
                         ? time_igemm_tiles (plan, st, k, n, sx, ig_y, &timing_chain) : -1;
       cuda_free (sx);
       void *buf = t_s2d >= 0 && t_s2d < t_ig ? owned_alloc (st, sbytes) : NULL;
