@@ -14,6 +14,19 @@
 
 namespace {
 
+/* Work item @i of an 8-channel NHWC kernel (@groups channel groups per
+ * pixel): its output pixel q (image b, row oy, column ox) and first channel cc */
+__device__ __forceinline__ void
+group_pixel (unsigned i, unsigned groups, int ow, int oh, unsigned &q, int &cc, int &ox, int &oy, int &b)
+{
+  q = i / groups;
+  cc = (int) (i - q * groups) * 8;
+  ox = (int) (q % (unsigned) ow);
+  const unsigned t = q / (unsigned) ow;
+  oy = (int) (t % (unsigned) oh);
+  b = (int) (t / (unsigned) oh);
+}
+
 struct Dims {
   int64_t d[OVA_CUDA_MAX_RANK];
   int64_t a[OVA_CUDA_MAX_RANK];
@@ -256,11 +269,9 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
   pdl_entry ();
   const unsigned groups = (unsigned) ch / 8;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const unsigned q = i / groups;
-    const int cc = (int) (i - q * groups) * 8;
-    const int ox = (int) (q % (unsigned) ow);
-    const unsigned t = q / (unsigned) ow;
-    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    unsigned q;
+    int cc, ox, oy, b;
+    group_pixel (i, groups, ow, oh, q, cc, ox, oy, b);
     const __half *xp = x + (size_t) b * h * w * ch + cc;
     float acc[8];
 #pragma unroll
@@ -354,11 +365,9 @@ k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const fl
   const unsigned groups = (unsigned) c / 8;
   const unsigned total = (unsigned) n * oh * ow * groups;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const unsigned q = i / groups;
-    const int cc = (int) (i - q * groups) * 8;
-    const int ox = (int) (q % (unsigned) ow);
-    const unsigned t = q / (unsigned) ow;
-    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    unsigned q;
+    int cc, ox, oy, b;
+    group_pixel (i, groups, ow, oh, q, cc, ox, oy, b);
     float acc[8];
 #pragma unroll
     for (int e = 0; e < 8; e++)
@@ -481,11 +490,9 @@ k_resize_nearest_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, 
   pdl_entry ();
   const unsigned groups = (unsigned) ch / 8;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const unsigned q = i / groups;
-    const int cc = (int) (i - q * groups) * 8;
-    const int ox = (int) (q % (unsigned) ow);
-    const unsigned t = q / (unsigned) ow;
-    const int oy = (int) (t % (unsigned) oh), b = (int) (t / (unsigned) oh);
+    unsigned q;
+    int cc, ox, oy, b;
+    group_pixel (i, groups, ow, oh, q, cc, ox, oy, b);
     const int iy = nearest (nm, src_coord (ct, oy, sh, h, oh), h), ix = nearest (nm, src_coord (ct, ox, sw, w, ow), w);
     *(uint4 *) (y + (size_t) q * ldc + c_off + cc) =
         *(const uint4 *) (x + (((size_t) b * h + iy) * w + ix) * ch + cc);
