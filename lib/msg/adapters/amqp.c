@@ -7,6 +7,8 @@
  * [message-broker] keys: username, password (default guest/guest), vhost
  * (default /), exchange (default amq.topic), queue (cloud-to-device: a durable
  * named queue; default an exclusive one), frame-size, heartbeat (s),
+ * mandatory (1: a message the broker cannot route to any queue is returned
+ * and counts as not delivered, so the publisher sends it again later),
  * plus the common ones. DeepStream's amqp-host/amqp-port/amqp-username/
  * amqp-password keys are accepted too.
  * SPDX-License-Identifier: MIT */
@@ -19,10 +21,11 @@
 typedef struct {
   OvaAdCommon c;
   gchar *username, *password, *vhost, *exchange, *queue;
-  gint64 frame_size, heartbeat;
+  gint64 frame_size, heartbeat, mandatory;
   OvaAdWorker w;
   amqp_connection_state_t conn; /* thread-only */
   guint64 next_tag;
+  gboolean warned_unroutable; /* thread-only: one warning per run of returns */
 } Amqp;
 
 static gchar *
@@ -106,22 +109,65 @@ lose (Amqp *a, GQueue *batch, const gchar *why)
   ova_ad_worker_lost (&a->w, batch, why);
 }
 
+/* basic.return (mandatory=1): the broker routed the message to no queue. It
+ * comes before the message's basic.ack, with the message itself, whose
+ * message-id is its delivery tag: marks that tag as returned. FALSE: the
+ * connection failed while reading the returned message (*why set). */
+static gboolean
+read_return (Amqp *a, amqp_frame_t *frame, guint64 first_tag, gboolean *returned, guint n, gchar **why)
+{
+  amqp_basic_return_t *m = frame->payload.method.decoded;
+  g_autofree gchar *topic = g_strndup (m->routing_key.bytes, m->routing_key.len);
+  g_autofree gchar *text = g_strndup (m->reply_text.bytes, m->reply_text.len);
+  guint code = m->reply_code;
+  amqp_message_t msg;
+  amqp_rpc_reply_t r = amqp_read_message (a->conn, frame->channel, &msg, 0);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    g_autofree gchar *t = reply_text (r);
+    *why = g_strdup_printf ("reading a returned message from %s:%u: %s", a->c.host, a->c.port, t);
+    return FALSE;
+  }
+  if (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) {
+    g_autofree gchar *id = g_strndup (msg.properties.message_id.bytes, msg.properties.message_id.len);
+    guint64 tag = g_ascii_strtoull (id, NULL, 10);
+    if (tag >= first_tag && tag - first_tag < n)
+      returned[tag - first_tag] = TRUE;
+  }
+  amqp_destroy_message (&msg);
+  if (!a->warned_unroutable)
+    g_warning ("AMQP: %s:%u cannot route messages on topic %s to any queue (%u %s): kept, sent again "
+               "every %u ms until a queue is bound", a->c.host, a->c.port, topic, code, text,
+               a->c.reconnect_ms);
+  a->warned_unroutable = TRUE;
+  return TRUE;
+}
+
 /* Publishes @batch and waits for the broker's confirms. FALSE: connection lost (*why set). */
 static gboolean
 publish_batch (Amqp *a, GQueue *batch, gchar **why)
 {
   amqp_basic_properties_t props;
   props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+  if (a->mandatory)
+    props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
   props.content_type = amqp_cstring_bytes ("application/json");
   props.delivery_mode = 2; /* persistent */
   guint64 first_tag = a->next_tag + 1;
+  const guint n = batch->length;
+  gboolean returned[BATCH] = { FALSE };
+  gboolean any_returned = FALSE;
   for (GList *l = batch->head; l; l = l->next) {
     OvaAdReq *q = l->data;
     gsize len;
     const void *p = g_bytes_get_data (q->data, &len);
     amqp_bytes_t body = { len, (void *) p };
+    gchar id[24];
+    if (a->mandatory) {
+      g_snprintf (id, sizeof id, "%" G_GUINT64_FORMAT, a->next_tag + 1);
+      props.message_id = amqp_cstring_bytes (id);
+    }
     int st = amqp_basic_publish (a->conn, 1, amqp_cstring_bytes (a->exchange),
-                                 amqp_cstring_bytes (q->topic), 0, 0, &props, body);
+                                 amqp_cstring_bytes (q->topic), a->mandatory ? 1 : 0, 0, &props, body);
     if (st != AMQP_STATUS_OK) {
       *why = g_strdup_printf ("publish to %s:%u failed: %s", a->c.host, a->c.port,
                               amqp_error_string2 (st));
@@ -163,6 +209,11 @@ publish_batch (Amqp *a, GQueue *batch, gchar **why)
       tag = m->delivery_tag;
       multiple = m->multiple;
       ok = FALSE;
+    } else if (frame.payload.method.id == AMQP_BASIC_RETURN_METHOD) {
+      if (!read_return (a, &frame, first_tag, returned, n, why))
+        return FALSE;
+      any_returned = TRUE;
+      continue;
     } else if (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
                frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
       *why = g_strdup_printf ("%s:%u closed the %s", a->c.host, a->c.port,
@@ -176,10 +227,18 @@ publish_batch (Amqp *a, GQueue *batch, gchar **why)
     for (guint64 t = done_upto + 1; t <= tag && !g_queue_is_empty (batch); t++) {
       if (t < from)
         continue;
-      ova_ad_req_done (g_queue_pop_head (batch), ok ? OVA_MSGAPI_OK : OVA_MSGAPI_ERR);
+      const gboolean back = t - first_tag < n && returned[t - first_tag];
+      ova_ad_req_done (g_queue_pop_head (batch), ok && !back ? OVA_MSGAPI_OK : OVA_MSGAPI_ERR);
     }
     done_upto = MAX (done_upto, tag);
     deadline = g_get_monotonic_time () + (gint64) a->c.connect_timeout_ms * 1000;
+  }
+  if (any_returned) {
+    /* the caller sends the returned ones again: not at once, the binding is missing */
+    g_usleep ((gulong) a->c.reconnect_ms * 1000);
+  } else if (a->warned_unroutable) {
+    g_message ("AMQP: %s:%u routes messages again", a->c.host, a->c.port);
+    a->warned_unroutable = FALSE;
   }
   return TRUE;
 }
@@ -331,7 +390,7 @@ ova_msgapi_connect (const char *conn_str, OvaMsgApiConnectCb connect_cb, const c
 {
   static const char *const known[] = { "username", "password", "vhost", "exchange", "frame-size",
                                        "heartbeat", "amqp-host", "amqp-port", "amqp-username",
-                                       "amqp-password", "queue", NULL };
+                                       "amqp-password", "queue", "mandatory", NULL };
   OvaAdCommon c;
   GKeyFile *kf = ova_ad_load_config (conn_str, config_path, known, &c, error_out);
   if (!kf)
@@ -342,7 +401,8 @@ ova_msgapi_connect (const char *conn_str, OvaMsgApiConnectCb connect_cb, const c
   a->frame_size = 131072;
   a->heartbeat = 0;
   if (!ova_ad_get_int (kf, config_path, "frame-size", 4096, 1 << 24, &a->frame_size, error_out) ||
-      !ova_ad_get_int (kf, config_path, "heartbeat", 0, 3600, &a->heartbeat, error_out)) {
+      !ova_ad_get_int (kf, config_path, "heartbeat", 0, 3600, &a->heartbeat, error_out) ||
+      !ova_ad_get_int (kf, config_path, "mandatory", 0, 1, &a->mandatory, error_out)) {
     g_key_file_unref (kf);
     amqp_free (a);
     return NULL;
