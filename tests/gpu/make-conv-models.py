@@ -14,6 +14,7 @@
 #     -> Add(per-channel constant) -> output (stored NCHW)
 #
 # two SPP/FPN-like models whose Concats take max pools and a 2x upsample,
+# max pools alone on awkward windows, depthwise + 1x1 pairs,
 # depthwise models:
 #
 #   X -> Add -> Conv 1x1 + SiLU -> depthwise kxk / stride s + SiLU ─┐
@@ -102,6 +103,23 @@ def model(cin, cout, k, s, h, w, seed):
     return finish(nodes, inits, 'conv_%d_%d_k%d_s%d' % (cin, cout, k, s), ['N', cin, h, w], ['N', ctot, oh, ow])
 
 
+def pool_window_model(c, k, s, pad, ceil, h, w, seed):
+    """One max pool between two convolutions: windows wider than the image,
+    stride 2, ceil mode, widths that are no multiple of 4 (the branch-free
+    kernel loads four taps at a time)."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', c)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, c, c, 1, 1, 0))
+    nodes.append(helper.make_node('MaxPool', [a], ['pool'], name='pool', kernel_shape=[k, k], strides=[s, s],
+                                  pads=[pad] * 4, ceil_mode=ceil))
+    b = conv(nodes, inits, rng, 'conv_b', 'pool', c, c, 1, 1, 0)
+    channel_add(nodes, inits, rng, 'Y', b, c)
+    rnd = np.ceil if ceil else np.floor
+    oh, ow = int(rnd((h + 2 * pad - k) / s)) + 1, int(rnd((w + 2 * pad - k) / s)) + 1
+    return finish(nodes, inits, 'pool_window_k%d_s%d' % (k, s), ['N', c, h, w], ['N', c, oh, ow])
+
+
 def pool_resize_model(cin, c, h, w, seed):
     """SPP- and FPN-like Concats: max pools and a 2x nearest upsample (which
     may write into the Concat in place) next to convolutions."""
@@ -164,6 +182,29 @@ def dw_model(cin, c, k, s, h, w, seed):
     return finish(nodes, inits, 'dw_%d_%d_k%d_s%d' % (cin, c, k, s), ['N', cin, h, w], ['N', 2 * c, oh, ow])
 
 
+def dwpw_model(c, k, s, cout, h, w, cat, seed):
+    """YOLOX's DWConv: depthwise kxk + SiLU, then 1x1 (c -> cout) + SiLU, the
+    pair that runs as one kernel with OVA_CUDA_DWPW. The depthwise input has
+    another reader after the pair (a residual branch), and with @cat the 1x1
+    output is written into a Concat slice."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', c)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, c, c, 1, 1, 0))
+    d = silu(nodes, dwconv(nodes, inits, rng, 'dw', a, c, k, s))
+    p = silu(nodes, conv(nodes, inits, rng, 'pw', d, c, cout, 1, 1, 0))
+    b = conv(nodes, inits, rng, 'conv_b', a, c, cout, 1, s, 0)  # reads the depthwise input again
+    if cat:
+        nodes.append(helper.make_node('Concat', [p, b], ['cat'], name='cat', axis=1))
+        y, cy = 'cat', 2 * cout
+    else:
+        nodes.append(helper.make_node('Add', [p, b], ['res'], name='res'))
+        y, cy = 'res', cout
+    channel_add(nodes, inits, rng, 'Y', y, cy)
+    oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
+    return finish(nodes, inits, 'dwpw_%d_k%d_s%d_%d' % (c, k, s, cout), ['N', c, h, w], ['N', cy, oh, ow])
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: make-conv-models.py OUT_DIR')
@@ -215,6 +256,20 @@ def main():
     for cin, c, h, w in [(16, 24, 14, 10), (32, 64, 10, 8)]:
         onnx.save(pool_resize_model(cin, c, h, w, seed=cin + c),
                   os.path.join(out, 'pool_resize_%03d_%03d.onnx' % (cin, c)))
+        n += 1
+    # depthwise + 1x1 pairs: 8 to 256 channels (and 264, past the fused kernel's
+    # limit), 3x3 and 5x5, strides 1 and 2, output widths no multiple of 8
+    for c, k, s, cout, h, w, cat in [(16, 3, 1, 32, 13, 11, 0), (32, 3, 2, 64, 15, 13, 1), (64, 5, 1, 24, 9, 11, 0),
+                                      (128, 3, 1, 128, 7, 9, 1), (256, 3, 2, 256, 9, 7, 0), (8, 3, 1, 13, 10, 10, 1),
+                                      (264, 3, 1, 16, 5, 7, 0)]:
+        onnx.save(dwpw_model(c, k, s, cout, h, w, cat, seed=c + k + cout),
+                  os.path.join(out, 'dwpw_%03d_k%d_s%d_%03d.onnx' % (c, k, s, cout)))
+        n += 1
+    # max pools alone: 13x13 over a 7x9 image, 3x3 stride 2, 2x2 ceil mode on odd sizes, 7x7
+    for c, k, s, pad, ceil, h, w in [(16, 13, 1, 6, 0, 7, 9), (24, 3, 2, 1, 0, 11, 9), (8, 2, 2, 0, 1, 7, 9),
+                                     (16, 7, 1, 3, 0, 10, 12)]:
+        onnx.save(pool_window_model(c, k, s, pad, ceil, h, w, seed=k + c),
+                  os.path.join(out, 'pool_window_%03d_k%d_s%d%s.onnx' % (c, k, s, '_ceil' if ceil else '')))
         n += 1
     print('%d models in %s' % (n, out))
 

@@ -184,9 +184,13 @@ check_kernels_ova_as (const char *model, int batch, float lo, float hi, gboolean
     g_setenv ("OVA_CUDA_IGEMM_TILE", tile, TRUE);
   if (!concat_in_place)
     g_setenv ("OVA_CUDA_CONCAT_INPLACE", "0", TRUE);
-  char *label = g_strdup_printf ("%s%s%s%s%s%s", concat_in_place ? "igemm" : "igemm-concat-copy", tile ? " tile " : "",
-                                 tile ? tile : "", strcmp (dw, "force") ? " dw " : "", strcmp (dw, "force") ? dw : "",
-                                 g_getenv ("OVA_CUDA_S2D") ? " s2d" : "");
+  char *label = g_strdup_printf ("%s%s%s%s%s%s%s%s%s%s", concat_in_place ? "igemm" : "igemm-concat-copy",
+                                 tile ? " tile " : "", tile ? tile : "", strcmp (dw, "force") ? " dw " : "",
+                                 strcmp (dw, "force") ? dw : "", g_getenv ("OVA_CUDA_S2D") ? " s2d" : "",
+                                 g_getenv ("OVA_CUDA_POOL_PRED") ? " pool-pred" : "",
+                                 g_getenv ("OVA_CUDA_MMA1X1_PRELOAD") ? " 1x1-preload" : "",
+                                 g_getenv ("OVA_CUDA_DWPW") ? " dwpw " : "",
+                                 g_getenv ("OVA_CUDA_DWPW") ? g_getenv ("OVA_CUDA_DWPW") : "");
   check_kernels_as (model, label, OVA_PRECISION_FP16, batch, lo, hi);
   g_free (label);
   g_unsetenv ("OVA_CUDA_IGEMM");
@@ -208,8 +212,30 @@ static const char *const igemm_tiles[] = { "128x64", "128x32", "128x16", "64x64"
 
 /* The warp tiles of the 1x1 kernel (1x1 convolutions, stride 1, c % 8 == 0;
  * the others fall back to the library where one of these is forced). */
-static const char *const mma1x1_tiles[] = { "1x1-16x16", "1x1-16x32", "1x1-16x64", "1x1-16x128",
-                                            "1x1-32x16", "1x1-32x32", "1x1-32x64" };
+static const char *const mma1x1_tiles[] = { "1x1-16x16",  "1x1-16x32",  "1x1-16x64",  "1x1-16x128",
+                                            "1x1-32x16",  "1x1-32x32",  "1x1-32x64",  "1x1p-16x16",
+                                            "1x1p-16x32", "1x1p-32x16", "1x1p-32x32" };
+
+/* The variants of the depthwise + 1x1 kernel (output channels per block) */
+static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128" };
+
+/* The opt-in kernels not yet measured on a GPU (docs/gpu.md): the
+ * space-to-depth first layer, the 1x1 kernel's preloading warp tiles, the
+ * branch-free depthwise and max-pooling kernels, depthwise + 1x1 in one
+ * kernel. Set for the checks that cover them and for the benchmark's
+ * fp16-new row. */
+static const char *const opt_in_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
+                                           "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW" };
+
+static void
+opt_in_set (gboolean on)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (opt_in_envs); i++)
+    if (on)
+      g_setenv (opt_in_envs[i], "1", TRUE);
+    else
+      g_unsetenv (opt_in_envs[i]);
+}
 
 /* 5. the convolution models of make-conv-models.py, in name order */
 static void
@@ -241,9 +267,31 @@ check_conv_models (const char *dir)
     /* every Concat input copied: a third of the models is enough */
     if (i % 3 == 0 || strstr (m, "pool"))
       check_kernels_igemm (m, 2, -2, 2, FALSE);
-    /* the depthwise kernel that computes one element per thread */
-    if (g_str_has_prefix (base, "dw_"))
+    /* the depthwise kernel that computes one element per thread, and the
+     * 8-channel one without branches */
+    if (g_str_has_prefix (base, "dw_")) {
       check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "scalar");
+      check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "pred");
+    }
+    /* depthwise + 1x1 in one kernel: the fastest variant, then each */
+    if (g_str_has_prefix (base, "dwpw_") || g_str_has_prefix (base, "dw_")) {
+      g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
+      check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
+      check_kernels_ova_as (m, 3, -2, 2, FALSE, NULL, "pred");
+      g_unsetenv ("OVA_CUDA_DWPW");
+      for (guint v = 0; g_str_has_prefix (base, "dwpw_") && v < G_N_ELEMENTS (dwpw_variants); v++) {
+        g_setenv ("OVA_CUDA_DWPW", dwpw_variants[v], TRUE);
+        check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
+        g_unsetenv ("OVA_CUDA_DWPW");
+      }
+    }
+    /* the branch-free max pooling */
+    if (strstr (base, "pool")) {
+      g_setenv ("OVA_CUDA_POOL_PRED", "1", TRUE);
+      check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
+      check_kernels_ova_as (m, 3, -2, 2, FALSE, NULL, "force");
+      g_unsetenv ("OVA_CUDA_POOL_PRED");
+    }
     /* every block tile of the implicit GEMM on a spread of models: the
      * unvectorised gather (fewer than 8 input channels, 6x6 windows), the
      * depthwise models' 1x1 convolutions and every eighth model */
@@ -585,21 +633,25 @@ bench (const char *model)
   /* fp16 and fp32 as users get them, then fp16 without one of the latest
    * engine features each (same run, so their gains are measured): plain
    * kernel launches instead of programmatic dependent launch, and no 1x1
-   * mma.sync kernel; then with the opt-in space-to-depth first layer */
-  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-s2d" };
-  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_S2D" };
-  static const char *vals[] = { NULL, NULL, "0", "0", "1" }; /* fp16-s2d: the opt-in first layer */
-  for (int p = 0; p < 5; p++) {
+   * mma.sync kernel; then with the opt-in space-to-depth first layer, and
+   * with every opt-in kernel (fp16-new: opt_in_envs) */
+  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-s2d", "fp16-new" };
+  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_S2D", NULL };
+  static const char *vals[] = { NULL, NULL, "0", "0", "1", NULL };
+  for (int p = 0; p < (int) G_N_ELEMENTS (names); p++) {
     OvaPrecision prec = p == 1 ? OVA_PRECISION_FP32 : OVA_PRECISION_FP16;
     GError *e = NULL;
     if (envs[p])
       g_setenv (envs[p], vals[p], TRUE);
+    if (!strcmp (names[p], "fp16-new"))
+      opt_in_set (TRUE);
     OvaEngine *g = engine (model, "cuda", prec, 64, NULL, &e); /* plans for smaller batches are built on demand */
     if (!g) {
       fail ("bench: engine", e);
       g_clear_error (&e);
       if (envs[p])
         g_unsetenv (envs[p]);
+      opt_in_set (FALSE);
       continue;
     }
     for (int b = 0; b < 4; b++) {
@@ -639,9 +691,9 @@ bench (const char *model)
                 batch * 1000.0 / ms[2]);
         fflush (stdout);
       }
-      if (ok && p < 2 && (batch == 1 || batch == 32)) {
+      if (ok && (p < 2 || !strcmp (names[p], "fp16-new")) && (batch == 1 || batch == 32)) {
         /* kernel-by-kernel times, reported when the engine is freed */
-        g_setenv ("OVA_CUDA_PROFILE", p == 0 ? "2" : "1", TRUE); /* fp16: every node too */
+        g_setenv ("OVA_CUDA_PROFILE", p == 1 ? "1" : "2", TRUE); /* fp16: every node too */
         for (int i = 0; i < 5 && ok; i++)
           ok = ova_engine_run (g, &in, 1, &out, 1, &e);
         g_unsetenv ("OVA_CUDA_PROFILE");
@@ -653,6 +705,7 @@ bench (const char *model)
     ova_engine_free (g);
     if (envs[p])
       g_unsetenv (envs[p]);
+    opt_in_set (FALSE);
   }
 }
 
@@ -721,10 +774,22 @@ main (int argc, char **argv)
   check_kernels_igemm (osnet, 4, -2, 2, TRUE);
   if (!quick)
     check_kernels_igemm (yolox_dyn, 3, 0, 255, TRUE);
-  /* the opt-in space-to-depth first layer (YOLOX's folded Focus) */
+  /* the opt-in kernels on the detector: each alone (the space-to-depth
+   * first layer, YOLOX's folded Focus), then all of them as the fp16-new
+   * benchmark row runs them, its variants chosen by timing */
   g_setenv ("OVA_CUDA_S2D", "1", TRUE);
   check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "force");
   g_unsetenv ("OVA_CUDA_S2D");
+  g_setenv ("OVA_CUDA_POOL_PRED", "1", TRUE);
+  check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "pred");
+  g_unsetenv ("OVA_CUDA_POOL_PRED");
+  g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
+  check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "force");
+  g_unsetenv ("OVA_CUDA_DWPW");
+  opt_in_set (TRUE);
+  check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "pred");
+  check_kernels (yolox_dyn, OVA_PRECISION_FP16, 3, 0, 255);
+  opt_in_set (FALSE);
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);
   g_unlink (cache);

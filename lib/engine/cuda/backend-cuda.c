@@ -73,7 +73,13 @@ typedef struct {
   /* dense fp16 NHWC: ova's implicit-GEMM kernel with the epilogue fused */
   gboolean ig;
   void *ig_w;            /* weights in the kernel's layout (kernels.h) */
-  gboolean dw_vec8;      /* depthwise: ova's 8-channel kernel */
+  int dw_vec8;           /* depthwise: 0 ova's scalar kernel, 1 its 8-channel one, 2 that without branches */
+  /* a depthwise convolution and the 1x1 convolution reading it, in one
+   * kernel (fuse_dw_pw): the 1x1 one's dwpw_from is the depthwise kernel's
+   * position (-1: none), whose own launch is skipped (fused_away) */
+  int dwpw_from, dwpw_variant;
+  gboolean fused_away;
+  OvaCudaDwShape dws;
   OvaCudaConvShape igs;
   /* NHWC output written into a channel slice of a Concat's output (ova's
    * implicit-GEMM convolutions, pooling, resize) */
@@ -128,6 +134,7 @@ typedef struct {
   double *prof_ms, *prof_epi;
   int prof_runs;
   int prof_level; /* OVA_CUDA_PROFILE's value when last profiled: 2 lists every node */
+  gboolean checking; /* OVA_CUDA_CHECK run: fused-away kernels run too, so their outputs are checked */
 } CudaState;
 
 static gboolean
@@ -568,7 +575,7 @@ s2d_channels (OvaGraph *g, const OvaValue *x, int xv, const OvaValue *W, const i
   return 4 * C <= 8 ? 8 : 16;
 }
 
-typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE, T_DW_VEC8, T_DW_SCALAR } Candidate;
+typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE, T_DW_VEC8, T_DW_SCALAR, T_DW_PRED, T_DWPW } Candidate;
 
 typedef struct {
   CudaState *st;
@@ -578,6 +585,9 @@ typedef struct {
   void *ty, *ws;
   const OvaCudaChain *chain;
   const OvaValue *x, *y; /* depthwise: the convolution's input and output */
+  const CKernel *dk;     /* T_DWPW: the depthwise kernel (k: the 1x1 one, its shape in k->dws) */
+  int variant;
+  const OvaCudaConvShape *pws; /* T_DWPW: the 1x1 convolution's shape, written plain */
 } CandidateRun;
 
 /* One run of candidate @r on its scratch buffers: a cudaError_t (or 1 for a
@@ -596,12 +606,35 @@ run_candidate (const CandidateRun *r)
                              &k->lt_algo, r->ws, 32 << 20, st->stream) != CUBLAS_STATUS_SUCCESS;
     case T_EPILOGUE:
       return ova_cuda_chain (r->ty, r->ty, st->half, k->n, NULL, k->bias, k->channels, k->inner, r->chain, st->stream);
+    case T_DWPW: {
+      OvaCudaChain dch = r->dk->chain, pch = r->chain ? *r->chain : k->chain;
+      /* operands are not bound yet: timed without the ADD_TENSOR steps */
+      int n1 = 0, n2 = 0;
+      for (int i = 0; i < dch.n; i++)
+        if (dch.func[i] != OVA_CUDA_F_ADD_TENSOR) {
+          dch.func[n1] = dch.func[i];
+          dch.alpha[n1] = dch.alpha[i];
+          dch.beta[n1++] = dch.beta[i];
+        }
+      dch.n = n1;
+      for (int i = 0; i < pch.n; i++)
+        if (pch.func[i] != OVA_CUDA_F_ADD_TENSOR) {
+          pch.func[n2] = pch.func[i];
+          pch.alpha[n2] = pch.alpha[i];
+          pch.beta[n2++] = pch.beta[i];
+        }
+      pch.n = n2;
+      return ova_cuda_conv_dwpw_nhwc (r->tx, r->dk->dw_w, r->dk->bias, &dch, &k->dws, k->ig_w, k->bias, r->ty,
+                                      r->pws, r->variant, &pch, st->stream);
+    }
     case T_DW_VEC8:
+    case T_DW_PRED:
     case T_DW_SCALAR: {
       const OvaValue *x = r->x, *y = r->y;
       return ova_cuda_dwconv_nhwc (r->tx, r->ty, st->half, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2],
                                    x->dims[3], y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3],
-                                   k->dw[4], k->dw[5], x->dims[1], 0, r->which == T_DW_VEC8, NULL, st->stream);
+                                   k->dw[4], k->dw[5], x->dims[1], 0,
+                                   r->which == T_DW_PRED ? 2 : r->which == T_DW_VEC8, NULL, st->stream);
     }
   }
   return 1;
@@ -680,7 +713,9 @@ igemm_forced_tile (void)
  * the fastest in k->igs.tile; its time (ms), -1 when none runs. Variants
  * that do not apply to the convolution fail to launch and are left out.
  * OVA_CUDA_CONV_DIRECT=0, OVA_CUDA_IGEMM_M16=0 and OVA_CUDA_MMA1X1=0 leave
- * out the direct kernel, the 16-pixel block tiles and the 1x1 kernel. */
+ * out the direct kernel, the 16-pixel block tiles and the 1x1 kernel;
+ * OVA_CUDA_MMA1X1_PRELOAD=1 adds the 1x1 kernel's preloading warp tiles
+ * ("1x1p-RxC", opt-in until measured on a GPU). */
 static float
 time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, const void *tx, void *ty,
                   const OvaCudaChain *chain)
@@ -688,14 +723,17 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
   int forced = igemm_forced_tile (), best = -1, bm, bn;
   float t_best = -1;
   const char *sd = g_getenv ("OVA_CUDA_CONV_DIRECT"), *sm = g_getenv ("OVA_CUDA_IGEMM_M16");
-  const char *s1 = g_getenv ("OVA_CUDA_MMA1X1");
+  const char *s1 = g_getenv ("OVA_CUDA_MMA1X1"), *sp = g_getenv ("OVA_CUDA_MMA1X1_PRELOAD");
   gboolean direct = !sd || atoi (sd) != 0, m16 = !sm || atoi (sm) != 0, mma1x1 = !s1 || atoi (s1) != 0;
+  gboolean preload = sp && atoi (sp) != 0;
   GString *report = plan->verbose ? g_string_new (NULL) : NULL;
   const char *name;
   for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn) && (name = ova_cuda_conv_igemm_tile_name (t)); t++) {
-    gboolean is_1x1 = g_str_has_prefix (name, "1x1-");
+    gboolean is_pre = g_str_has_prefix (name, "1x1p-");
+    gboolean is_1x1 = is_pre || g_str_has_prefix (name, "1x1-");
     if (forced >= 0 ? t != forced
-                    : (bm == 0 && !direct) || (bm == 16 && !is_1x1 && !m16) || (is_1x1 && !mma1x1))
+                    : (bm == 0 && !direct) || (bm == 16 && !is_1x1 && !m16) || (is_1x1 && !mma1x1) ||
+                          (is_pre && !preload))
       continue;
     k->igs.tile = t;
     float ms = time_candidate (st, k, T_IGEMM, tx, ty, NULL, chain);
@@ -719,10 +757,12 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
 }
 
 /* OVA_CUDA_DW: unset or "auto": ova's depthwise kernels where timed faster
- * than cuDNN + epilogue, the faster of its two variants; "force": ova's
- * 8-channel kernel wherever it applies (else the scalar one); "scalar": ova's
- * one-element-per-thread kernel always (OVA_CUDA_NO_DW: cuDNN always). */
-typedef enum { DW_AUTO, DW_FORCE, DW_SCALAR } DwMode;
+ * than cuDNN + epilogue, the fastest of its variants; "force": ova's
+ * 8-channel kernel wherever it applies (else the scalar one); "pred": its
+ * branch-free variant likewise; "scalar": ova's one-element-per-thread
+ * kernel always (OVA_CUDA_NO_DW: cuDNN always). OVA_CUDA_DW_PRED=1 adds the
+ * branch-free variant to "auto" (opt-in until measured on a GPU). */
+typedef enum { DW_AUTO, DW_FORCE, DW_SCALAR, DW_PRED } DwMode;
 
 static DwMode
 dw_mode (void)
@@ -730,19 +770,22 @@ dw_mode (void)
   const char *s = g_getenv ("OVA_CUDA_DW");
   if (s && !strcmp (s, "force"))
     return DW_FORCE;
+  if (s && !strcmp (s, "pred"))
+    return DW_PRED;
   if (s && !strcmp (s, "scalar"))
     return DW_SCALAR;
   return DW_AUTO;
 }
 
-/* Mean time (ms) of ova's depthwise kernel on scratch buffers, the 8-channel
- * variant when @vec8 (-1 when it fails or does not apply). */
+/* Mean time (ms) of ova's depthwise kernel on scratch buffers: @variant 0
+ * the scalar one, 1 the 8-channel one, 2 that without branches (-1 when it
+ * fails or does not apply). */
 static float
-time_dw (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, const void *tx, void *ty, gboolean vec8)
+time_dw (CudaState *st, CKernel *k, const OvaValue *x, const OvaValue *y, const void *tx, void *ty, int variant)
 {
-  if (vec8 && !(st->half && x->dims[1] % 8 == 0))
+  if (variant && !(st->half && x->dims[1] % 8 == 0))
     return -1;
-  CandidateRun r = { st, k, vec8 ? T_DW_VEC8 : T_DW_SCALAR, tx, ty, NULL, NULL, x, y };
+  CandidateRun r = { st, k, variant == 2 ? T_DW_PRED : variant ? T_DW_VEC8 : T_DW_SCALAR, tx, ty, NULL, NULL, x, y };
   return time_run (&r);
 }
 
@@ -959,17 +1002,32 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
      * thread) against cuDNN's time plus the epilogue pass (plus the Concat's
      * copy when the output could be written in place) */
     DwMode dwm = dw_mode ();
-    float t_vec = dwm == DW_SCALAR ? -1 : time_dw (st, k, x, y, tx, ty, TRUE);
-    float t_sc = dwm == DW_FORCE && t_vec >= 0 ? -1 : time_dw (st, k, x, y, tx, ty, FALSE);
+    const char *sp = g_getenv ("OVA_CUDA_DW_PRED");
+    gboolean try_pred = dwm == DW_PRED || (dwm == DW_AUTO && sp && atoi (sp) != 0);
+    float t_vec = dwm == DW_SCALAR || dwm == DW_PRED ? -1 : time_dw (st, k, x, y, tx, ty, 1);
+    float t_pred = try_pred ? time_dw (st, k, x, y, tx, ty, 2) : -1;
+    float t_sc = (dwm == DW_FORCE && t_vec >= 0) || (dwm == DW_PRED && t_pred >= 0) ? -1
+                                                                                   : time_dw (st, k, x, y, tx, ty, 0);
     float t_epi = time_candidate (st, k, T_EPILOGUE, NULL, ty, NULL, NULL);
     float t_cat = sole_concat_user (plan, st, n->outputs[0]) >= 0 ? t_epi : 0;
-    k->dw_vec8 = t_vec >= 0 && (t_sc < 0 || t_vec <= t_sc);
-    float t_dw = k->dw_vec8 ? t_vec : t_sc;
+    /* the fastest of ova's variants that ran */
+    const float tv[3] = { t_sc, t_vec, t_pred };
+    static const int order[3] = { 1, 2, 0 }; /* on a tie: 8-channel, branch-free, scalar */
+    k->dw_vec8 = -1;
+    for (int i = 0; i < 3; i++) {
+      const int v = order[i];
+      if (tv[v] >= 0 && (k->dw_vec8 < 0 || tv[v] < tv[k->dw_vec8]))
+        k->dw_vec8 = v;
+    }
+    float t_dw = k->dw_vec8 >= 0 ? tv[k->dw_vec8] : -1;
+    if (k->dw_vec8 < 0)
+      k->dw_vec8 = 0;
+    static const char *const dw_names[] = { "ova scalar", "ova 8-channel", "ova 8-channel branch-free" };
     gboolean keep = t_dw >= 0 && (dwm != DW_AUTO || pick < 0 || t_epi < 0 || t_dw < perf[pick].time + t_epi + t_cat);
     if (plan->verbose)
-      g_printerr ("ova-engine: node '%s' (Conv depthwise): ova 8-channel %.4f ms, ova scalar %.4f ms, cuDNN %.4f + "
-                  "epilogue %.4f (+ concat copy %.4f) ms: %s\n", n->name, t_vec, t_sc,
-                  pick >= 0 ? perf[pick].time : -1.f, t_epi, t_cat, keep ? (k->dw_vec8 ? "ova 8-channel" : "ova scalar") : "cuDNN");
+      g_printerr ("ova-engine: node '%s' (Conv depthwise): ova 8-channel %.4f ms, branch-free %.4f ms, ova scalar "
+                  "%.4f ms, cuDNN %.4f + epilogue %.4f (+ concat copy %.4f) ms: %s\n", n->name, t_vec, t_pred, t_sc,
+                  pick >= 0 ? perf[pick].time : -1.f, t_epi, t_cat, keep ? dw_names[k->dw_vec8] : "cuDNN");
     if (!keep)
       k->dw_w = NULL; /* stays in st->owned */
   }
@@ -1138,6 +1196,7 @@ compile_node_kind (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **er
     k->chain_value[i] = -1;
   k->ni = ni;
   k->cat_out = -1;
+  k->dwpw_from = -1;
   if (is_view (g, n)) {
     k->kind = C_NOOP;
     return TRUE;
@@ -1431,7 +1490,9 @@ category (OvaPlan *plan, CKernel *k, char *buf, size_t len)
     int group = (int) ova_op_attr_int (&on, "group", 1);
     g_snprintf (buf, len, "Conv %s%s%s", group > 1 && w->dims[1] == 1 ? "depthwise " : "",
                 w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk",
-                k->ig ? " (ova igemm)" : k->dw_w ? (k->dw_vec8 ? " (ova 8-channel)" : " (ova scalar)") : "");
+                k->dwpw_from >= 0 ? " (ova depthwise+1x1)" : k->fused_away ? " (in the next 1x1)"
+                : k->ig ? " (ova igemm)"
+                : k->dw_w ? (k->dw_vec8 == 2 ? " (ova 8-channel branch-free)" : k->dw_vec8 ? " (ova 8-channel)" : " (ova scalar)") : "");
   } else
     g_snprintf (buf, len, "%s", n->op_type);
   return buf;
@@ -1692,6 +1753,119 @@ concat_in_place (OvaPlan *plan, CudaState *st)
   g_free (kpos);
 }
 
+/* OVA_CUDA_DWPW: "1": a depthwise convolution (ova's kernel) whose only
+ * reader is a 1x1 convolution (ova's implicit GEMM) runs with it as one
+ * kernel where that is timed faster than the two; "force": wherever it runs
+ * (the fastest of its variants); a variant's name (dwpw-16 ...): that one.
+ * Unset or "0": off (opt-in until measured on a GPU). */
+static int
+dwpw_mode (int *variant)
+{
+  const char *s = g_getenv ("OVA_CUDA_DWPW");
+  *variant = -1;
+  if (!s || !*s || !strcmp (s, "0"))
+    return 0;
+  if (!strcmp (s, "force"))
+    return 2;
+  const char *name;
+  for (int v = 0; (name = ova_cuda_conv_dwpw_variant_name (v)); v++)
+    if (!strcmp (name, s)) {
+      *variant = v;
+      return 2;
+    }
+  return 1;
+}
+
+/* Runs after concat_in_place (the 1x1 output may be written into a Concat,
+ * never the depthwise output: its only reader is the 1x1 convolution). The
+ * depthwise input then gets a buffer of its own: the memory planner ends
+ * its life at the depthwise node, but the fused kernel reads it at the 1x1
+ * node. The depthwise output keeps its (unwritten) place in the arena. */
+static void
+fuse_dw_pw (OvaPlan *plan, CudaState *st)
+{
+  OvaGraph *g = plan->g;
+  int forced_variant, mode = dwpw_mode (&forced_variant);
+  if (!mode || !st->half)
+    return;
+  int *kpos = g_new (int, g->nodes->len + 1);
+  for (guint i = 0; i <= g->nodes->len; i++)
+    kpos[i] = -1;
+  for (int pos = 0; pos < st->n; pos++)
+    kpos[st->k[pos].ni] = pos;
+  for (int pos = 0; pos < st->n; pos++) {
+    CKernel *k = &st->k[pos];
+    OvaNode *n = OVA_NODE (g, k->ni);
+    const OvaCudaConvShape *ps = &k->igs;
+    if (k->kind != C_CONV || !k->ig || ps->kh != 1 || ps->kw != 1 || ps->sh != 1 || ps->sw != 1 || ps->ph ||
+        ps->pw || ps->c % 8 || ps->c > 256)
+      continue;
+    int mid = n->inputs[0];
+    OvaValue *mv = OVA_VALUE (g, mid);
+    if (mv->alias_of >= 0 || mv->is_output || mv->data || mv->n_uses != 1 || mv->producer < 0 ||
+        kpos[mv->producer] < 0 || kpos[mv->producer] >= pos)
+      continue;
+    int dpos = kpos[mv->producer];
+    CKernel *dk = &st->k[dpos];
+    OvaNode *dn = OVA_NODE (g, dk->ni);
+    if (dk->kind != C_CONV || !dk->dw_w || dk->cat_out >= 0 || dk->fused_away || dn->outputs[0] != mid)
+      continue;
+    int xv = root_of (g, dn->inputs[0]);
+    OvaValue *x = OVA_VALUE (g, xv);
+    if (x->data || x->rank != 4 || x->dims[1] != ps->c || (st->s2d && st->s2d[xv]))
+      continue;
+    k->dws = (OvaCudaDwShape) { (int) x->dims[2], (int) x->dims[3], dk->dw[0], dk->dw[1], dk->dw[2], dk->dw[3],
+                                dk->dw[4], dk->dw[5] };
+    OvaCudaConvShape plain = *ps; /* timed on plain scratch outputs */
+    plain.ldc = plain.k;
+    plain.c_off = 0;
+    int64_t out_elems = (int64_t) plain.n * plain.oh * plain.ow * plain.k;
+    void *tx = cuda_alloc (ova_value_numel (x) * 2), *tm = cuda_alloc (ova_value_numel (mv) * 2);
+    void *ty = cuda_alloc (out_elems * 2);
+    float t_sep = -1, t_best = -1;
+    int best = -1;
+    GString *report = plan->verbose ? g_string_new (NULL) : NULL;
+    if (tx && tm && ty) {
+      float t_dw = time_dw (st, dk, x, mv, tx, tm, dk->dw_vec8);
+      OvaCudaConvShape keep = k->igs;
+      k->igs = plain;
+      float t_pw = time_candidate (st, k, T_IGEMM, tm, ty, NULL, NULL);
+      k->igs = keep;
+      t_sep = t_dw >= 0 && t_pw >= 0 ? t_dw + t_pw : -1;
+      const char *name;
+      for (int v = 0; (name = ova_cuda_conv_dwpw_variant_name (v)); v++) {
+        if (forced_variant >= 0 && v != forced_variant)
+          continue;
+        CandidateRun r = { st, k, T_DWPW, tx, ty, NULL, NULL, NULL, NULL, dk, v, &plain };
+        float ms = time_run (&r);
+        if (report)
+          g_string_append_printf (report, " %s %.4f", name, ms);
+        if (ms >= 0 && (best < 0 || ms < t_best)) {
+          best = v;
+          t_best = ms;
+        }
+      }
+    }
+    cuda_free (tx);
+    cuda_free (tm);
+    cuda_free (ty);
+    gboolean fuse = best >= 0 && (mode == 2 || t_sep < 0 || t_best < t_sep);
+    if (fuse && !st->shadow[xv] && !(st->shadow[xv] = owned_alloc (st, ova_value_numel (x) * 2)))
+      fuse = FALSE;
+    if (report) {
+      g_printerr ("ova-engine: nodes '%s' + '%s' (depthwise + 1x1): separate %.4f ms, in one kernel:%s: %s\n",
+                  dn->name, n->name, t_sep, report->str, fuse ? ova_cuda_conv_dwpw_variant_name (best) : "separate");
+      g_string_free (report, TRUE);
+    }
+    if (fuse) {
+      k->dwpw_from = dpos;
+      k->dwpw_variant = best;
+      dk->fused_away = TRUE;
+    }
+  }
+  g_free (kpos);
+}
+
 static gboolean
 cuda_compile (OvaPlan *plan, void **state, GError **error)
 {
@@ -1748,6 +1922,7 @@ cuda_compile (OvaPlan *plan, void **state, GError **error)
   for (guint v = 0; v <= g->values->len; v++)
     st->cat_root[v] = -1;
   concat_in_place (plan, st);
+  fuse_dw_pw (plan, st);
   if (st->ws_bytes && !(st->ws = owned_alloc (st, st->ws_bytes))) {
     g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cannot allocate %zu bytes of workspace",
                  g->path, st->ws_bytes);
@@ -1799,6 +1974,14 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
       float one = 1.f, zero = 0.f;
       cudnnSetStream (st->dnn, s);
       cudnnStatus_t r;
+      if (k->fused_away && !st->checking)
+        return TRUE; /* done by the 1x1 convolution's kernel */
+      if (k->dwpw_from >= 0) {
+        const CKernel *dk = &st->k[k->dwpw_from];
+        e = ova_cuda_conv_dwpw_nhwc (dk->x, dk->dw_w, dk->bias, &dk->chain, &k->dws, k->ig_w, k->bias, k->y, &k->igs,
+                                     k->dwpw_variant, &k->chain, s);
+        break;
+      }
       if (k->ig) {
         e = ova_cuda_conv_igemm_nhwc (k->x, k->ig_w, k->bias, k->y, &k->igs, &k->chain, s);
         break;
@@ -2081,6 +2264,7 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
   /* read per run: tests switch them on and off */
   gboolean check = g_getenv ("OVA_CUDA_CHECK") != NULL;
   gboolean use_graph = !g_getenv ("OVA_CUDA_GRAPH") || atoi (g_getenv ("OVA_CUDA_GRAPH")) != 0;
+  st->checking = check;
   if (check) {
     double worst = 0, tol = st->half ? 3e-2 : 1e-3;
     for (int pos = 0; pos < st->n; pos++) {

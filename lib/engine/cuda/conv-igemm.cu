@@ -41,13 +41,16 @@ struct TileDims {
 };
 const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 64, 32 }, { 64, 16 }, { 32, 64 },
                            { 32, 32 },  { 32, 16 },  { 64, 128 }, { 16, 64 }, { 16, 32 }, { 0, 0 },
-                           { 16, 16 },  { 16, 32 },  { 16, 64 },  { 16, 128 }, { 32, 16 }, { 32, 32 }, { 32, 64 } };
+                           { 16, 16 },  { 16, 32 },  { 16, 64 },  { 16, 128 }, { 32, 16 }, { 32, 32 }, { 32, 64 },
+                           { 16, 16 },  { 16, 32 },  { 32, 16 },  { 32, 32 } };
 const int N_TILES = (int) (sizeof TILES / sizeof TILES[0]);
 const int TILE_DIRECT = 12; /* { 0, 0 }: the direct kernel below, not a GEMM tile */
 const int TILE_MMA1X1 = 13; /* from here: warp tiles of the 1x1 kernel k_conv1x1_mma */
+const int TILE_MMA1X1_PRE = 20; /* from here: the same with every B fragment of a k chunk loaded up front */
 const char *const TILE_NAMES[] = { "128x64",    "128x32",    "128x16",    "64x64",     "64x32",     "64x16",  "32x64",
                                    "32x32",     "32x16",     "64x128",    "16x64",     "16x32",     "direct", "1x1-16x16",
-                                   "1x1-16x32", "1x1-16x64", "1x1-16x128", "1x1-32x16", "1x1-32x32", "1x1-32x64" };
+                                   "1x1-16x32", "1x1-16x64", "1x1-16x128", "1x1-32x16", "1x1-32x32", "1x1-32x64",
+                                   "1x1p-16x16", "1x1p-16x32", "1x1p-32x16", "1x1p-32x32" };
 static_assert (sizeof TILE_NAMES / sizeof TILE_NAMES[0] == sizeof TILES / sizeof TILES[0], "one name per variant");
 
 /* Eight consecutive output channels: + bias, the chain (element index @i
@@ -554,7 +557,7 @@ ld_nc16 (const __half *p)
   return __ldg ((const uint4 *) p);
 }
 
-template <int NT, int MW>
+template <int NT, int MW, bool PRE>
 __global__ void __launch_bounds__ (32 * MMA_WARPS)
 k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
                __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch, int pair_store)
@@ -601,6 +604,21 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
         for (int h = 0; h < 2; h++)
           a[i][h][ks] = aok[i][h] && k < K ? ld_nc16 (arow[i][h] + k) : make_uint4 (0, 0, 0, 0);
     }
+    /* PRE: the B fragments of the whole chunk too, issued with the A loads so
+     * that a chunk costs one memory round trip instead of one per k step
+     * (what bounds these kernels at small batches). Rows up to the grid's
+     * last N tile exist (weights are padded to NPAD rows). */
+    uint4 bpre[PRE ? NT : 1][PRE ? MMA_KCHUNK / 32 : 1];
+    if (PRE) {
+#pragma unroll
+      for (int ks = 0; ks < MMA_KCHUNK / 32; ks++) {
+        const int kb = k0 + ks * 32;
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+          bpre[PRE ? j : 0][PRE ? ks : 0] = kb < K ? ld_nc16 (w + (size_t) (n0 + 8 * j + g) * kpad + kb + 8 * t)
+                                                   : make_uint4 (0, 0, 0, 0);
+      }
+    }
 #pragma unroll
     for (int ks = 0; ks < MMA_KCHUNK / 32; ks++) {
       const int kb = k0 + ks * 32;
@@ -608,7 +626,8 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
 #pragma unroll
         for (int j = 0; j < NT; j++) {
           if (n0 + 8 * j < s.k) {
-            const uint4 b = ld_nc16 (w + (size_t) (n0 + 8 * j + g) * kpad + kb + 8 * t);
+            const uint4 b = PRE ? bpre[PRE ? j : 0][PRE ? ks : 0]
+                                : ld_nc16 (w + (size_t) (n0 + 8 * j + g) * kpad + kb + 8 * t);
 #pragma unroll
             for (int i = 0; i < MW; i++) {
               mma_16816 (acc[i][j], a[i][0][ks].x, a[i][1][ks].x, a[i][0][ks].y, a[i][1][ks].y, b.x, b.y);
@@ -656,7 +675,7 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
     }
 }
 
-template <int NT, int MW>
+template <int NT, int MW, bool PRE = false>
 int
 launch_1x1 (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
             const OvaCudaChain &ch, cudaStream_t stream)
@@ -671,8 +690,168 @@ launch_1x1 (const __half *x, const __half *w, const float *bias, __half *y, cons
   if (bx >= (1ll << 31) || by > 65535)
     return cudaErrorInvalidValue;
   const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && ((uintptr_t) y % 4) == 0;
-  launch_k (k_conv1x1_mma<NT, MW>, dim3 ((unsigned) bx, (unsigned) by), 32 * MMA_WARPS, 0, stream, x, w, bias, y, s,
+  launch_k (k_conv1x1_mma<NT, MW, PRE>, dim3 ((unsigned) bx, (unsigned) by), 32 * MMA_WARPS, 0, stream, x, w, bias, y, s,
             kpad, ch, pair);
+  return cudaGetLastError ();
+}
+
+/* Depthwise + 1x1 in one kernel (kernels.h, ova_cuda_conv_dwpw_nhwc). The
+ * 1x1 part is k_conv1x1_mma's warp tile 16 x 8*NT with its A rows read from
+ * shared memory instead of global memory (same permutation of k in both
+ * operands); the depthwise part is the branch-free 8-channel depthwise
+ * kernel writing fp16 rows of 8 * (c/8 + 1) halves (16-byte aligned). */
+const int DWPW_ROWS = 16 * MMA_WARPS;
+
+template <int KS, int NT>
+__global__ void __launch_bounds__ (32 * MMA_WARPS)
+k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const float *__restrict__ dwb,
+             OvaCudaChain dch, OvaCudaDwShape d, const __half *__restrict__ w, const float *__restrict__ bias,
+             __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch, int pair_store)
+{
+  extern __shared__ uint4 dwpw_smem[];
+  __half *sa = (__half *) dwpw_smem;
+  pdl_entry ();
+  const int C = s.c, K = s.k, lda = C + 8, groups = C / 8;
+  const int M = s.n * s.oh * s.ow;
+  const int m_block = (int) blockIdx.x * DWPW_ROWS;
+  const int n0 = (int) blockIdx.y * 8 * NT;
+  const int R = KS > 0 ? KS : d.kh, S = KS > 0 ? KS : d.kw;
+
+  /* 1. depthwise outputs of the block's pixels (rows past M: zeros) */
+  for (int i = (int) threadIdx.x; i < DWPW_ROWS * groups; i += (int) blockDim.x) {
+    const int p = i / groups, cc = (i - p * groups) * 8;
+    const int m = m_block + p;
+    uint4 out = make_uint4 (0, 0, 0, 0);
+    if (m < M) {
+      const int ox = m % s.ow, q = m / s.ow, oy = q % s.oh, b = q / s.oh;
+      float acc[8];
+#pragma unroll
+      for (int e = 0; e < 8; e++)
+        acc[e] = dwb ? dwb[cc + e] : 0.f;
+      const __half *xb = x + (size_t) b * d.h * d.w * C + cc;
+      const int iy0 = oy * d.sh - d.ph, ix0 = ox * d.sw - d.pw;
+#pragma unroll
+      for (int r = 0; r < R; r++) {
+        const int iy = iy0 + r, cy = min (max (iy, 0), d.h - 1);
+#pragma unroll
+        for (int c2 = 0; c2 < S; c2++) {
+          const int ix = ix0 + c2, cx = min (max (ix, 0), d.w - 1);
+          /* clamped read, zero outside the image: no branch per tap */
+          uint4 v = *(const uint4 *) (xb + ((size_t) cy * d.w + cx) * C);
+          if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w)
+            v = make_uint4 (0, 0, 0, 0);
+          const float4 w0 = *(const float4 *) (dww + (r * S + c2) * C + cc);
+          const float4 w1 = *(const float4 *) (dww + (r * S + c2) * C + cc + 4);
+          const float2 p0 = __half22float2 (*(const __half2 *) &v.x), p1 = __half22float2 (*(const __half2 *) &v.y);
+          const float2 p2 = __half22float2 (*(const __half2 *) &v.z), p3 = __half22float2 (*(const __half2 *) &v.w);
+          acc[0] += p0.x * w0.x;
+          acc[1] += p0.y * w0.y;
+          acc[2] += p1.x * w0.z;
+          acc[3] += p1.y * w0.w;
+          acc[4] += p2.x * w1.x;
+          acc[5] += p2.y * w1.y;
+          acc[6] += p3.x * w1.z;
+          acc[7] += p3.y * w1.w;
+        }
+      }
+      unsigned packed[4];
+      const int64_t plain = (int64_t) m * C + cc;
+#pragma unroll
+      for (int e = 0; e < 8; e += 2) {
+        const float v0 = apply_chain<__half> (dch, acc[e], plain + e);
+        const float v1 = apply_chain<__half> (dch, acc[e + 1], plain + e + 1);
+        packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
+                        ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+      }
+      out = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+    }
+    *(uint4 *) (sa + p * lda + cc) = out;
+  }
+  __syncthreads ();
+
+  /* 2. the 1x1 convolution: warp rows r0 and r0 + 8 of the block's 64 */
+  const int lane = (int) threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int r0 = ((int) threadIdx.x >> 5) * 16 + g;
+  float acc[NT][4];
+#pragma unroll
+  for (int j = 0; j < NT; j++)
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+      acc[j][e] = 0.f;
+  for (int kb = 0; kb < C; kb += 32) {
+    /* k past C: zero A (the shared row ends there) and zero weights (kpad) */
+    const int k = kb + 8 * t;
+    const uint4 a0 = k < C ? *(const uint4 *) (sa + r0 * lda + k) : make_uint4 (0, 0, 0, 0);
+    const uint4 a1 = k < C ? *(const uint4 *) (sa + (r0 + 8) * lda + k) : make_uint4 (0, 0, 0, 0);
+    uint4 b[NT];
+#pragma unroll
+    for (int j = 0; j < NT; j++) /* rows up to the grid's last N tile exist (NPAD) */
+      b[j] = ld_nc16 (w + (size_t) (n0 + 8 * j + g) * kpad + k);
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+      if (n0 + 8 * j < K) {
+        mma_16816 (acc[j], a0.x, a1.x, a0.y, a1.y, b[j].x, b[j].y);
+        mma_16816 (acc[j], a0.z, a1.z, a0.w, a1.w, b[j].z, b[j].w);
+      }
+  }
+
+  /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
+#pragma unroll
+  for (int h = 0; h < 2; h++) {
+    const int m = m_block + r0 + 8 * h;
+    if (m >= M)
+      continue;
+    __half *yr = y + (size_t) m * s.ldc + s.c_off;
+#pragma unroll
+    for (int j = 0; j < NT; j++) {
+      const int col = n0 + 8 * j + 2 * t;
+      if (col >= K)
+        continue;
+      const bool two = col + 1 < K;
+      float v0 = acc[j][2 * h], v1 = acc[j][2 * h + 1];
+      if (bias) {
+        v0 += bias[col];
+        if (two)
+          v1 += bias[col + 1];
+      }
+      v0 = apply_chain<__half> (ch, v0, (int64_t) m * K + col);
+      if (two) {
+        v1 = apply_chain<__half> (ch, v1, (int64_t) m * K + col + 1);
+        if (pair_store)
+          *(__half2 *) (yr + col) = __floats2half2_rn (v0, v1);
+        else {
+          yr[col] = __float2half (v0);
+          yr[col + 1] = __float2half (v1);
+        }
+      } else
+        yr[col] = __float2half (v0);
+    }
+  }
+}
+
+template <int NT>
+int
+launch_dwpw (const __half *x, const float *dww, const float *dwb, const OvaCudaChain &dch, const OvaCudaDwShape &d,
+             const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
+             const OvaCudaChain &ch, cudaStream_t stream)
+{
+  static_assert (OVA_CUDA_IGEMM_NPAD % (8 * NT) == 0, "padded weight rows cover every channel tile");
+  const int64_t M = (int64_t) s.n * s.oh * s.ow;
+  const int64_t bx = (M + DWPW_ROWS - 1) / DWPW_ROWS, by = (s.k + 8 * NT - 1) / (8 * NT);
+  if (bx >= (1ll << 31) || by > 65535)
+    return cudaErrorInvalidValue;
+  const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && ((uintptr_t) y % 4) == 0;
+  const size_t smem = (size_t) DWPW_ROWS * (s.c + 8) * sizeof (__half);
+  const dim3 grid ((unsigned) bx, (unsigned) by);
+  if (d.kh == 3 && d.kw == 3)
+    launch_k (k_conv_dwpw<3, NT>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
+              pair);
+  else if (d.kh == 5 && d.kw == 5)
+    launch_k (k_conv_dwpw<5, NT>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
+              pair);
+  else
+    launch_k (k_conv_dwpw<0, NT>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
+              pair);
   return cudaGetLastError ();
 }
 
@@ -762,8 +941,53 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
     case TILE_MMA1X1 + 3: return launch_1x1<16, 1> (xh, wh, bias, yh, *s, kpad, ch, st);
     case TILE_MMA1X1 + 4: return launch_1x1<2, 2> (xh, wh, bias, yh, *s, kpad, ch, st);
     case TILE_MMA1X1 + 5: return launch_1x1<4, 2> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1 + 6: return launch_1x1<8, 2> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1_PRE + 0: return launch_1x1<2, 1, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1_PRE + 1: return launch_1x1<4, 1, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1_PRE + 2: return launch_1x1<2, 2, true> (xh, wh, bias, yh, *s, kpad, ch, st);
     default:
-      static_assert (TILE_MMA1X1 + 7 == N_TILES, "one case per variant");
-      return launch_1x1<8, 2> (xh, wh, bias, yh, *s, kpad, ch, st);
+      static_assert (TILE_MMA1X1 + 7 == TILE_MMA1X1_PRE && TILE_MMA1X1_PRE + 4 == N_TILES, "one case per variant");
+      return launch_1x1<4, 2, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+  }
+}
+
+extern "C" const char *
+ova_cuda_conv_dwpw_variant_name (int variant)
+{
+  static const char *const names[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128" };
+  return variant >= 0 && variant < 4 ? names[variant] : NULL;
+}
+
+extern "C" int
+ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_bias, const OvaCudaChain *dw_chain,
+                         const OvaCudaDwShape *d, const void *w, const float *bias, void *y, const OvaCudaConvShape *s,
+                         int variant, const OvaCudaChain *chain, void *stream)
+{
+  if (!s || !d || !x || !dw_w || !w || !y || variant < 0 || variant > 3 || s->n <= 0 || s->c <= 0 || s->c % 8 ||
+      s->c > 256 || s->k <= 0 || s->kh != 1 || s->kw != 1 || s->sh != 1 || s->sw != 1 || s->ph != 0 || s->pw != 0 ||
+      s->oh != s->h || s->ow != s->w || s->oh <= 0 || s->ow <= 0 || s->c_off < 0 || s->ldc < s->c_off + s->k ||
+      d->h <= 0 || d->w <= 0 || d->kh <= 0 || d->kw <= 0 || d->sh <= 0 || d->sw <= 0 || d->ph < 0 || d->pw < 0 ||
+      !aligned16 (x) || !aligned16 (dw_w) || !aligned16 (w))
+    return cudaErrorInvalidValue;
+  /* the output pixels are the depthwise convolution's */
+  if ((d->h + 2 * d->ph - d->kh) / d->sh + 1 != s->oh || (d->w + 2 * d->pw - d->kw) / d->sw + 1 != s->ow)
+    return cudaErrorInvalidValue;
+  const int64_t M = (int64_t) s->n * s->oh * s->ow;
+  if (M >= (1ll << 31) - 256 || (int64_t) s->n * d->h * d->w * s->c >= (1ll << 31) || M * s->ldc >= (1ll << 40))
+    return cudaErrorInvalidValue;
+  const int kpad = (s->c + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD;
+  OvaCudaChain dch = {}, ch = {};
+  if (dw_chain)
+    dch = *dw_chain;
+  if (chain)
+    ch = *chain;
+  const __half *xh = (const __half *) x, *wh = (const __half *) w;
+  __half *yh = (__half *) y;
+  cudaStream_t st = (cudaStream_t) stream;
+  switch (variant) {
+    case 0: return launch_dwpw<2> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    case 1: return launch_dwpw<4> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    case 2: return launch_dwpw<8> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    default: return launch_dwpw<16> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
   }
 }

@@ -257,6 +257,20 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t
   }
 }
 
+/* Eight fp16 values of @v into the fp32 accumulators: max or sum. */
+__device__ __forceinline__ void
+pool_acc8 (float *acc, const uint4 v, bool is_max)
+{
+  const unsigned u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+  for (int e = 0; e < 4; e++) {
+    const float2 f = __half22float2 (__halves2half2 (__ushort_as_half ((unsigned short) (u[e] & 0xffffu)),
+                                                    __ushort_as_half ((unsigned short) (u[e] >> 16))));
+    acc[2 * e] = is_max ? fmaxf (acc[2 * e], f.x) : acc[2 * e] + f.x;
+    acc[2 * e + 1] = is_max ? fmaxf (acc[2 * e + 1], f.y) : acc[2 * e + 1] + f.y;
+  }
+}
+
 /* fp16 NHWC pooling, 8 channels per thread: one 16-byte load per window
  * pixel (neighbouring threads take neighbouring channel groups of a pixel),
  * fp32 arithmetic, one 16-byte store into y[q * ldc + c_off + cc]. Needs
@@ -264,7 +278,7 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t
 __global__ void
 k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldc, int c_off,
                 int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
-                int is_max, int incl, OvaCudaChain c)
+                int is_max, int incl, int pred, OvaCudaChain c)
 {
   pdl_entry ();
   const unsigned groups = (unsigned) ch / 8;
@@ -278,24 +292,38 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
     for (int e = 0; e < 8; e++)
       acc[e] = is_max ? -INFINITY : 0.f;
     int cnt = 0;
-    for (int ky = 0; ky < kh; ky++) {
-      const int iy = oy * sh - ph + ky * dh;
-      if (iy < 0 || iy >= h)
-        continue;
-      for (int kx = 0; kx < kw; kx++) {
-        const int ix = ox * sw - pw + kx * dw;
-        if (ix < 0 || ix >= w)
+    const int ix0 = ox * sw - pw;
+    if (pred && is_max && dw == 1 && ix0 <= w - 1 && ix0 + kw - 1 >= 0) {
+      /* max, window meeting the row: a tap outside the image reads the
+       * nearest pixel (clamped), which lies inside the window and so changes
+       * no maximum; four taps are loaded at once, with no branch per tap */
+      for (int ky = 0; ky < kh; ky++) {
+        const int iy = oy * sh - ph + ky * dh;
+        if (iy < 0 || iy >= h)
           continue;
-        const uint4 v = *(const uint4 *) (xp + ((size_t) iy * w + ix) * ch);
-        const unsigned u[4] = { v.x, v.y, v.z, v.w };
+        const __half *row = xp + (size_t) iy * w * ch;
+        for (int kx = 0; kx < kw; kx += 4) {
+          uint4 v[4];
 #pragma unroll
-        for (int e = 0; e < 4; e++) {
-          const float2 f = __half22float2 (__halves2half2 (__ushort_as_half ((unsigned short) (u[e] & 0xffffu)),
-                                                          __ushort_as_half ((unsigned short) (u[e] >> 16))));
-          acc[2 * e] = is_max ? fmaxf (acc[2 * e], f.x) : acc[2 * e] + f.x;
-          acc[2 * e + 1] = is_max ? fmaxf (acc[2 * e + 1], f.y) : acc[2 * e + 1] + f.y;
+          for (int t = 0; t < 4; t++)
+            v[t] = *(const uint4 *) (row + (size_t) min (max (ix0 + min (kx + t, kw - 1), 0), w - 1) * ch);
+#pragma unroll
+          for (int t = 0; t < 4; t++)
+            pool_acc8 (acc, v[t], true);
         }
-        cnt++;
+      }
+    } else {
+      for (int ky = 0; ky < kh; ky++) {
+        const int iy = oy * sh - ph + ky * dh;
+        if (iy < 0 || iy >= h)
+          continue;
+        for (int kx = 0; kx < kw; kx++) {
+          const int ix = ix0 + kx * dw;
+          if (ix < 0 || ix >= w)
+            continue;
+          pool_acc8 (acc, *(const uint4 *) (xp + ((size_t) iy * w + ix) * ch), is_max);
+          cnt++;
+        }
       }
     }
     if (!is_max) {
@@ -354,7 +382,7 @@ k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c
  * warp's loads are contiguous), fp32 weights as two float4, fp32
  * accumulation, one 16-byte store. KH, KW > 0 unroll the window (0: any).
  * Needs c, ldc, c_off multiples of 8 and 16-byte aligned x, y, w. */
-template <int KH, int KW>
+template <int KH, int KW, bool PRED>
 __global__ void __launch_bounds__ (256)
 k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const float *__restrict__ w,
                   const float *__restrict__ bias, int n, int c, int h, int wd, int oh, int ow, int kh, int kw, int sh,
@@ -377,14 +405,27 @@ k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const fl
 #pragma unroll
     for (int r = 0; r < R; r++) {
       const int iy = iy0 + r;
-      if (iy < 0 || iy >= h)
+      if (!PRED && (iy < 0 || iy >= h))
         continue;
 #pragma unroll
       for (int s = 0; s < S; s++) {
         const int ix = ix0 + s;
-        if (ix < 0 || ix >= wd)
+        if (!PRED && (ix < 0 || ix >= wd))
           continue;
-        const uint4 v = *(const uint4 *) (xb + ((size_t) iy * wd + ix) * c);
+        uint4 v;
+        if (PRED) {
+          /* no branch around the loads: every tap reads a pixel that
+           * exists (clamped) and a tap outside the image counts as zero,
+           * so all of a row's loads are in flight at once instead of one
+           * memory round trip per tap */
+          const bool in = iy >= 0 && iy < h && ix >= 0 && ix < wd;
+          const int cy = min (max (iy, 0), h - 1), cx = min (max (ix, 0), wd - 1);
+          v = *(const uint4 *) (xb + ((size_t) cy * wd + cx) * c);
+          if (!in)
+            v = make_uint4 (0, 0, 0, 0);
+        } else {
+          v = *(const uint4 *) (xb + ((size_t) iy * wd + ix) * c);
+        }
         const float4 w0 = *(const float4 *) (w + (r * S + s) * c + cc);
         const float4 w1 = *(const float4 *) (w + (r * S + s) * c + cc + 4);
         const float2 p0 = __half22float2 (*(const __half2 *) &v.x), p1 = __half22float2 (*(const __half2 *) &v.y);
@@ -568,6 +609,18 @@ vec8_enabled ()
     enabled = !e || atoi (e) != 0;
   }
   return enabled;
+}
+
+/* OVA_CUDA_POOL_PRED=1: max pooling on 8 channels per thread loads four
+ * window taps at once from clamped pixels instead of one per branch
+ * (opt-in until measured on a GPU). */
+int
+pool_pred_enabled ()
+{
+  /* read at each launch (captured once into the plan's graph), so that
+   * one process can compare both */
+  const char *e = getenv ("OVA_CUDA_POOL_PRED");
+  return e && atoi (e) != 0;
 }
 
 Dims
@@ -788,7 +841,7 @@ ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int n
       (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
     launch_k (k_pool_nhwc_h8, blocks (n / 8), 256, 0, S (stream), (const __half *) x, (__half *) y, (unsigned) (n / 8),
                                                            (int) ch, (int) ldc, (int) c_off, h, w, oh, ow, kh, kw,
-                                                           sh, sw, ph, pw, dh, dw, is_max, incl, c);
+                                                           sh, sw, ph, pw, dh, dw, is_max, incl, pool_pred_enabled (), c);
     return cudaGetLastError ();
   }
   if (half)
@@ -857,15 +910,17 @@ ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const fl
     __half *yh = (__half *) y;
     const int64_t groups = total / 8;
     const int l = (int) ldc, o = (int) c_off;
+    const bool pred = vec8 == 2;
+#define OVA_DW8(KH_, KW_)                                                                                        \
+  launch_k (pred ? k_dwconv_nhwc_h8<KH_, KW_, true> : k_dwconv_nhwc_h8<KH_, KW_, false>, blocks (groups), 256, 0, \
+            S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, l, o, ch)
     if (kh == 3 && kw == 3)
-      launch_k (k_dwconv_nhwc_h8<3, 3>, blocks (groups), 256, 0, S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
-                                                                       sh, sw, ph, pw, l, o, ch);
+      OVA_DW8 (3, 3);
     else if (kh == 5 && kw == 5)
-      launch_k (k_dwconv_nhwc_h8<5, 5>, blocks (groups), 256, 0, S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
-                                                                       sh, sw, ph, pw, l, o, ch);
+      OVA_DW8 (5, 5);
     else
-      launch_k (k_dwconv_nhwc_h8<0, 0>, blocks (groups), 256, 0, S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw,
-                                                                       sh, sw, ph, pw, l, o, ch);
+      OVA_DW8 (0, 0);
+#undef OVA_DW8
   } else if (half)
     launch_k (k_dwconv_nhwc<__half>, blocks (total), 256, 0, S (stream), (const __half *) x, (__half *) y, w, bias, n, c, h, wd, oh, ow,
                                                           kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);

@@ -108,7 +108,8 @@ int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch,
  * c_off = 0 for a plain output; a channel Concat's slice otherwise). @vec8:
  * fp16 with c, ldc, c_off multiples of 8 and 16-byte aligned pointers run
  * the kernel that computes 8 channels per thread with 16-byte accesses
- * where those hold; otherwise one element per thread. */
+ * where those hold (@vec8 = 2: its variant that reads clamped pixels
+ * without a branch per tap); otherwise one element per thread. */
 int ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h,
                           int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldc,
                           int64_t c_off, int vec8, const OvaCudaChain *chain, void *stream);
@@ -151,6 +152,32 @@ int ova_cuda_conv_igemm_tile (int tile, int *bm, int *bn);
  * padding and c % 8 == 0, mma.sync straight from global memory); NULL past
  * the last. */
 const char *ova_cuda_conv_igemm_tile_name (int tile);
+
+/* A depthwise convolution followed by a 1x1 convolution (stride 1, no
+ * padding) in one kernel, fp16 NHWC: each block computes the depthwise
+ * outputs of 64 pixels for all @s->c channels into shared memory (bias,
+ * @dw_chain, rounded to fp16: what the depthwise kernel would store) and
+ * multiplies them with the 1x1 weights on tensor cores (mma.sync, fp32
+ * accumulation), so the depthwise output never goes through memory. @x is
+ * the depthwise input [n][d->h][d->w][c]; @dw_w [kh*kw][c] fp32; @w the 1x1
+ * weights in the implicit-GEMM layout; @s the 1x1 convolution's shape (its
+ * input n x oh x ow x c is the depthwise output), its output stored as by
+ * ova_cuda_conv_igemm_nhwc. ADD_TENSOR operands of @dw_chain are read at the
+ * depthwise output's plain index. Needs c % 8 == 0, c <= 256, 16-byte
+ * aligned @x, @dw_w, @w. @variant: 0..3, 8 * 2^(variant+1) output channels
+ * per block (ova_cuda_conv_dwpw_variant_name); cudaErrorInvalidValue where
+ * it does not apply. */
+typedef struct {
+  int h, w;                   /* depthwise input pixels per image */
+  int kh, kw, sh, sw, ph, pw; /* its window, strides, symmetric pads */
+} OvaCudaDwShape;
+
+int ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_bias, const OvaCudaChain *dw_chain,
+                             const OvaCudaDwShape *d, const void *w, const float *bias, void *y,
+                             const OvaCudaConvShape *s, int variant, const OvaCudaChain *chain, void *stream);
+
+/* "dwpw-16" ... "dwpw-128" (output channels per block); NULL past the last. */
+const char *ova_cuda_conv_dwpw_variant_name (int variant);
 
 /* Programmatic dependent launch of ova's kernels (launch.cuh): on unless
  * OVA_CUDA_PDL=0 or switched off here (the backend does when a CUDA graph
