@@ -237,6 +237,16 @@ opt_in_set (gboolean on)
       g_unsetenv (opt_in_envs[i]);
 }
 
+/* The benchmark rows that run the CUDA graph over several streams */
+static void
+streams_set (gboolean on)
+{
+  if (on)
+    g_setenv ("OVA_CUDA_STREAMS", "4", TRUE);
+  else
+    g_unsetenv ("OVA_CUDA_STREAMS");
+}
+
 /* 5. the convolution models of make-conv-models.py, in name order */
 static void
 check_conv_models (const char *dir)
@@ -321,6 +331,52 @@ check_conv_models (const char *dir)
     g_free (base);
   }
   g_ptr_array_free (names, TRUE);
+}
+
+/* The CUDA graph captured over several streams (OVA_CUDA_STREAMS): the same
+ * kernels as a plain eager run of the same engine, so any missing
+ * dependency between streams shows as a difference (20 replays, each
+ * bit-identical to the eager run, fp16). With @opt_in, all opt-in kernels. */
+static void
+check_streams (const char *model, int batch, float lo, float hi, gboolean opt_in)
+{
+  GError *e = NULL;
+  if (opt_in)
+    opt_in_set (TRUE);
+  g_setenv ("OVA_CUDA_STREAMS", "4", TRUE);
+  OvaEngine *gpu = engine (model, "cuda", OVA_PRECISION_FP16, batch, NULL, &e);
+  char *base = g_path_get_basename (model);
+  int64_t n = gpu ? input_numel (gpu, batch) : 0, m1 = 0, m2 = 0;
+  float *x = random_input (n, lo, hi, 7 + batch);
+  g_setenv ("OVA_CUDA_GRAPH", "0", TRUE);
+  float *ref = gpu ? run_io (gpu, x, batch, TRUE, &m1, &e) : NULL;
+  g_unsetenv ("OVA_CUDA_GRAPH");
+  double worst = 0;
+  int runs = 0;
+  for (int i = 0; ref && i < 20; i++) {
+    float *y = run_io (gpu, x, batch, TRUE, &m2, &e);
+    if (!y || m1 != m2)
+      break;
+    for (int64_t j = 0; j < m1; j++) {
+      double d = fabs ((double) y[j] - ref[j]);
+      worst = isnan (d) || d > worst ? (isnan (d) ? INFINITY : d) : worst;
+    }
+    runs++;
+    g_free (y);
+  }
+  gboolean ok = runs == 20 && worst == 0;
+  printf ("RESULT streams %s batch %d%s: %d graph replays over 4 streams, max|diff| vs eager %.3g %s\n", base, batch,
+          opt_in ? " opt-in kernels" : "", runs, worst, ok ? "pass" : "FAIL");
+  if (!ok)
+    fail ("streams", e);
+  g_clear_error (&e);
+  g_free (x);
+  g_free (ref);
+  g_free (base);
+  ova_engine_free (gpu);
+  g_unsetenv ("OVA_CUDA_STREAMS");
+  if (opt_in)
+    opt_in_set (FALSE);
 }
 
 /* 2. fp32 against the CPU backend, several batches of one engine */
@@ -635,16 +691,19 @@ bench (const char *model)
    * kernel launches instead of programmatic dependent launch, and no 1x1
    * mma.sync kernel; then with the opt-in space-to-depth first layer, and
    * with every opt-in kernel (fp16-new: opt_in_envs) */
-  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-s2d", "fp16-new" };
-  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_S2D", NULL };
-  static const char *vals[] = { NULL, NULL, "0", "0", "1", NULL };
+  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-s2d", "fp16-new",
+                                 "fp16-streams", "fp16-new-streams" };
+  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_S2D", NULL, NULL, NULL };
+  static const char *vals[] = { NULL, NULL, "0", "0", "1", NULL, NULL, NULL };
   for (int p = 0; p < (int) G_N_ELEMENTS (names); p++) {
     OvaPrecision prec = p == 1 ? OVA_PRECISION_FP32 : OVA_PRECISION_FP16;
     GError *e = NULL;
     if (envs[p])
       g_setenv (envs[p], vals[p], TRUE);
-    if (!strcmp (names[p], "fp16-new"))
+    if (g_str_has_prefix (names[p], "fp16-new"))
       opt_in_set (TRUE);
+    if (g_str_has_suffix (names[p], "-streams"))
+      streams_set (TRUE);
     OvaEngine *g = engine (model, "cuda", prec, 64, NULL, &e); /* plans for smaller batches are built on demand */
     if (!g) {
       fail ("bench: engine", e);
@@ -652,6 +711,7 @@ bench (const char *model)
       if (envs[p])
         g_unsetenv (envs[p]);
       opt_in_set (FALSE);
+      streams_set (FALSE);
       continue;
     }
     for (int b = 0; b < 4; b++) {
@@ -691,7 +751,7 @@ bench (const char *model)
                 batch * 1000.0 / ms[2]);
         fflush (stdout);
       }
-      if (ok && (p < 2 || !strcmp (names[p], "fp16-new")) && (batch == 1 || batch == 32)) {
+      if (ok && (p < 2 || g_str_has_prefix (names[p], "fp16-new")) && (batch == 1 || batch == 32)) {
         /* kernel-by-kernel times, reported when the engine is freed */
         g_setenv ("OVA_CUDA_PROFILE", p == 1 ? "1" : "2", TRUE); /* fp16: every node too */
         for (int i = 0; i < 5 && ok; i++)
@@ -706,6 +766,7 @@ bench (const char *model)
     if (envs[p])
       g_unsetenv (envs[p]);
     opt_in_set (FALSE);
+    streams_set (FALSE);
   }
 }
 
@@ -796,6 +857,12 @@ main (int argc, char **argv)
   check_parity (yolox, 1, yb, 1, 0, 255, cache);
   check_parity (yolox_dyn, 8, db, 3, 0, 255, NULL);
   check_parity (osnet, 16, ob, 3, -2, 2, NULL);
+  /* the opt-in multi-stream graph: yolox at batch 1 (where it is for) and 8, osnet */
+  check_streams (yolox_dyn, 1, 0, 255, FALSE);
+  check_streams (yolox_dyn, 8, 0, 255, FALSE);
+  check_streams (osnet, 16, -2, 2, FALSE);
+  check_streams (yolox_dyn, 1, 0, 255, TRUE);
+  check_streams (yolox_dyn, 8, 0, 255, TRUE);
   g_unlink (cache);
   check_preprocess (do_bench);
   if (frames)

@@ -130,6 +130,9 @@ typedef struct {
   gboolean graph_failed;
   cudaStream_t last;
   cudaEvent_t legacy_done;
+  /* OVA_CUDA_STREAMS: the streams besides st->stream that a capture forks to */
+  cudaStream_t aux[7];
+  int n_aux;
   /* OVA_CUDA_PROFILE: per-node times of eager runs */
   double *prof_ms, *prof_epi;
   int prof_runs;
@@ -1592,6 +1595,8 @@ cuda_release (void *state)
     cublasLtDestroy (st->lt);
   if (st->legacy_done)
     cudaEventDestroy (st->legacy_done);
+  for (int i = 0; i < st->n_aux; i++)
+    cudaStreamDestroy (st->aux[i]);
   g_free (st->prof_ms);
   g_free (st->prof_epi);
   if (st->stream)
@@ -2210,6 +2215,203 @@ done:
   return ok;
 }
 
+/* ---------------------------------------------------- multi-stream capture */
+
+/* OVA_CUDA_STREAMS=N (2 to 8; unset or 1: off, opt-in until measured on a
+ * GPU): the CUDA graph is captured over N streams, so that independent
+ * branches of the network (YOLOX's CSP halves and its six head branches)
+ * run side by side; at batch 1 no kernel fills the GPU, and the longest
+ * chain of yolox_nano's kernels is about two thirds of them. Each kernel
+ * waits for every earlier kernel that touches memory it touches (read after
+ * write, write after read, write after write, on whole buffers), so the
+ * memory plan's reuse of buffers stays safe, and library calls (one shared
+ * workspace) stay in order. */
+typedef struct {
+  uintptr_t lo, hi;
+} Range;
+
+#define MAX_ACCESS 24
+
+typedef struct {
+  Range r[MAX_ACCESS], w[MAX_ACCESS];
+  int nr, nw;
+  gboolean all; /* too many to list: depends on everything before it */
+  gboolean lib; /* cuDNN or cuBLASLt: the shared workspace */
+} Access;
+
+static int
+streams_wanted (void)
+{
+  const char *s = g_getenv ("OVA_CUDA_STREAMS");
+  int n = s ? atoi (s) : 1;
+  return CLAMP (n, 1, 8);
+}
+
+/* The device buffer value @v lives in (its root's, whole); FALSE for
+ * constants (never written) and values without memory. */
+static gboolean
+value_range (OvaPlan *plan, CudaState *st, int v, Range *r)
+{
+  OvaGraph *g = plan->g;
+  if (v < 0)
+    return FALSE;
+  int root = root_of (g, v);
+  OvaValue *x = OVA_VALUE (g, root);
+  if (x->data)
+    return FALSE;
+  void *p = vptr (plan, st, root);
+  if (!p)
+    return FALSE;
+  size_t bytes = MAX (x->bytes, (size_t) ova_value_numel (x) * (st->half ? 2 : 4));
+  r->lo = (uintptr_t) p;
+  r->hi = r->lo + MAX (bytes, 1);
+  return TRUE;
+}
+
+static void
+access_add (OvaPlan *plan, CudaState *st, Access *a, int v, gboolean write)
+{
+  Range r;
+  if (!value_range (plan, st, v, &r))
+    return;
+  if ((write ? a->nw : a->nr) >= MAX_ACCESS) {
+    a->all = TRUE;
+    return;
+  }
+  if (write)
+    a->w[a->nw++] = r;
+  else
+    a->r[a->nr++] = r;
+}
+
+/* What node @n's inputs, post-op operands and chain operands are */
+static void
+access_node_reads (OvaPlan *plan, CudaState *st, Access *a, const CKernel *k)
+{
+  OvaNode *n = OVA_NODE (plan->g, k->ni);
+  for (int i = 0; i < n->n_inputs; i++)
+    access_add (plan, st, a, n->inputs[i], FALSE);
+  for (int i = 0; i < n->n_post; i++)
+    if (n->post[i].kind == OVA_POST_ADD)
+      access_add (plan, st, a, n->post[i].operand, FALSE);
+  for (int i = 0; i < k->chain.n; i++)
+    access_add (plan, st, a, k->chain_value[i], FALSE);
+}
+
+static void
+kernel_access (OvaPlan *plan, CudaState *st, const CKernel *k, Access *a)
+{
+  OvaNode *n = OVA_NODE (plan->g, k->ni);
+  memset (a, 0, sizeof *a);
+  access_node_reads (plan, st, a, k);
+  for (int i = 0; i < k->n_parts; i++)
+    access_add (plan, st, a, k->parts[i].value, FALSE);
+  if (k->dwpw_from >= 0) /* it reads what the depthwise kernel would have */
+    access_node_reads (plan, st, a, &st->k[k->dwpw_from]);
+  for (int i = 0; i < n->n_outputs; i++)
+    access_add (plan, st, a, n->outputs[i], TRUE);
+  if (k->cat_out >= 0)
+    access_add (plan, st, a, k->cat_out, TRUE);
+  a->lib = k->kind == C_GEMM || (k->kind == C_CONV && !k->ig && !k->dw_w && k->dwpw_from < 0);
+}
+
+static gboolean
+ranges_meet (const Range *a, int na, const Range *b, int nb)
+{
+  for (int i = 0; i < na; i++)
+    for (int j = 0; j < nb; j++)
+      if (a[i].lo < b[j].hi && b[j].lo < a[i].hi)
+        return TRUE;
+  return FALSE;
+}
+
+static gboolean
+access_conflict (const Access *a, const Access *b)
+{
+  return a->all || b->all || (a->lib && b->lib) || ranges_meet (a->w, a->nw, b->r, b->nr) ||
+         ranges_meet (a->r, a->nr, b->w, b->nw) || ranges_meet (a->w, a->nw, b->w, b->nw);
+}
+
+/* Enqueues the plan's kernels over 1 + st->n_aux streams while st->stream
+ * is capturing, forking from it and joining back before the outputs. */
+static gboolean
+enqueue_multi_stream (OvaPlan *plan, CudaState *st, int nstreams, GError **error)
+{
+  while (st->n_aux < nstreams - 1) {
+    if (cudaStreamCreateWithFlags (&st->aux[st->n_aux], cudaStreamNonBlocking) != cudaSuccess)
+      return cu_ok (cudaGetLastError (), "stream", plan, -1, error);
+    st->n_aux++;
+  }
+  cudaStream_t ss[8];
+  ss[0] = st->stream;
+  for (int i = 1; i < nstreams; i++)
+    ss[i] = st->aux[i - 1];
+  Access *acc = g_new0 (Access, st->n + 1);
+  cudaEvent_t *ev = g_new0 (cudaEvent_t, st->n + 1);
+  int *on = g_new (int, st->n + 1); /* stream of each launched kernel, -1: none */
+  int last[8], waited[8][8];
+  cudaEvent_t fork = NULL;
+  gboolean ok = cudaEventCreateWithFlags (&fork, cudaEventDisableTiming) == cudaSuccess &&
+                cudaEventRecord (fork, ss[0]) == cudaSuccess;
+  for (int i = 0; i < nstreams; i++) {
+    last[i] = -1;
+    for (int j = 0; j < nstreams; j++)
+      waited[i][j] = -1;
+    if (ok && i > 0)
+      ok = cudaStreamWaitEvent (ss[i], fork, 0) == cudaSuccess;
+  }
+  for (int pos = 0; ok && pos < st->n; pos++) {
+    CKernel *k = &st->k[pos];
+    on[pos] = -1;
+    if (k->kind == C_NOOP || k->fused_away)
+      continue;
+    kernel_access (plan, st, k, &acc[pos]);
+    /* the latest conflicting kernel on each stream */
+    int dep[8];
+    for (int i = 0; i < nstreams; i++)
+      dep[i] = -1;
+    for (int q = pos - 1; q >= 0; q--)
+      if (on[q] >= 0 && dep[on[q]] < 0 && access_conflict (&acc[q], &acc[pos]))
+        dep[on[q]] = q;
+    /* continue the stream whose last kernel is the latest dependency;
+     * without one, the least recently used stream */
+    int pick = -1;
+    for (int i = 0; i < nstreams; i++)
+      if (dep[i] >= 0 && dep[i] == last[i] && (pick < 0 || dep[i] > dep[pick]))
+        pick = i;
+    if (pick < 0) {
+      pick = 0;
+      for (int i = 1; i < nstreams; i++)
+        if (last[i] < last[pick])
+          pick = i;
+    }
+    for (int i = 0; ok && i < nstreams; i++)
+      if (i != pick && dep[i] > waited[pick][i]) {
+        ok = cudaStreamWaitEvent (ss[pick], ev[dep[i]], 0) == cudaSuccess;
+        waited[pick][i] = dep[i];
+      }
+    ok = ok && enqueue (plan, st, k, ss[pick], error);
+    ok = ok && cudaEventCreateWithFlags (&ev[pos], cudaEventDisableTiming) == cudaSuccess &&
+         cudaEventRecord (ev[pos], ss[pick]) == cudaSuccess;
+    on[pos] = pick;
+    last[pick] = pos;
+  }
+  for (int i = 1; ok && i < nstreams; i++)
+    if (last[i] >= 0)
+      ok = cudaStreamWaitEvent (ss[0], ev[last[i]], 0) == cudaSuccess;
+  if (!ok && error && !*error)
+    cu_ok (cudaGetLastError (), "multi-stream capture", plan, -1, error);
+  for (int pos = 0; pos < st->n; pos++)
+    if (ev[pos])
+      cudaEventDestroy (ev[pos]);
+  if (fork)
+    cudaEventDestroy (fork);
+  g_free (ev);
+  g_free (on);
+  g_free (acc);
+  return ok;
+}
+
 static gboolean
 cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
 {
@@ -2328,8 +2530,23 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
     GError *cerr = NULL;
     cudaGraph_t graph = NULL;
     cudaError_t ee = cudaSuccess;
-    for (int attempt = 0; attempt < 2 && !ok; attempt++) {
-      if (attempt) {
+    /* OVA_CUDA_STREAMS: first over several streams (plain launches:
+     * programmatic dependence is an edge to the previous kernel of one
+     * stream), then as usual if that capture fails */
+    int nstreams = streams_wanted ();
+    int pdl_was = ova_cuda_pdl_enabled ();
+    for (int attempt = nstreams > 1 ? -1 : 0; attempt < 2 && !ok; attempt++) {
+      if (attempt == 0 && nstreams > 1) {
+        g_message ("%s: CUDA graph capture over %d streams failed (%s), capturing on one", g->path, nstreams,
+                   cerr ? cerr->message : cudaGetErrorString (ee));
+        g_clear_error (&cerr);
+        cudaGetLastError ();
+        ova_cuda_set_pdl (pdl_was);
+        if (graph)
+          cudaGraphDestroy (graph);
+        graph = NULL;
+      }
+      if (attempt == 1) {
         if (!ova_cuda_pdl_enabled ())
           break;
         g_message ("%s: CUDA graph capture failed with programmatic dependent launch (%s), capturing plain launches",
@@ -2342,7 +2559,11 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
         graph = NULL;
       }
       ok = cudaStreamBeginCapture (st->stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
-      for (int pos = 0; ok && pos < st->n; pos++)
+      if (attempt < 0) {
+        ova_cuda_set_pdl (0);
+        ok = ok && enqueue_multi_stream (plan, st, nstreams, &cerr);
+      }
+      for (int pos = 0; ok && attempt >= 0 && pos < st->n; pos++)
         ok = enqueue (plan, st, &st->k[pos], st->stream, &cerr);
       ok = ok && enqueue_outputs (plan, st, st->stream, &cerr);
       ee = cudaStreamEndCapture (st->stream, &graph);
@@ -2350,6 +2571,11 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
       if (ok && cudaGraphInstantiate (&st->exec, graph, 0) != cudaSuccess) {
         st->exec = NULL;
         ok = FALSE;
+      }
+      if (ok && attempt < 0) {
+        ova_cuda_set_pdl (pdl_was); /* for the other plans' captures */
+        if (plan->verbose)
+          g_printerr ("ova-engine: CUDA graph captured over %d streams\n", nstreams);
       }
     }
     st->graph = graph;
