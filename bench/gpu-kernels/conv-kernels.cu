@@ -94,8 +94,9 @@ run_dw (void *p)
 {
   Run *r = (Run *) p;
   const OvaCudaConvShape &s = r->s;
+  /* s.tile: 1 the 8-channel kernel, 2 its branch-free variant */
   return ova_cuda_dwconv_nhwc (r->x, r->y, 1, r->dw_w, r->bias, s.n, s.c, s.h, s.w, s.oh, s.ow, s.kh, s.kw, s.sh,
-                               s.sw, s.ph, s.pw, s.k, 0, 1, &r->chain, r->st);
+                               s.sw, s.ph, s.pw, s.k, 0, s.tile, &r->chain, r->st);
 }
 
 static int
@@ -168,9 +169,12 @@ main (int argc, char **argv)
     printf ("RESULT conv-kernels batch %d chain %s layer \"%s\" variant memcpy-of-input %.4f ms %.0f GB/s\n", batch,
             chain_name, l->name, tc, 4.0 * xin / tc / 1e6);
     if (l->depthwise) {
-      float t = time_ms (st, 50, run_dw, &r);
-      printf ("RESULT conv-kernels batch %d chain %s layer \"%s\" variant dw-vec8 %.4f ms %.0f GB/s\n", batch,
-              chain_name, l->name, t, bytes / t / 1e6);
+      for (int v = 1; v <= 2; v++) {
+        s.tile = v;
+        float t = time_ms (st, 50, run_dw, &r);
+        printf ("RESULT conv-kernels batch %d chain %s layer \"%s\" variant %s %.4f ms %.0f GB/s\n", batch,
+                chain_name, l->name, v == 2 ? "dw-vec8-branch-free" : "dw-vec8", t, bytes / t / 1e6);
+      }
     } else {
       const char *name;
       for (int t = 0; (name = ova_cuda_conv_igemm_tile_name (t)); t++) {
