@@ -182,17 +182,28 @@ def dw_model(cin, c, k, s, h, w, seed):
     return finish(nodes, inits, 'dw_%d_%d_k%d_s%d' % (cin, c, k, s), ['N', cin, h, w], ['N', 2 * c, oh, ow])
 
 
-def dwpw_model(c, k, s, cout, h, w, cat, seed):
+def dwpw_model(c, k, s, cout, h, w, cat, seed, mode='branch'):
     """YOLOX's DWConv: depthwise kxk + SiLU, then 1x1 (c -> cout) + SiLU, the
-    pair that runs as one kernel with OVA_CUDA_DWPW. The depthwise input has
-    another reader after the pair (a residual branch), and with @cat the 1x1
-    output is written into a Concat slice."""
+    pair that runs as one kernel with OVA_CUDA_DWPW. @mode 'branch': the
+    depthwise input has another reader after the pair (a residual branch),
+    and with @cat the 1x1 output is written into a Concat slice; 'alone': the
+    depthwise convolution is its input's only reader (the memory plan frees
+    that input before the 1x1 node); 'residual': a residual Add fused into
+    the depthwise convolution (stride 1; not fused with the 1x1 then)."""
     rng = np.random.default_rng(seed)
     nodes, inits = [], []
     x = channel_add(nodes, inits, rng, 'in', 'X', c)
     a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, c, c, 1, 1, 0))
     d = silu(nodes, dwconv(nodes, inits, rng, 'dw', a, c, k, s))
+    if mode == 'residual':
+        nodes.append(helper.make_node('Add', [d, a], ['dres'], name='dres'))
+        d = 'dres'
     p = silu(nodes, conv(nodes, inits, rng, 'pw', d, c, cout, 1, 1, 0))
+    oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
+    if mode != 'branch':
+        channel_add(nodes, inits, rng, 'Y', p, cout)
+        return finish(nodes, inits, 'dwpw_%d_k%d_s%d_%d_%s' % (c, k, s, cout, mode), ['N', c, h, w],
+                      ['N', cout, oh, ow])
     b = conv(nodes, inits, rng, 'conv_b', a, c, cout, 1, s, 0)  # reads the depthwise input again
     if cat:
         nodes.append(helper.make_node('Concat', [p, b], ['cat'], name='cat', axis=1))
@@ -201,7 +212,6 @@ def dwpw_model(c, k, s, cout, h, w, cat, seed):
         nodes.append(helper.make_node('Add', [p, b], ['res'], name='res'))
         y, cy = 'res', cout
     channel_add(nodes, inits, rng, 'Y', y, cy)
-    oh, ow = (h + 2 * (k // 2) - k) // s + 1, (w + 2 * (k // 2) - k) // s + 1
     return finish(nodes, inits, 'dwpw_%d_k%d_s%d_%d' % (c, k, s, cout), ['N', c, h, w], ['N', cy, oh, ow])
 
 
@@ -264,6 +274,10 @@ def main():
                                       (264, 3, 1, 16, 5, 7, 0)]:
         onnx.save(dwpw_model(c, k, s, cout, h, w, cat, seed=c + k + cout),
                   os.path.join(out, 'dwpw_%03d_k%d_s%d_%03d.onnx' % (c, k, s, cout)))
+        n += 1
+    for c, k, s, cout, h, w, mode in [(48, 3, 2, 40, 11, 13, 'alone'), (32, 3, 1, 24, 9, 9, 'residual')]:
+        onnx.save(dwpw_model(c, k, s, cout, h, w, 0, seed=c + k + cout, mode=mode),
+                  os.path.join(out, 'dwpw_%03d_k%d_s%d_%03d_%s.onnx' % (c, k, s, cout, mode)))
         n += 1
     # max pools alone: 13x13 over a 7x9 image, 3x3 stride 2, 2x2 ceil mode on odd sizes, 7x7
     for c, k, s, pad, ceil, h, w in [(16, 13, 1, 6, 0, 7, 9), (24, 3, 2, 1, 0, 11, 9), (8, 2, 2, 0, 1, 7, 9),

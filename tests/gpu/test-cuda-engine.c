@@ -216,6 +216,8 @@ static const char *const mma1x1_tiles[] = { "1x1-16x16",  "1x1-16x32",  "1x1-16x
                                             "1x1-32x16",  "1x1-32x32",  "1x1-32x64",  "1x1p-16x16",
                                             "1x1p-16x32", "1x1p-32x16", "1x1p-32x32" };
 
+static void check_fused_outputs (const char *model, int batch, float lo, float hi);
+
 /* The variants of the depthwise + 1x1 kernel (output channels per block) */
 static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128" };
 
@@ -283,13 +285,17 @@ check_conv_models (const char *dir)
       check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "scalar");
       check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "pred");
     }
-    /* depthwise + 1x1 in one kernel: the fastest variant, then each */
-    if (g_str_has_prefix (base, "dwpw_") || g_str_has_prefix (base, "dw_")) {
+    /* depthwise + 1x1 in one kernel: the fastest variant, then each, each
+     * kernel against the reference (the depthwise kernel runs too in check
+     * mode), then the whole model without check mode (the depthwise launch
+     * left out) against the unfused engine */
+    if (g_str_has_prefix (base, "dwpw_")) {
       g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
       check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
       check_kernels_ova_as (m, 3, -2, 2, FALSE, NULL, "pred");
       g_unsetenv ("OVA_CUDA_DWPW");
-      for (guint v = 0; g_str_has_prefix (base, "dwpw_") && v < G_N_ELEMENTS (dwpw_variants); v++) {
+      check_fused_outputs (m, 3, -2, 2);
+      for (guint v = 0; v < G_N_ELEMENTS (dwpw_variants); v++) {
         g_setenv ("OVA_CUDA_DWPW", dwpw_variants[v], TRUE);
         check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
         g_unsetenv ("OVA_CUDA_DWPW");
@@ -333,32 +339,80 @@ check_conv_models (const char *dir)
   g_ptr_array_free (names, TRUE);
 }
 
-/* The CUDA graph captured over several streams (OVA_CUDA_STREAMS): the same
- * kernels as a plain eager run of the same engine, so any missing
- * dependency between streams shows as a difference (20 replays, each
- * bit-identical to the eager run, fp16). With @opt_in, all opt-in kernels. */
+/* Depthwise + 1x1 in one kernel as it runs outside check mode (the
+ * depthwise launch left out, its input in a buffer of its own): the whole
+ * model's fp16 outputs against an engine without the fusion, within fp16
+ * noise (1e-2 of the output range; the two engines may also pick different
+ * tile variants). */
+static void
+check_fused_outputs (const char *model, int batch, float lo, float hi)
+{
+  GError *e = NULL;
+  OvaEngine *plain = engine (model, "cuda", OVA_PRECISION_FP16, batch, NULL, &e);
+  g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
+  OvaEngine *fused = plain ? engine (model, "cuda", OVA_PRECISION_FP16, batch, NULL, &e) : NULL;
+  g_unsetenv ("OVA_CUDA_DWPW");
+  char *base = g_path_get_basename (model);
+  int64_t n = fused ? input_numel (fused, batch) : 0, m1 = 0, m2 = 0;
+  float *x = random_input (n, lo, hi, 31 + batch);
+  float *r = fused ? run_io (plain, x, batch, TRUE, &m1, &e) : NULL;
+  float *y = r ? run_io (fused, x, batch, TRUE, &m2, &e) : NULL;
+  double maxref = 0, maxd = 0;
+  for (int64_t i = 0; y && m1 == m2 && i < m1; i++) {
+    maxref = MAX (maxref, fabs (r[i]));
+    double d = fabs ((double) r[i] - y[i]);
+    maxd = isnan (d) || d > maxd ? (isnan (d) ? INFINITY : d) : maxd;
+  }
+  double tol = 1e-2 * MAX (1.0, maxref);
+  gboolean ok = y && m1 == m2 && maxd <= tol;
+  printf ("RESULT dwpw-outputs %s batch %d max|ref|=%.4g max|fused-plain|=%.3g (tol %.3g) %s\n", base, batch, maxref,
+          maxd, tol, ok ? "pass" : "FAIL");
+  if (!ok)
+    fail ("depthwise + 1x1 outputs", e);
+  g_clear_error (&e);
+  g_free (x);
+  g_free (r);
+  g_free (y);
+  g_free (base);
+  ova_engine_free (fused);
+  ova_engine_free (plain);
+}
+
+/* The CUDA graph captured over several streams (OVA_CUDA_STREAMS, and
+ * OVA_CUDA_STREAMS_REQUIRED so that a failed capture is an error, not a
+ * quiet fallback to one stream): the same kernels as an eager run of the
+ * same engine on one stream, so a missing dependency between streams shows
+ * as a difference. Two inputs alternate over 20 replays, each replay
+ * bit-identical to the eager run on its input (a kernel that ran before
+ * its producer would read the other input's values). fp16; with @opt_in,
+ * every opt-in kernel, depthwise + 1x1 forced. */
 static void
 check_streams (const char *model, int batch, float lo, float hi, gboolean opt_in)
 {
   GError *e = NULL;
-  if (opt_in)
+  if (opt_in) {
     opt_in_set (TRUE);
+    g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
+  }
   g_setenv ("OVA_CUDA_STREAMS", "4", TRUE);
+  g_setenv ("OVA_CUDA_STREAMS_REQUIRED", "1", TRUE);
   OvaEngine *gpu = engine (model, "cuda", OVA_PRECISION_FP16, batch, NULL, &e);
   char *base = g_path_get_basename (model);
   int64_t n = gpu ? input_numel (gpu, batch) : 0, m1 = 0, m2 = 0;
-  float *x = random_input (n, lo, hi, 7 + batch);
+  float *x[2] = { random_input (n, lo, hi, 7 + batch), random_input (n, lo, hi, 70 + batch) };
+  float *ref[2] = { NULL, NULL };
   g_setenv ("OVA_CUDA_GRAPH", "0", TRUE);
-  float *ref = gpu ? run_io (gpu, x, batch, TRUE, &m1, &e) : NULL;
+  for (int i = 0; gpu && i < 2; i++)
+    ref[i] = run_io (gpu, x[i], batch, TRUE, &m1, &e);
   g_unsetenv ("OVA_CUDA_GRAPH");
   double worst = 0;
   int runs = 0;
-  for (int i = 0; ref && i < 20; i++) {
-    float *y = run_io (gpu, x, batch, TRUE, &m2, &e);
+  for (int i = 0; ref[0] && ref[1] && i < 20; i++) {
+    float *y = run_io (gpu, x[i % 2], batch, TRUE, &m2, &e);
     if (!y || m1 != m2)
       break;
     for (int64_t j = 0; j < m1; j++) {
-      double d = fabs ((double) y[j] - ref[j]);
+      double d = fabs ((double) y[j] - ref[i % 2][j]);
       worst = isnan (d) || d > worst ? (isnan (d) ? INFINITY : d) : worst;
     }
     runs++;
@@ -370,13 +424,18 @@ check_streams (const char *model, int batch, float lo, float hi, gboolean opt_in
   if (!ok)
     fail ("streams", e);
   g_clear_error (&e);
-  g_free (x);
-  g_free (ref);
+  for (int i = 0; i < 2; i++) {
+    g_free (x[i]);
+    g_free (ref[i]);
+  }
   g_free (base);
   ova_engine_free (gpu);
   g_unsetenv ("OVA_CUDA_STREAMS");
-  if (opt_in)
+  g_unsetenv ("OVA_CUDA_STREAMS_REQUIRED");
+  if (opt_in) {
     opt_in_set (FALSE);
+    g_unsetenv ("OVA_CUDA_DWPW");
+  }
 }
 
 /* 2. fp32 against the CPU backend, several batches of one engine */
@@ -849,8 +908,9 @@ main (int argc, char **argv)
   g_unsetenv ("OVA_CUDA_DWPW");
   opt_in_set (TRUE);
   check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "pred");
-  check_kernels (yolox_dyn, OVA_PRECISION_FP16, 3, 0, 255);
+  check_kernels_as (yolox_dyn, "opt-in kernels, variants timed", OVA_PRECISION_FP16, 3, 0, 255);
   opt_in_set (FALSE);
+  check_fused_outputs (yolox_dyn, 3, 0, 255);
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);
   g_unlink (cache);

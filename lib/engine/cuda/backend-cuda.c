@@ -1815,6 +1815,13 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
     OvaNode *dn = OVA_NODE (g, dk->ni);
     if (dk->kind != C_CONV || !dk->dw_w || dk->cat_out >= 0 || dk->fused_away || dn->outputs[0] != mid)
       continue;
+    /* a residual operand of the depthwise kernel would be read at the 1x1
+     * node, after the memory plan has ended its life */
+    gboolean operand = FALSE;
+    for (int i = 0; i < dk->chain.n; i++)
+      operand = operand || dk->chain.func[i] == OVA_CUDA_F_ADD_TENSOR;
+    if (operand)
+      continue;
     int xv = root_of (g, dn->inputs[0]);
     OvaValue *x = OVA_VALUE (g, xv);
     if (x->data || x->rank != 4 || x->dims[1] != ps->c || (st->s2d && st->s2d[xv]))
@@ -2334,14 +2341,21 @@ access_conflict (const Access *a, const Access *b)
 
 /* Enqueues the plan's kernels over 1 + st->n_aux streams while st->stream
  * is capturing, forking from it and joining back before the outputs. */
+/* The streams a capture over @nstreams forks to (made before the capture). */
 static gboolean
-enqueue_multi_stream (OvaPlan *plan, CudaState *st, int nstreams, GError **error)
+aux_streams (OvaPlan *plan, CudaState *st, int nstreams, GError **error)
 {
   while (st->n_aux < nstreams - 1) {
     if (cudaStreamCreateWithFlags (&st->aux[st->n_aux], cudaStreamNonBlocking) != cudaSuccess)
       return cu_ok (cudaGetLastError (), "stream", plan, -1, error);
     st->n_aux++;
   }
+  return TRUE;
+}
+
+static gboolean
+enqueue_multi_stream (OvaPlan *plan, CudaState *st, int nstreams, GError **error)
+{
   cudaStream_t ss[8];
   ss[0] = st->stream;
   for (int i = 1; i < nstreams; i++)
@@ -2396,9 +2410,16 @@ enqueue_multi_stream (OvaPlan *plan, CudaState *st, int nstreams, GError **error
     on[pos] = pick;
     last[pick] = pos;
   }
-  for (int i = 1; ok && i < nstreams; i++)
-    if (last[i] >= 0)
-      ok = cudaStreamWaitEvent (ss[0], ev[last[i]], 0) == cudaSuccess;
+  /* every forked stream joins back, the ones that got no kernel too, and
+   * after a failure as well (so that the capture ends cleanly) */
+  for (int i = 1; fork && i < nstreams; i++) {
+    cudaEvent_t j = NULL;
+    gboolean joined = cudaEventCreateWithFlags (&j, cudaEventDisableTiming) == cudaSuccess &&
+                      cudaEventRecord (j, ss[i]) == cudaSuccess && cudaStreamWaitEvent (ss[0], j, 0) == cudaSuccess;
+    ok = ok && joined;
+    if (j)
+      cudaEventDestroy (j);
+  }
   if (!ok && error && !*error)
     cu_ok (cudaGetLastError (), "multi-stream capture", plan, -1, error);
   for (int pos = 0; pos < st->n; pos++)
@@ -2537,14 +2558,23 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
     int pdl_was = ova_cuda_pdl_enabled ();
     for (int attempt = nstreams > 1 ? -1 : 0; attempt < 2 && !ok; attempt++) {
       if (attempt == 0 && nstreams > 1) {
-        g_message ("%s: CUDA graph capture over %d streams failed (%s), capturing on one", g->path, nstreams,
-                   cerr ? cerr->message : cudaGetErrorString (ee));
+        /* OVA_CUDA_STREAMS_REQUIRED (tests): an error instead of the fallback */
+        gboolean required = g_getenv ("OVA_CUDA_STREAMS_REQUIRED") != NULL;
+        char *why = g_strdup (cerr ? cerr->message : cudaGetErrorString (ee));
         g_clear_error (&cerr);
         cudaGetLastError ();
         ova_cuda_set_pdl (pdl_was);
         if (graph)
           cudaGraphDestroy (graph);
         graph = NULL;
+        if (required) {
+          g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND,
+                       "%s: CUDA graph capture over %d streams failed: %s", g->path, nstreams, why);
+          g_free (why);
+          return FALSE;
+        }
+        g_message ("%s: CUDA graph capture over %d streams failed (%s), capturing on one", g->path, nstreams, why);
+        g_free (why);
       }
       if (attempt == 1) {
         if (!ova_cuda_pdl_enabled ())
@@ -2558,6 +2588,8 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
           cudaGraphDestroy (graph);
         graph = NULL;
       }
+      if (attempt < 0 && !aux_streams (plan, st, nstreams, &cerr))
+        continue;
       ok = cudaStreamBeginCapture (st->stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
       if (attempt < 0) {
         ova_cuda_set_pdl (0);
