@@ -1693,6 +1693,19 @@ assign_layouts (OvaPlan *plan, CudaState *st)
   }
 }
 
+/* The kernel position of each node of the plan (-1: none); g_free it. */
+static int *
+kernel_positions (OvaPlan *plan, CudaState *st)
+{
+  OvaGraph *g = plan->g;
+  int *kpos = g_new (int, g->nodes->len + 1);
+  for (guint i = 0; i <= g->nodes->len; i++)
+    kpos[i] = -1;
+  for (int pos = 0; pos < st->n; pos++)
+    kpos[st->k[pos].ni] = pos;
+  return kpos;
+}
+
 /* Concats whose inputs come from ova's implicit-GEMM convolutions, pooling
  * or resize kernels with no other reader: those producers write straight
  * into their channel slice of the Concat's output and the Concat copies only
@@ -1705,11 +1718,7 @@ concat_in_place (OvaPlan *plan, CudaState *st)
   OvaGraph *g = plan->g;
   if (!st->nhwc || !concat_in_place_enabled ())
     return;
-  int *kpos = g_new (int, g->nodes->len + 1);
-  for (guint i = 0; i <= g->nodes->len; i++)
-    kpos[i] = -1;
-  for (int pos = 0; pos < st->n; pos++)
-    kpos[st->k[pos].ni] = pos;
+  int *kpos = kernel_positions (plan, st);
   for (int pos = 0; pos < st->n; pos++) {
     CKernel *k = &st->k[pos];
     OvaNode *n = OVA_NODE (g, k->ni);
@@ -1793,11 +1802,7 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
   int forced_variant, mode = dwpw_mode (&forced_variant);
   if (!mode || !st->half)
     return;
-  int *kpos = g_new (int, g->nodes->len + 1);
-  for (guint i = 0; i <= g->nodes->len; i++)
-    kpos[i] = -1;
-  for (int pos = 0; pos < st->n; pos++)
-    kpos[st->k[pos].ni] = pos;
+  int *kpos = kernel_positions (plan, st);
   for (int pos = 0; pos < st->n; pos++) {
     CKernel *k = &st->k[pos];
     OvaNode *n = OVA_NODE (g, k->ni);

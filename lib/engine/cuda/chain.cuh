@@ -67,6 +67,40 @@ apply_chain (const OvaCudaChain &c, float v, int64_t i)
   return v;
 }
 
+/* Eight consecutive outputs (element index @i of the first): the chain,
+ * fp16, packed for one 16-byte store. */
+__device__ __forceinline__ uint4
+chain_pack8 (const OvaCudaChain &c, const float *v, int64_t i)
+{
+  unsigned packed[4];
+#pragma unroll
+  for (int e = 0; e < 8; e += 2) {
+    const float v0 = apply_chain<__half> (c, v[e], i + e);
+    const float v1 = apply_chain<__half> (c, v[e + 1], i + e + 1);
+    packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
+                    ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+  }
+  return make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+}
+
+/* One tap of an 8-channel depthwise window: the fp16 inputs @v times the
+ * fp32 weights @w (16-byte aligned), into @acc. */
+__device__ __forceinline__ void
+dw_tap8 (float *acc, const uint4 v, const float *w)
+{
+  const float4 w0 = *(const float4 *) w, w1 = *(const float4 *) (w + 4);
+  const float2 p0 = __half22float2 (*(const __half2 *) &v.x), p1 = __half22float2 (*(const __half2 *) &v.y);
+  const float2 p2 = __half22float2 (*(const __half2 *) &v.z), p3 = __half22float2 (*(const __half2 *) &v.w);
+  acc[0] += p0.x * w0.x;
+  acc[1] += p0.y * w0.y;
+  acc[2] += p1.x * w0.z;
+  acc[3] += p1.y * w0.w;
+  acc[4] += p2.x * w1.x;
+  acc[5] += p2.y * w1.y;
+  acc[6] += p3.x * w1.z;
+  acc[7] += p3.y * w1.w;
+}
+
 } // namespace
 
 #endif

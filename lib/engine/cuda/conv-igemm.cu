@@ -58,20 +58,38 @@ static_assert (sizeof TILE_NAMES / sizeof TILE_NAMES[0] == sizeof TILES / sizeof
 __device__ __forceinline__ void
 store8_epilogue (__half *dst, const float *v, const float *bias, const OvaCudaChain &ch, int64_t i)
 {
-  unsigned packed[4];
+  float b[8];
 #pragma unroll
-  for (int e = 0; e < 8; e += 2) {
-    float v0 = v[e], v1 = v[e + 1];
-    if (bias) {
-      v0 += bias[e];
-      v1 += bias[e + 1];
-    }
-    v0 = apply_chain<__half> (ch, v0, i + e);
-    v1 = apply_chain<__half> (ch, v1, i + e + 1);
-    packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
-                    ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
+  for (int e = 0; e < 8; e++)
+    b[e] = bias ? v[e] + bias[e] : v[e];
+  *(uint4 *) dst = chain_pack8 (ch, b, i);
+}
+
+/* Output row @m of an mma.sync tile, columns @col and @col + 1 (the second
+ * where it exists, < @K): + bias, the chain (operand index m * K + col),
+ * fp16 into @yr (the row in the output, its channel offset applied), as one
+ * 4-byte store when @pair_store. */
+__device__ __forceinline__ void
+store_pair (__half *yr, int K, int m, int col, float v0, float v1, const float *bias, const OvaCudaChain &ch,
+            int pair_store)
+{
+  const bool two = col + 1 < K;
+  if (bias) {
+    v0 += bias[col];
+    if (two)
+      v1 += bias[col + 1];
   }
-  *(uint4 *) dst = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+  v0 = apply_chain<__half> (ch, v0, (int64_t) m * K + col);
+  if (two) {
+    v1 = apply_chain<__half> (ch, v1, (int64_t) m * K + col + 1);
+    if (pair_store)
+      *(__half2 *) (yr + col) = __floats2half2_rn (v0, v1);
+    else {
+      yr[col] = __float2half (v0);
+      yr[col + 1] = __float2half (v1);
+    }
+  } else
+    yr[col] = __float2half (v0);
 }
 
 template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
@@ -651,26 +669,8 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
 #pragma unroll
       for (int j = 0; j < NT; j++) {
         const int col = n0 + 8 * j + 2 * t;
-        if (col >= s.k)
-          continue;
-        const bool two = col + 1 < s.k;
-        float v0 = acc[i][j][2 * h], v1 = acc[i][j][2 * h + 1];
-        if (bias) {
-          v0 += bias[col];
-          if (two)
-            v1 += bias[col + 1];
-        }
-        v0 = apply_chain<__half> (ch, v0, (int64_t) m * s.k + col);
-        if (two) {
-          v1 = apply_chain<__half> (ch, v1, (int64_t) m * s.k + col + 1);
-          if (pair_store)
-            *(__half2 *) (yr + col) = __floats2half2_rn (v0, v1);
-          else {
-            yr[col] = __float2half (v0);
-            yr[col + 1] = __float2half (v1);
-          }
-        } else
-          yr[col] = __float2half (v0);
+        if (col < s.k)
+          store_pair (yr, s.k, m, col, acc[i][j][2 * h], acc[i][j][2 * h + 1], bias, ch, pair_store);
       }
     }
 }
@@ -740,30 +740,10 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
           uint4 v = *(const uint4 *) (xb + ((size_t) cy * d.w + cx) * C);
           if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w)
             v = make_uint4 (0, 0, 0, 0);
-          const float4 w0 = *(const float4 *) (dww + (r * S + c2) * C + cc);
-          const float4 w1 = *(const float4 *) (dww + (r * S + c2) * C + cc + 4);
-          const float2 p0 = __half22float2 (*(const __half2 *) &v.x), p1 = __half22float2 (*(const __half2 *) &v.y);
-          const float2 p2 = __half22float2 (*(const __half2 *) &v.z), p3 = __half22float2 (*(const __half2 *) &v.w);
-          acc[0] += p0.x * w0.x;
-          acc[1] += p0.y * w0.y;
-          acc[2] += p1.x * w0.z;
-          acc[3] += p1.y * w0.w;
-          acc[4] += p2.x * w1.x;
-          acc[5] += p2.y * w1.y;
-          acc[6] += p3.x * w1.z;
-          acc[7] += p3.y * w1.w;
+          dw_tap8 (acc, v, dww + (r * S + c2) * C + cc);
         }
       }
-      unsigned packed[4];
-      const int64_t plain = (int64_t) m * C + cc;
-#pragma unroll
-      for (int e = 0; e < 8; e += 2) {
-        const float v0 = apply_chain<__half> (dch, acc[e], plain + e);
-        const float v1 = apply_chain<__half> (dch, acc[e + 1], plain + e + 1);
-        packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
-                        ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
-      }
-      out = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+      out = chain_pack8 (dch, acc, (int64_t) m * C + cc);
     }
     *(uint4 *) (sa + p * lda + cc) = out;
   }
@@ -805,26 +785,8 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
 #pragma unroll
     for (int j = 0; j < NT; j++) {
       const int col = n0 + 8 * j + 2 * t;
-      if (col >= K)
-        continue;
-      const bool two = col + 1 < K;
-      float v0 = acc[j][2 * h], v1 = acc[j][2 * h + 1];
-      if (bias) {
-        v0 += bias[col];
-        if (two)
-          v1 += bias[col + 1];
-      }
-      v0 = apply_chain<__half> (ch, v0, (int64_t) m * K + col);
-      if (two) {
-        v1 = apply_chain<__half> (ch, v1, (int64_t) m * K + col + 1);
-        if (pair_store)
-          *(__half2 *) (yr + col) = __floats2half2_rn (v0, v1);
-        else {
-          yr[col] = __float2half (v0);
-          yr[col + 1] = __float2half (v1);
-        }
-      } else
-        yr[col] = __float2half (v0);
+      if (col < K)
+        store_pair (yr, K, m, col, acc[j][2 * h], acc[j][2 * h + 1], bias, ch, pair_store);
     }
   }
 }

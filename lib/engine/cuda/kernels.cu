@@ -333,16 +333,7 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
       for (int e = 0; e < 8; e++)
         acc[e] = cnt ? acc[e] / cnt : 0.f;
     }
-    unsigned packed[4];
-    const int64_t plain = (int64_t) q * ch + cc;
-#pragma unroll
-    for (int e = 0; e < 8; e += 2) {
-      const float v0 = apply_chain<__half> (c, acc[e], plain + e);
-      const float v1 = apply_chain<__half> (c, acc[e + 1], plain + e + 1);
-      packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
-                      ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
-    }
-    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = chain_pack8 (c, acc, (int64_t) q * ch + cc);
   }
 }
 
@@ -426,30 +417,10 @@ k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const fl
         } else {
           v = *(const uint4 *) (xb + ((size_t) iy * wd + ix) * c);
         }
-        const float4 w0 = *(const float4 *) (w + (r * S + s) * c + cc);
-        const float4 w1 = *(const float4 *) (w + (r * S + s) * c + cc + 4);
-        const float2 p0 = __half22float2 (*(const __half2 *) &v.x), p1 = __half22float2 (*(const __half2 *) &v.y);
-        const float2 p2 = __half22float2 (*(const __half2 *) &v.z), p3 = __half22float2 (*(const __half2 *) &v.w);
-        acc[0] += p0.x * w0.x;
-        acc[1] += p0.y * w0.y;
-        acc[2] += p1.x * w0.z;
-        acc[3] += p1.y * w0.w;
-        acc[4] += p2.x * w1.x;
-        acc[5] += p2.y * w1.y;
-        acc[6] += p3.x * w1.z;
-        acc[7] += p3.y * w1.w;
+        dw_tap8 (acc, v, w + (r * S + s) * c + cc);
       }
     }
-    unsigned packed[4];
-    const int64_t plain = (int64_t) q * c + cc;
-#pragma unroll
-    for (int e = 0; e < 8; e += 2) {
-      const float v0 = apply_chain<__half> (ch, acc[e], plain + e);
-      const float v1 = apply_chain<__half> (ch, acc[e + 1], plain + e + 1);
-      packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
-                      ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
-    }
-    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = make_uint4 (packed[0], packed[1], packed[2], packed[3]);
+    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = chain_pack8 (ch, acc, (int64_t) q * c + cc);
   }
 }
 
