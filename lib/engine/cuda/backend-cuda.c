@@ -578,6 +578,22 @@ s2d_channels (OvaGraph *g, const OvaValue *x, int xv, const OvaValue *W, const i
   return 4 * C <= 8 ? 8 : 16;
 }
 
+/* @c without its ADD_TENSOR steps: for timing at compile time, before
+ * operands are bound to memory. */
+static OvaCudaChain
+chain_without_operands (const OvaCudaChain *c)
+{
+  OvaCudaChain t = { 0 };
+  for (int i = 0; i < c->n; i++)
+    if (c->func[i] != OVA_CUDA_F_ADD_TENSOR) {
+      int j = t.n++;
+      t.func[j] = c->func[i];
+      t.alpha[j] = c->alpha[i];
+      t.beta[j] = c->beta[i];
+    }
+  return t;
+}
+
 typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE, T_DW_VEC8, T_DW_SCALAR, T_DW_PRED, T_DWPW } Candidate;
 
 typedef struct {
@@ -610,23 +626,9 @@ run_candidate (const CandidateRun *r)
     case T_EPILOGUE:
       return ova_cuda_chain (r->ty, r->ty, st->half, k->n, NULL, k->bias, k->channels, k->inner, r->chain, st->stream);
     case T_DWPW: {
-      OvaCudaChain dch = r->dk->chain, pch = r->chain ? *r->chain : k->chain;
       /* operands are not bound yet: timed without the ADD_TENSOR steps */
-      int n1 = 0, n2 = 0;
-      for (int i = 0; i < dch.n; i++)
-        if (dch.func[i] != OVA_CUDA_F_ADD_TENSOR) {
-          dch.func[n1] = dch.func[i];
-          dch.alpha[n1] = dch.alpha[i];
-          dch.beta[n1++] = dch.beta[i];
-        }
-      dch.n = n1;
-      for (int i = 0; i < pch.n; i++)
-        if (pch.func[i] != OVA_CUDA_F_ADD_TENSOR) {
-          pch.func[n2] = pch.func[i];
-          pch.alpha[n2] = pch.alpha[i];
-          pch.beta[n2++] = pch.beta[i];
-        }
-      pch.n = n2;
+      OvaCudaChain dch = chain_without_operands (&r->dk->chain);
+      OvaCudaChain pch = chain_without_operands (r->chain ? r->chain : &k->chain);
       return ova_cuda_conv_dwpw_nhwc (r->tx, r->dk->dw_w, r->dk->bias, &dch, &k->dws, k->ig_w, k->bias, r->ty,
                                       r->pws, r->variant, &pch, st->stream);
     }
@@ -879,14 +881,7 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
   IgemmMode igm = igemm_mode ();
   float t_ig = -1, t_copy = 0;
   void *ig_x = NULL, *ig_y = NULL;
-  OvaCudaChain timing_chain = { 0 }; /* the chain without tensor operands (not bound yet) */
-  for (int i = 0; i < k->chain.n; i++)
-    if (k->chain.func[i] != OVA_CUDA_F_ADD_TENSOR) {
-      int j = timing_chain.n++;
-      timing_chain.func[j] = k->chain.func[i];
-      timing_chain.alpha[j] = k->chain.alpha[i];
-      timing_chain.beta[j] = k->chain.beta[i];
-    }
+  OvaCudaChain timing_chain = chain_without_operands (&k->chain);
   if (igm != IGEMM_OFF && st->half && nhwc && is_nhwc (st, g, n->inputs[0]) && group == 1 && dl[0] == 1 &&
       dl[1] == 1 && igemm_prepare (st, k, x, y, W, w, str, pad, 0)) {
     ig_x = cuda_alloc (ova_value_numel (x) * 2);
