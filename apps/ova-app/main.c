@@ -246,6 +246,13 @@ main (int argc, char **argv)
   }
   if (app.cfg->latency)
     ova_latency_set_enabled (TRUE);
+  /* Streaming threads (GLib's thread pool under GStreamer's tasks) stay
+   * parked until the process ends: an idle one would otherwise exit 0.5 s
+   * after its task stopped (and with gst_deinit () all of them at once),
+   * each running the thread-exit destructors of the CUDA libraries it used
+   * while the process may be running their exit handlers. */
+  g_thread_pool_set_max_unused_threads (-1);
+  g_thread_pool_set_max_idle_time (0);
   app.quiet = quiet;
   app.max_seconds = max_seconds;
   g_mutex_init (&app.stats_lock);
@@ -356,6 +363,9 @@ done:
   g_mutex_clear (&app.stats_lock);
   ova_app_config_free (app.cfg);
   g_free (config_path);
-  gst_deinit ();
+  /* No gst_deinit () unless OVA_APP_GST_DEINIT=1 (leak checks): it stops
+   * the parked streaming threads right before exit () (see above). */
+  if (!g_strcmp0 (g_getenv ("OVA_APP_GST_DEINIT"), "1"))
+    gst_deinit ();
   return app.exit_code;
 }

@@ -1033,6 +1033,10 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
     if (!e)
       return FALSE;
     set_gie (e, &cfg->sgies[i], TRUE);
+    /* GPU path (secondaries only with OVA_APP_GPU_SGIE=1): the object crops
+     * are cut from CUDA memory, which only the cuda backend reads */
+    if (app->gpu)
+      g_object_set (e, "backend", "cuda", "gpu-id", (guint) MAX (cfg->sgies[i].gpu_id, cfg->gpu_id), NULL);
     if (!(last = add_chain (app, last, e, error)))
       return FALSE;
   }

@@ -249,9 +249,11 @@ staging_free (Staging *st)
 static void
 item_free (Item *it)
 {
+  /* the staging maps memories of the buffer (and may wait for GPU work
+   * reading them): unmapped before the buffer goes */
+  staging_free (it->staging);
   if (it->obj)
     gst_mini_object_unref (it->obj);
-  staging_free (it->staging);
   g_free (it);
 }
 

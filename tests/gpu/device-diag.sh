@@ -60,16 +60,33 @@ type=1
 sync=0
 CFG
 APP=$W/ova/bin/ova-app
-OVA_APP_GPU_SGIE=1 timeout -k 5 90 "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie.txt" 2>&1
-rc=$?
-echo "1. ova-app, secondary GIE on the GPU path: exit code $rc"
-grep "ova-app:" "$O/diag-sgie.txt" | tail -4
+# three runs as ova-app exits now (streaming threads parked until the
+# process ends), three with gst_deinit () at exit as before (the crash was
+# seen once that way): exit codes of each
+codes=""
+for mode in parked parked parked deinit deinit deinit; do
+  d=""
+  [ "$mode" = deinit ] && d=1
+  OVA_APP_GST_DEINIT=$d OVA_APP_GPU_SGIE=1 timeout -k 5 90 "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie-$mode.txt" 2>&1
+  rc=$?
+  codes="$codes $mode:$rc"
+  [ "$rc" -ne 0 ] && cp "$O/diag-sgie-$mode.txt" "$O/diag-sgie-failed.txt"
+done
+echo "1. ova-app, secondary GIE on the GPU path: exit codes$codes"
+grep "ova-app:" "$O/diag-sgie-parked.txt" | tail -4
 GDB=$(command -v cuda-gdb || command -v gdb || ls /usr/local/cuda/bin/cuda-gdb 2>/dev/null)
-if [ "$rc" -ne 0 ] && [ -n "$GDB" ]; then
-  OVA_APP_GPU_SGIE=1 timeout -k 5 120 "$GDB" -batch -ex run -ex bt -ex "thread apply all bt 12" \
-    --args "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie-gdb.txt" 2>&1
-  grep -A25 "received signal" "$O/diag-sgie-gdb.txt" | head -40
-fi
+case "$codes" in
+  *:[1-9]*)
+    if [ -n "$GDB" ]; then
+      # every thread at gst_deinit (), then the faulting one's stack
+      OVA_APP_GST_DEINIT=1 OVA_APP_GPU_SGIE=1 timeout -k 5 120 "$GDB" -batch -ex "break gst_deinit" -ex run \
+        -ex "info threads" -ex continue -ex bt -ex "thread apply all bt 20" \
+        --args "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie-gdb.txt" 2>&1
+      grep -A30 "received signal" "$O/diag-sgie-gdb.txt" | head -45
+    fi
+    tail -5 "$O/diag-sgie-failed.txt"
+    ;;
+esac
 
 CK=$W/ova/bin/conv-kernels
 echo "2. convolution kernels at batch 64 (best variant per layer; ms, GB/s of activation traffic)"
