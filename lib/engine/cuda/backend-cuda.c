@@ -2555,6 +2555,10 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
      * programmatic dependence is an edge to the previous kernel of one
      * stream), then as usual if that capture fails */
     int nstreams = streams_wanted ();
+    /* OVA_CUDA_PDL read per capture, on the capturing thread (the switch is
+     * per thread; the plan may have been compiled on another one) */
+    const char *pe = g_getenv ("OVA_CUDA_PDL");
+    ova_cuda_set_pdl (!pe || atoi (pe) != 0);
     int pdl_was = ova_cuda_pdl_enabled ();
     for (int attempt = nstreams > 1 ? -1 : 0; attempt < 2 && !ok; attempt++) {
       if (attempt == 0 && nstreams > 1) {

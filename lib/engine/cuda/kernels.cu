@@ -610,7 +610,10 @@ make_dims (int rank, const int64_t *d, const int64_t *a, const int64_t *b)
 
 #define S(stream) ((cudaStream_t) (stream))
 
-static int pdl_state = -1; /* -1: OVA_CUDA_PDL not read yet */
+/* Per thread: two engines run by two threads (a primary and a secondary
+ * detector) must not switch it under each other's graph capture. -1:
+ * OVA_CUDA_PDL not read yet on this thread. */
+static thread_local int pdl_state = -1;
 
 extern "C" int
 ova_cuda_pdl_enabled (void)

@@ -179,9 +179,10 @@ int ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_b
 /* "dwpw-16" ... "dwpw-128" (output channels per block); NULL past the last. */
 const char *ova_cuda_conv_dwpw_variant_name (int variant);
 
-/* Programmatic dependent launch of ova's kernels (launch.cuh): on unless
- * OVA_CUDA_PDL=0 or switched off here (the backend does when a CUDA graph
- * with such launches cannot be captured). */
+/* Programmatic dependent launch of ova's kernels (launch.cuh), per calling
+ * thread: on unless OVA_CUDA_PDL=0 or switched off here (the backend does
+ * when a CUDA graph with such launches cannot be captured, and while it
+ * captures over several streams). */
 int ova_cuda_pdl_enabled (void);
 void ova_cuda_set_pdl (int on);
 
