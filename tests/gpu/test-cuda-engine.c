@@ -754,7 +754,13 @@ bench (const char *model)
                                  "fp16-streams", "fp16-new-streams" };
   static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_S2D", NULL, NULL, NULL };
   static const char *vals[] = { NULL, NULL, "0", "0", "1", NULL, NULL, NULL };
+  /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
+   * and batches (a short look at one configuration) */
+  const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");
+  char **row_list = rows ? g_strsplit (rows, " ", -1) : NULL, **b_list = only_b ? g_strsplit (only_b, " ", -1) : NULL;
   for (int p = 0; p < (int) G_N_ELEMENTS (names); p++) {
+    if (row_list && !g_strv_contains ((const char *const *) row_list, names[p]))
+      continue;
     OvaPrecision prec = p == 1 ? OVA_PRECISION_FP32 : OVA_PRECISION_FP16;
     GError *e = NULL;
     if (envs[p])
@@ -775,6 +781,10 @@ bench (const char *model)
     }
     for (int b = 0; b < 4; b++) {
       int batch = batches[b];
+      char bs[16];
+      g_snprintf (bs, sizeof bs, "%d", batch);
+      if (b_list && !g_strv_contains ((const char *const *) b_list, bs))
+        continue;
       int64_t n = input_numel (g, batch);
       float *hx = random_input (n, 0, 255, 5);
       void *dx;
@@ -827,6 +837,8 @@ bench (const char *model)
     opt_in_set (FALSE);
     streams_set (FALSE);
   }
+  g_strfreev (row_list);
+  g_strfreev (b_list);
 }
 
 int
