@@ -184,13 +184,18 @@ check_kernels_ova_as (const char *model, int batch, float lo, float hi, gboolean
     g_setenv ("OVA_CUDA_IGEMM_TILE", tile, TRUE);
   if (!concat_in_place)
     g_setenv ("OVA_CUDA_CONCAT_INPLACE", "0", TRUE);
-  char *label = g_strdup_printf ("%s%s%s%s%s%s%s%s%s%s", concat_in_place ? "igemm" : "igemm-concat-copy",
-                                 tile ? " tile " : "", tile ? tile : "", strcmp (dw, "force") ? " dw " : "",
-                                 strcmp (dw, "force") ? dw : "", g_getenv ("OVA_CUDA_S2D") ? " s2d" : "",
-                                 g_getenv ("OVA_CUDA_POOL_PRED") ? " pool-pred" : "",
-                                 g_getenv ("OVA_CUDA_MMA1X1_PRELOAD") ? " 1x1-preload" : "",
-                                 g_getenv ("OVA_CUDA_DWPW") ? " dwpw " : "",
-                                 g_getenv ("OVA_CUDA_DWPW") ? g_getenv ("OVA_CUDA_DWPW") : "");
+  /* the switches set for this check, with their values */
+  GString *sw = g_string_new (NULL);
+  static const char *const shown[][2] = { { "OVA_CUDA_S2D", "s2d" }, { "OVA_CUDA_POOL_PRED", "pool-pred" },
+                                          { "OVA_CUDA_MMA1X1_PRELOAD", "1x1-preload" }, { "OVA_CUDA_DWPW", "dwpw" },
+                                          { "OVA_CUDA_DW_PRED", "dw-pred" }, { "OVA_CUDA_STREAMS", "streams" } };
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
+    if (g_getenv (shown[i][0]))
+      g_string_append_printf (sw, " %s=%s", shown[i][1], g_getenv (shown[i][0]));
+  char *label = g_strdup_printf ("%s%s%s%s%s%s", concat_in_place ? "igemm" : "igemm-concat-copy", tile ? " tile " : "",
+                                 tile ? tile : "", strcmp (dw, "force") ? " dw " : "", strcmp (dw, "force") ? dw : "",
+                                 sw->str);
+  g_string_free (sw, TRUE);
   check_kernels_as (model, label, OVA_PRECISION_FP16, batch, lo, hi);
   g_free (label);
   g_unsetenv ("OVA_CUDA_IGEMM");
@@ -221,32 +226,26 @@ static void check_fused_outputs (const char *model, int batch, float lo, float h
 /* The variants of the depthwise + 1x1 kernel (output channels per block) */
 static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128" };
 
-/* The opt-in kernels not yet measured on a GPU (docs/gpu.md): the
- * space-to-depth first layer, the 1x1 kernel's preloading warp tiles, the
- * branch-free depthwise and max-pooling kernels, depthwise + 1x1 in one
- * kernel. Set for the checks that cover them and for the benchmark's
- * fp16-new row. */
-static const char *const opt_in_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
-                                           "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW" };
+/* The engine features that became the default after their first GPU run
+ * (docs/gpu.md): the space-to-depth first layer, the 1x1 kernel's
+ * preloading warp tiles, the branch-free depthwise and max-pooling kernels,
+ * depthwise + 1x1 in one kernel, the graph over 4 streams. new_features
+ * (1) switches them on explicitly, (0) off (the engine before them: the
+ * benchmark's fp16-before row and one kernel check keep that path
+ * covered), (-1) back to the defaults. */
+static const char *const new_feature_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
+                                                "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW", "OVA_CUDA_STREAMS" };
 
 static void
-opt_in_set (gboolean on)
+new_features (int on)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (opt_in_envs); i++)
-    if (on)
-      g_setenv (opt_in_envs[i], "1", TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (new_feature_envs); i++) {
+    const gboolean streams = !strcmp (new_feature_envs[i], "OVA_CUDA_STREAMS");
+    if (on < 0)
+      g_unsetenv (new_feature_envs[i]);
     else
-      g_unsetenv (opt_in_envs[i]);
-}
-
-/* The benchmark rows that run the CUDA graph over several streams */
-static void
-streams_set (gboolean on)
-{
-  if (on)
-    g_setenv ("OVA_CUDA_STREAMS", "4", TRUE);
-  else
-    g_unsetenv ("OVA_CUDA_STREAMS");
+      g_setenv (new_feature_envs[i], on ? (streams ? "4" : "1") : (streams ? "1" : "0"), TRUE);
+  }
 }
 
 /* 5. the convolution models of make-conv-models.py, in name order */
@@ -301,9 +300,9 @@ check_conv_models (const char *dir)
         g_unsetenv ("OVA_CUDA_DWPW");
       }
     }
-    /* the branch-free max pooling */
+    /* max pooling with a branch per tap (the branch-free one is the default) */
     if (strstr (base, "pool")) {
-      g_setenv ("OVA_CUDA_POOL_PRED", "1", TRUE);
+      g_setenv ("OVA_CUDA_POOL_PRED", "0", TRUE);
       check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
       check_kernels_ova_as (m, 3, -2, 2, FALSE, NULL, "force");
       g_unsetenv ("OVA_CUDA_POOL_PRED");
@@ -348,6 +347,7 @@ static void
 check_fused_outputs (const char *model, int batch, float lo, float hi)
 {
   GError *e = NULL;
+  g_setenv ("OVA_CUDA_DWPW", "0", TRUE);
   OvaEngine *plain = engine (model, "cuda", OVA_PRECISION_FP16, batch, NULL, &e);
   g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
   OvaEngine *fused = plain ? engine (model, "cuda", OVA_PRECISION_FP16, batch, NULL, &e) : NULL;
@@ -391,7 +391,7 @@ check_streams (const char *model, int batch, float lo, float hi, gboolean opt_in
 {
   GError *e = NULL;
   if (opt_in) {
-    opt_in_set (TRUE);
+    new_features (1);
     g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
   }
   g_setenv ("OVA_CUDA_STREAMS", "4", TRUE);
@@ -420,7 +420,7 @@ check_streams (const char *model, int batch, float lo, float hi, gboolean opt_in
   }
   gboolean ok = runs == 20 && worst == 0;
   printf ("RESULT streams %s batch %d%s: %d graph replays over 4 streams, max|diff| vs eager %.3g %s\n", base, batch,
-          opt_in ? " opt-in kernels" : "", runs, worst, ok ? "pass" : "FAIL");
+          opt_in ? " new features, depthwise+1x1 forced" : "", runs, worst, ok ? "pass" : "FAIL");
   if (!ok)
     fail ("streams", e);
   g_clear_error (&e);
@@ -432,10 +432,8 @@ check_streams (const char *model, int batch, float lo, float hi, gboolean opt_in
   ova_engine_free (gpu);
   g_unsetenv ("OVA_CUDA_STREAMS");
   g_unsetenv ("OVA_CUDA_STREAMS_REQUIRED");
-  if (opt_in) {
-    opt_in_set (FALSE);
-    g_unsetenv ("OVA_CUDA_DWPW");
-  }
+  if (opt_in)
+    new_features (-1);
 }
 
 /* 2. fp32 against the CPU backend, several batches of one engine */
@@ -747,13 +745,12 @@ bench (const char *model)
   static const int batches[] = { 1, 8, 32, 64 };
   /* fp16 and fp32 as users get them, then fp16 without one of the latest
    * engine features each (same run, so their gains are measured): plain
-   * kernel launches instead of programmatic dependent launch, and no 1x1
-   * mma.sync kernel; then with the opt-in space-to-depth first layer, and
-   * with every opt-in kernel (fp16-new: opt_in_envs) */
-  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-s2d", "fp16-new",
-                                 "fp16-streams", "fp16-new-streams" };
-  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_S2D", NULL, NULL, NULL };
-  static const char *vals[] = { NULL, NULL, "0", "0", "1", NULL, NULL, NULL };
+   * kernel launches instead of programmatic dependent launch, no 1x1
+   * mma.sync kernel, one stream, and without every feature of
+   * new_feature_envs (fp16-before: the engine before them) */
+  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-one-stream", "fp16-before" };
+  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_STREAMS", NULL };
+  static const char *vals[] = { NULL, NULL, "0", "0", "1", NULL };
   /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
    * and batches (a short look at one configuration) */
   const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");
@@ -765,18 +762,15 @@ bench (const char *model)
     GError *e = NULL;
     if (envs[p])
       g_setenv (envs[p], vals[p], TRUE);
-    if (g_str_has_prefix (names[p], "fp16-new"))
-      opt_in_set (TRUE);
-    if (g_str_has_suffix (names[p], "-streams"))
-      streams_set (TRUE);
+    if (!strcmp (names[p], "fp16-before"))
+      new_features (0);
     OvaEngine *g = engine (model, "cuda", prec, 64, NULL, &e); /* plans for smaller batches are built on demand */
     if (!g) {
       fail ("bench: engine", e);
       g_clear_error (&e);
       if (envs[p])
         g_unsetenv (envs[p]);
-      opt_in_set (FALSE);
-      streams_set (FALSE);
+      new_features (-1);
       continue;
     }
     for (int b = 0; b < 4; b++) {
@@ -820,7 +814,7 @@ bench (const char *model)
                 batch * 1000.0 / ms[2]);
         fflush (stdout);
       }
-      if (ok && (p < 2 || g_str_has_prefix (names[p], "fp16-new")) && (batch == 1 || batch == 32)) {
+      if (ok && (p < 2 || !strcmp (names[p], "fp16-before")) && (batch == 1 || batch == 32)) {
         /* kernel-by-kernel times, reported when the engine is freed */
         g_setenv ("OVA_CUDA_PROFILE", p == 1 ? "1" : "2", TRUE); /* fp16: every node too */
         for (int i = 0; i < 5 && ok; i++)
@@ -834,8 +828,7 @@ bench (const char *model)
     ova_engine_free (g);
     if (envs[p])
       g_unsetenv (envs[p]);
-    opt_in_set (FALSE);
-    streams_set (FALSE);
+    new_features (-1);
   }
   g_strfreev (row_list);
   g_strfreev (b_list);
@@ -916,9 +909,11 @@ main (int argc, char **argv)
   check_kernels_igemm (osnet, 4, -2, 2, TRUE);
   if (!quick)
     check_kernels_igemm (yolox_dyn, 3, 0, 255, TRUE);
-  /* the opt-in kernels on the detector: each alone (the space-to-depth
-   * first layer, YOLOX's folded Focus), then all of them as the fp16-new
-   * benchmark row runs them, its variants chosen by timing */
+  /* the newer features on the detector: each forced (the space-to-depth
+   * first layer, YOLOX's folded Focus, the branch-free pooling and
+   * depthwise kernels, depthwise + 1x1), then all of them explicitly on
+   * with their variants chosen by timing, then all off (the path before
+   * them) */
   g_setenv ("OVA_CUDA_S2D", "1", TRUE);
   check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "force");
   g_unsetenv ("OVA_CUDA_S2D");
@@ -928,10 +923,13 @@ main (int argc, char **argv)
   g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
   check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "force");
   g_unsetenv ("OVA_CUDA_DWPW");
-  opt_in_set (TRUE);
+  new_features (1);
   check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "pred");
-  check_kernels_as (yolox_dyn, "opt-in kernels, variants timed", OVA_PRECISION_FP16, 3, 0, 255);
-  opt_in_set (FALSE);
+  check_kernels_as (yolox_dyn, "new features, variants timed", OVA_PRECISION_FP16, 3, 0, 255);
+  new_features (0);
+  check_kernels_as (yolox_dyn, "new features off", OVA_PRECISION_FP16, 3, 0, 255);
+  check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, NULL, "force");
+  new_features (-1);
   check_fused_outputs (yolox_dyn, 3, 0, 255);
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);

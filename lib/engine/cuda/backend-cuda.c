@@ -566,7 +566,7 @@ static int
 s2d_channels (OvaGraph *g, const OvaValue *x, int xv, const OvaValue *W, const int *str, const int *pad)
 {
   const char *e = g_getenv ("OVA_CUDA_S2D");
-  if (!e || !atoi (e))
+  if (e && !atoi (e))
     return 0;
   gboolean input = FALSE;
   for (int i = 0; i < g->n_inputs; i++)
@@ -719,8 +719,8 @@ igemm_forced_tile (void)
  * that do not apply to the convolution fail to launch and are left out.
  * OVA_CUDA_CONV_DIRECT=0, OVA_CUDA_IGEMM_M16=0 and OVA_CUDA_MMA1X1=0 leave
  * out the direct kernel, the 16-pixel block tiles and the 1x1 kernel;
- * OVA_CUDA_MMA1X1_PRELOAD=1 adds the 1x1 kernel's preloading warp tiles
- * ("1x1p-RxC", opt-in until measured on a GPU). */
+ * OVA_CUDA_MMA1X1_PRELOAD=0 leaves out the 1x1 kernel's preloading warp
+ * tiles ("1x1p-RxC"). */
 static float
 time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, const void *tx, void *ty,
                   const OvaCudaChain *chain)
@@ -730,7 +730,7 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
   const char *sd = g_getenv ("OVA_CUDA_CONV_DIRECT"), *sm = g_getenv ("OVA_CUDA_IGEMM_M16");
   const char *s1 = g_getenv ("OVA_CUDA_MMA1X1"), *sp = g_getenv ("OVA_CUDA_MMA1X1_PRELOAD");
   gboolean direct = !sd || atoi (sd) != 0, m16 = !sm || atoi (sm) != 0, mma1x1 = !s1 || atoi (s1) != 0;
-  gboolean preload = sp && atoi (sp) != 0;
+  gboolean preload = !sp || atoi (sp) != 0;
   GString *report = plan->verbose ? g_string_new (NULL) : NULL;
   const char *name;
   for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn) && (name = ova_cuda_conv_igemm_tile_name (t)); t++) {
@@ -765,8 +765,8 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
  * than cuDNN + epilogue, the fastest of its variants; "force": ova's
  * 8-channel kernel wherever it applies (else the scalar one); "pred": its
  * branch-free variant likewise; "scalar": ova's one-element-per-thread
- * kernel always (OVA_CUDA_NO_DW: cuDNN always). OVA_CUDA_DW_PRED=1 adds the
- * branch-free variant to "auto" (opt-in until measured on a GPU). */
+ * kernel always (OVA_CUDA_NO_DW: cuDNN always). OVA_CUDA_DW_PRED=0 leaves
+ * the branch-free variant out of "auto". */
 typedef enum { DW_AUTO, DW_FORCE, DW_SCALAR, DW_PRED } DwMode;
 
 static DwMode
@@ -1001,7 +1001,7 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
      * copy when the output could be written in place) */
     DwMode dwm = dw_mode ();
     const char *sp = g_getenv ("OVA_CUDA_DW_PRED");
-    gboolean try_pred = dwm == DW_PRED || (dwm == DW_AUTO && sp && atoi (sp) != 0);
+    gboolean try_pred = dwm == DW_PRED || (dwm == DW_AUTO && (!sp || atoi (sp) != 0));
     float t_vec = dwm == DW_SCALAR || dwm == DW_PRED ? -1 : time_dw (st, k, x, y, tx, ty, 1);
     float t_pred = try_pred ? time_dw (st, k, x, y, tx, ty, 2) : -1;
     float t_sc = (dwm == DW_FORCE && t_vec >= 0) || (dwm == DW_PRED && t_pred >= 0) ? -1
@@ -1762,18 +1762,20 @@ concat_in_place (OvaPlan *plan, CudaState *st)
   g_free (kpos);
 }
 
-/* OVA_CUDA_DWPW: "1": a depthwise convolution (ova's kernel) whose only
- * reader is a 1x1 convolution (ova's implicit GEMM) runs with it as one
- * kernel where that is timed faster than the two; "force": wherever it runs
- * (the fastest of its variants); a variant's name (dwpw-16 ...): that one.
- * Unset or "0": off (opt-in until measured on a GPU). */
+/* OVA_CUDA_DWPW: unset or "1": a depthwise convolution (ova's kernel)
+ * whose only reader is a 1x1 convolution (ova's implicit GEMM) runs with it
+ * as one kernel where that is timed faster than the two; "force": wherever
+ * it runs (the fastest of its variants); a variant's name (dwpw-16 ...):
+ * that one; "0": never. */
 static int
 dwpw_mode (int *variant)
 {
   const char *s = g_getenv ("OVA_CUDA_DWPW");
   *variant = -1;
-  if (!s || !*s || !strcmp (s, "0"))
+  if (s && !strcmp (s, "0"))
     return 0;
+  if (!s || !*s)
+    return 1;
   if (!strcmp (s, "force"))
     return 2;
   const char *name;
@@ -2224,8 +2226,8 @@ done:
 
 /* ---------------------------------------------------- multi-stream capture */
 
-/* OVA_CUDA_STREAMS=N (2 to 8; unset or 1: off, opt-in until measured on a
- * GPU): the CUDA graph is captured over N streams, so that independent
+/* OVA_CUDA_STREAMS=N (1 to 8, default 4; 1: one stream): the CUDA graph
+ * is captured over N streams, so that independent
  * branches of the network (YOLOX's CSP halves and its six head branches)
  * run side by side; at batch 1 no kernel fills the GPU, and the longest
  * chain of yolox_nano's kernels is about two thirds of them. Each kernel
@@ -2250,7 +2252,7 @@ static int
 streams_wanted (void)
 {
   const char *s = g_getenv ("OVA_CUDA_STREAMS");
-  int n = s ? atoi (s) : 1;
+  int n = s ? atoi (s) : 4;
   return CLAMP (n, 1, 8);
 }
 

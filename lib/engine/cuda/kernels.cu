@@ -582,16 +582,16 @@ vec8_enabled ()
   return enabled;
 }
 
-/* OVA_CUDA_POOL_PRED=1: max pooling on 8 channels per thread loads four
- * window taps at once from clamped pixels instead of one per branch
- * (opt-in until measured on a GPU). */
+/* Max pooling on 8 channels per thread loads four window taps at once from
+ * clamped pixels instead of one per branch; OVA_CUDA_POOL_PRED=0: one per
+ * branch. */
 int
 pool_pred_enabled ()
 {
   /* read at each launch (captured once into the plan's graph), so that
    * one process can compare both */
   const char *e = getenv ("OVA_CUDA_POOL_PRED");
-  return e && atoi (e) != 0;
+  return !e || atoi (e) != 0;
 }
 
 Dims
