@@ -720,7 +720,8 @@ igemm_forced_tile (void)
  * OVA_CUDA_CONV_DIRECT=0, OVA_CUDA_IGEMM_M16=0 and OVA_CUDA_MMA1X1=0 leave
  * out the direct kernel, the 16-pixel block tiles and the 1x1 kernel;
  * OVA_CUDA_MMA1X1_PRELOAD=0 leaves out the 1x1 kernel's preloading warp
- * tiles ("1x1p-RxC"). */
+ * tiles ("1x1p-RxC"); OVA_CUDA_MMA_KXK=1 adds its window-gathering ones
+ * ("kxk-RxC", for dense kxk convolutions; opt-in until measured). */
 static float
 time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, const void *tx, void *ty,
                   const OvaCudaChain *chain)
@@ -731,20 +732,22 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
   const char *s1 = g_getenv ("OVA_CUDA_MMA1X1"), *sp = g_getenv ("OVA_CUDA_MMA1X1_PRELOAD");
   gboolean direct = !sd || atoi (sd) != 0, m16 = !sm || atoi (sm) != 0, mma1x1 = !s1 || atoi (s1) != 0;
   gboolean preload = !sp || atoi (sp) != 0;
+  const char *sk = g_getenv ("OVA_CUDA_MMA_KXK");
+  gboolean kxk = sk && atoi (sk) != 0;
   GString *report = plan->verbose ? g_string_new (NULL) : NULL;
   const char *name;
   for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn) && (name = ova_cuda_conv_igemm_tile_name (t)); t++) {
-    gboolean is_pre = g_str_has_prefix (name, "1x1p-");
+    gboolean is_pre = g_str_has_prefix (name, "1x1p-"), is_kxk = g_str_has_prefix (name, "kxk-");
     gboolean is_1x1 = is_pre || g_str_has_prefix (name, "1x1-");
     if (forced >= 0 ? t != forced
-                    : (bm == 0 && !direct) || (bm == 16 && !is_1x1 && !m16) || (is_1x1 && !mma1x1) ||
-                          (is_pre && !preload))
+                    : (bm == 0 && !direct) || (bm == 16 && !is_1x1 && !is_kxk && !m16) || (is_1x1 && !mma1x1) ||
+                          (is_pre && !preload) || (is_kxk && !kxk))
       continue;
     k->igs.tile = t;
     float ms = time_candidate (st, k, T_IGEMM, tx, ty, NULL, chain);
     if (report && ms >= 0) /* variants that do not apply are not printed */
       g_string_append_printf (report, " %s %.4f", name, ms);
-    else if (report && bm != 0 && !is_1x1)
+    else if (report && bm != 0 && !is_1x1 && !is_kxk)
       g_string_append_printf (report, " %s -1", name);
     if (ms >= 0 && (t_best < 0 || ms < t_best)) {
       t_best = ms;
@@ -890,7 +893,9 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
       t_ig = time_igemm_tiles (plan, st, k, n, ig_x, ig_y, &timing_chain);
     /* the same convolution on a space-to-depth copy of the graph input:
      * 16-byte loads instead of a gather of 1 to 4 channels */
-    int cp = t_ig >= 0 && st->s2d ? s2d_channels (g, x, n->inputs[0], W, str, pad) : 0;
+    /* (also where the plain form does not run: a variant forced by
+     * OVA_CUDA_IGEMM_TILE may only apply to the space-to-depth form) */
+    int cp = st->s2d && ig_y ? s2d_channels (g, x, n->inputs[0], W, str, pad) : 0;
     if (cp) {
       OvaCudaConvShape plain = k->igs;
       void *plain_w = k->ig_w; /* both kept in st->owned */
@@ -899,7 +904,7 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
       float t_s2d = sx && igemm_prepare (st, k, x, y, W, w, str, pad, cp)
                         ? time_igemm_tiles (plan, st, k, n, sx, ig_y, &timing_chain) : -1;
       cuda_free (sx);
-      void *buf = t_s2d >= 0 && t_s2d < t_ig ? owned_alloc (st, sbytes) : NULL;
+      void *buf = t_s2d >= 0 && (t_ig < 0 || t_s2d < t_ig) ? owned_alloc (st, sbytes) : NULL;
       if (plan->verbose)
         g_printerr ("ova-engine: node '%s' (Conv): on a space-to-depth input (%d channels) %.4f ms, plain %.4f ms: %s\n",
                     n->name, cp, t_s2d, t_ig, buf ? "space-to-depth" : "plain");

@@ -42,15 +42,18 @@ struct TileDims {
 const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 64, 32 }, { 64, 16 }, { 32, 64 },
                            { 32, 32 },  { 32, 16 },  { 64, 128 }, { 16, 64 }, { 16, 32 }, { 0, 0 },
                            { 16, 16 },  { 16, 32 },  { 16, 64 },  { 16, 128 }, { 32, 16 }, { 32, 32 }, { 32, 64 },
+                           { 16, 16 },  { 16, 32 },  { 32, 16 },  { 32, 32 },
                            { 16, 16 },  { 16, 32 },  { 32, 16 },  { 32, 32 } };
 const int N_TILES = (int) (sizeof TILES / sizeof TILES[0]);
 const int TILE_DIRECT = 12; /* { 0, 0 }: the direct kernel below, not a GEMM tile */
 const int TILE_MMA1X1 = 13; /* from here: warp tiles of the 1x1 kernel k_conv1x1_mma */
 const int TILE_MMA1X1_PRE = 20; /* from here: the same with every B fragment of a k chunk loaded up front */
+const int TILE_MMA_KXK = 24;     /* from here: that kernel gathering any window (k_conv1x1_mma<..., WIN>) */
 const char *const TILE_NAMES[] = { "128x64",    "128x32",    "128x16",    "64x64",     "64x32",     "64x16",  "32x64",
                                    "32x32",     "32x16",     "64x128",    "16x64",     "16x32",     "direct", "1x1-16x16",
                                    "1x1-16x32", "1x1-16x64", "1x1-16x128", "1x1-32x16", "1x1-32x32", "1x1-32x64",
-                                   "1x1p-16x16", "1x1p-16x32", "1x1p-32x16", "1x1p-32x32" };
+                                   "1x1p-16x16", "1x1p-16x32", "1x1p-32x16", "1x1p-32x32",
+                                   "kxk-16x16", "kxk-16x32", "kxk-32x16", "kxk-32x32" };
 static_assert (sizeof TILE_NAMES / sizeof TILE_NAMES[0] == sizeof TILES / sizeof TILES[0], "one name per variant");
 
 /* Eight consecutive output channels: + bias, the chain (element index @i
@@ -575,14 +578,19 @@ ld_nc16 (const __half *p)
   return __ldg ((const uint4 *) p);
 }
 
-template <int NT, int MW, bool PRE>
+/* WIN: any window and stride (c % 8 == 0): the A row of output pixel m is
+ * its window, k = (r * kw + s) * c + channel as in the weights, and each
+ * 16-byte piece (8 channels of one tap, c % 8 == 0) is read from that tap's
+ * pixel, zero outside the image: an implicit GEMM with no shared memory,
+ * for the few dense kxk convolutions (the space-to-depth first layer). */
+template <int NT, int MW, bool PRE, bool WIN = false>
 __global__ void __launch_bounds__ (32 * MMA_WARPS)
 k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
                __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch, int pair_store)
 {
   pdl_entry ();
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int M = s.n * s.oh * s.ow, K = s.c;
+  const int M = s.n * s.oh * s.ow, K = WIN ? s.kh * s.kw * s.c : s.c;
   const int m_base = ((int) blockIdx.x * MMA_WARPS + (int) (threadIdx.x >> 5)) * 16 * MW;
   const int n0 = (int) blockIdx.y * 8 * NT;
   if (m_base >= M)
@@ -602,13 +610,21 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
    * NPAD, a multiple of 8 * NT */
   const __half *arow[MW][2];
   bool aok[MW][2];
+  int iy0[WIN ? MW : 1][2], ix0[WIN ? MW : 1][2]; /* WIN: the window's top left */
 #pragma unroll
   for (int i = 0; i < MW; i++)
 #pragma unroll
     for (int h = 0; h < 2; h++) {
       const int m = m_base + i * 16 + g + 8 * h;
       aok[i][h] = m < M;
-      arow[i][h] = x + (size_t) (aok[i][h] ? m : 0) * K;
+      if (WIN) {
+        const int mm = aok[i][h] ? m : 0, ox = mm % s.ow, q = mm / s.ow, oy = q % s.oh, b = q / s.oh;
+        arow[i][h] = x + (size_t) b * s.h * s.w * s.c; /* the image */
+        iy0[WIN ? i : 0][h] = oy * s.sh - s.ph;
+        ix0[WIN ? i : 0][h] = ox * s.sw - s.pw;
+      } else {
+        arow[i][h] = x + (size_t) (aok[i][h] ? m : 0) * K;
+      }
     }
 
   for (int k0 = 0; k0 < K; k0 += MMA_KCHUNK) {
@@ -616,11 +632,26 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
 #pragma unroll
     for (int ks = 0; ks < MMA_KCHUNK / 32; ks++) {
       const int k = k0 + ks * 32 + 8 * t; /* K % 8 == 0: all 8 or none */
+      int tap_off = 0, r = 0, c2 = 0;
+      if (WIN) { /* the tap and channel of k (the same for every row) */
+        const int tap = k / s.c;
+        r = tap / s.kw;
+        c2 = tap - r * s.kw;
+        tap_off = k - tap * s.c;
+      }
 #pragma unroll
       for (int i = 0; i < MW; i++)
 #pragma unroll
-        for (int h = 0; h < 2; h++)
-          a[i][h][ks] = aok[i][h] && k < K ? ld_nc16 (arow[i][h] + k) : make_uint4 (0, 0, 0, 0);
+        for (int h = 0; h < 2; h++) {
+          if (WIN) {
+            const int iy = iy0[WIN ? i : 0][h] + r, ix = ix0[WIN ? i : 0][h] + c2;
+            const bool in = aok[i][h] && k < K && iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+            a[i][h][ks] = in ? ld_nc16 (arow[i][h] + ((size_t) iy * s.w + ix) * s.c + tap_off)
+                             : make_uint4 (0, 0, 0, 0);
+          } else {
+            a[i][h][ks] = aok[i][h] && k < K ? ld_nc16 (arow[i][h] + k) : make_uint4 (0, 0, 0, 0);
+          }
+        }
     }
     /* PRE: the B fragments of the whole chunk too, issued with the A loads so
      * that a chunk costs one memory round trip instead of one per k step
@@ -675,14 +706,16 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
     }
 }
 
-template <int NT, int MW, bool PRE = false>
+template <int NT, int MW, bool PRE = false, bool WIN = false>
 int
 launch_1x1 (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
             const OvaCudaChain &ch, cudaStream_t stream)
 {
   static_assert (OVA_CUDA_IGEMM_NPAD % (8 * NT) == 0, "padded weight rows cover every channel tile");
-  if (s.kh != 1 || s.kw != 1 || s.sh != 1 || s.sw != 1 || s.ph != 0 || s.pw != 0 || s.c % 8 != 0 ||
-      s.oh != s.h || s.ow != s.w || ((uintptr_t) x % 16) != 0)
+  const bool plain_1x1 = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 && s.pw == 0 &&
+                         s.oh == s.h && s.ow == s.w;
+  /* WIN: windows of more than one pixel (1x1 stride-1 ones take the plain kernel) */
+  if ((WIN ? plain_1x1 : !plain_1x1) || s.c % 8 != 0 || ((uintptr_t) x % 16) != 0)
     return cudaErrorInvalidValue;
   const int64_t M = (int64_t) s.n * s.oh * s.ow;
   const int64_t rows = 16 * MW * MMA_WARPS;
@@ -690,7 +723,7 @@ launch_1x1 (const __half *x, const __half *w, const float *bias, __half *y, cons
   if (bx >= (1ll << 31) || by > 65535)
     return cudaErrorInvalidValue;
   const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && ((uintptr_t) y % 4) == 0;
-  launch_k (k_conv1x1_mma<NT, MW, PRE>, dim3 ((unsigned) bx, (unsigned) by), 32 * MMA_WARPS, 0, stream, x, w, bias, y, s,
+  launch_k (k_conv1x1_mma<NT, MW, PRE, WIN>, dim3 ((unsigned) bx, (unsigned) by), 32 * MMA_WARPS, 0, stream, x, w, bias, y, s,
             kpad, ch, pair);
   return cudaGetLastError ();
 }
@@ -907,9 +940,15 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
     case TILE_MMA1X1_PRE + 0: return launch_1x1<2, 1, true> (xh, wh, bias, yh, *s, kpad, ch, st);
     case TILE_MMA1X1_PRE + 1: return launch_1x1<4, 1, true> (xh, wh, bias, yh, *s, kpad, ch, st);
     case TILE_MMA1X1_PRE + 2: return launch_1x1<2, 2, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA1X1_PRE + 3: return launch_1x1<4, 2, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA_KXK + 0: return launch_1x1<2, 1, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA_KXK + 1: return launch_1x1<4, 1, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA_KXK + 2: return launch_1x1<2, 2, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
     default:
-      static_assert (TILE_MMA1X1 + 7 == TILE_MMA1X1_PRE && TILE_MMA1X1_PRE + 4 == N_TILES, "one case per variant");
-      return launch_1x1<4, 2, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+      static_assert (TILE_MMA1X1 + 7 == TILE_MMA1X1_PRE && TILE_MMA1X1_PRE + 4 == TILE_MMA_KXK &&
+                         TILE_MMA_KXK + 4 == N_TILES,
+                     "one case per variant");
+      return launch_1x1<4, 2, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
   }
 }
 
