@@ -27,38 +27,7 @@ A=$(cd "$P/assets" && pwd)
 . "$(dirname "$0")/yolox-config.sh"
 yolox_config "$W/diag-yolox.txt" "$A" 2 2
 sed "s|^onnx-file=.*|onnx-file=$A/osnet_x0_25_msmt17.onnx|; s|^model-engine-file=.*||" "$P/osnet_reid.txt" >"$W/diag-osnet.txt"
-cat >"$W/diag-app.txt" <<CFG
-[application]
-enable-perf-measurement=1
-perf-measurement-interval-sec=2
-gpu-id=0
-[source0]
-enable=1
-type=3
-uri=file://$A/vtest1080p30.mp4
-num-sources=2
-[streammux]
-batch-size=2
-batched-push-timeout=40000
-[primary-gie]
-enable=1
-config-file=$W/diag-yolox.txt
-batch-size=2
-gie-unique-id=1
-[tracker]
-enable=1
-[secondary-gie0]
-enable=1
-config-file=$W/diag-osnet.txt
-gie-unique-id=2
-operate-on-gie-id=1
-[osd]
-enable=0
-[sink0]
-enable=1
-type=1
-sync=0
-CFG
+app_config "$W/diag-app.txt" "file://$A/vtest1080p30.mp4" 2 "$W/diag-yolox.txt" "$W/diag-osnet.txt"
 APP=$W/ova/bin/ova-app
 # three runs as ova-app exits now (streaming threads parked until the
 # process ends), three with gst_deinit () at exit as before (the crash was

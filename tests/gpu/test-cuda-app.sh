@@ -21,38 +21,7 @@ trap 'rm -rf "$W"' EXIT
 # shellcheck source=tests/gpu/yolox-config.sh
 . "$(dirname "$0")/yolox-config.sh"
 yolox_config "$W/yolox.txt" "$A" 4 2
-cat >"$W/app.txt" <<CFG
-[application]
-enable-perf-measurement=1
-perf-measurement-interval-sec=2
-detections-jsonl=$W/det.jsonl
-gpu-id=0
-[source0]
-enable=1
-type=3
-uri=file://$MP4
-num-sources=4
-gpu-id=0
-cudadec-memtype=0
-[streammux]
-batch-size=4
-batched-push-timeout=40000
-nvbuf-memory-type=0
-gpu-id=0
-[primary-gie]
-enable=1
-config-file=$W/yolox.txt
-batch-size=4
-gie-unique-id=1
-[tracker]
-enable=1
-[osd]
-enable=0
-[sink0]
-enable=1
-type=1
-sync=0
-CFG
+app_config "$W/app.txt" "file://$MP4" 4 "$W/yolox.txt" "" "detections-jsonl=$W/det.jsonl"
 ok=1
 timeout -k 5 45 "$APP" -c "$W/app.txt" >"$W/gpu.log" 2>&1
 echo "ova-app exit code $?"

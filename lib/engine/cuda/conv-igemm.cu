@@ -95,6 +95,22 @@ store_pair (__half *yr, int K, int m, int col, float v0, float v1, const float *
     yr[col] = __float2half (v0);
 }
 
+/* Row @m of an mma.sync warp tile (h: the accumulators' upper or lower
+ * row half), its NT n8 tiles from output channel @n0 (< @K stored). */
+template <int NT>
+__device__ __forceinline__ void
+store_tile_row (__half *y, const OvaCudaConvShape &s, int K, int m, int h, int n0, int t, const float (&acc)[NT][4],
+                const float *bias, const OvaCudaChain &ch, int pair_store)
+{
+  __half *yr = y + (size_t) m * s.ldc + s.c_off;
+#pragma unroll
+  for (int j = 0; j < NT; j++) {
+    const int col = n0 + 8 * j + 2 * t;
+    if (col < K)
+      store_pair (yr, K, m, col, acc[j][2 * h], acc[j][2 * h + 1], bias, ch, pair_store);
+  }
+}
+
 template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
   static const int THREADS = 32 * WM * WN;
   static const int WTM = BM / WM, WTN = BN / WN; /* rows and columns per warp */
@@ -694,15 +710,8 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
 #pragma unroll
     for (int h = 0; h < 2; h++) {
       const int m = m_base + i * 16 + g + 8 * h;
-      if (m >= M)
-        continue;
-      __half *yr = y + (size_t) m * s.ldc + s.c_off;
-#pragma unroll
-      for (int j = 0; j < NT; j++) {
-        const int col = n0 + 8 * j + 2 * t;
-        if (col < s.k)
-          store_pair (yr, s.k, m, col, acc[i][j][2 * h], acc[i][j][2 * h + 1], bias, ch, pair_store);
-      }
+      if (m < M)
+        store_tile_row<NT> (y, s, s.k, m, h, n0, t, acc[i], bias, ch, pair_store);
     }
 }
 
@@ -812,15 +821,8 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
 #pragma unroll
   for (int h = 0; h < 2; h++) {
     const int m = m_block + r0 + 8 * h;
-    if (m >= M)
-      continue;
-    __half *yr = y + (size_t) m * s.ldc + s.c_off;
-#pragma unroll
-    for (int j = 0; j < NT; j++) {
-      const int col = n0 + 8 * j + 2 * t;
-      if (col < K)
-        store_pair (yr, K, m, col, acc[j][2 * h], acc[j][2 * h + 1], bias, ch, pair_store);
-    }
+    if (m < M)
+      store_tile_row<NT> (y, s, K, m, h, n0, t, acc, bias, ch, pair_store);
   }
 }
 
