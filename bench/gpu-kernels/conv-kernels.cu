@@ -96,7 +96,7 @@ run_dw (void *p)
   const OvaCudaConvShape &s = r->s;
   /* s.tile: 1 the 8-channel kernel, 2 its branch-free variant */
   return ova_cuda_dwconv_nhwc (r->x, r->y, 1, r->dw_w, r->bias, s.n, s.c, s.h, s.w, s.oh, s.ow, s.kh, s.kw, s.sh,
-                               s.sw, s.ph, s.pw, s.k, 0, s.tile, &r->chain, r->st);
+                               s.sw, s.ph, s.pw, s.c, s.k, 0, s.tile, &r->chain, r->st);
 }
 
 static int

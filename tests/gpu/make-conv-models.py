@@ -30,6 +30,21 @@
 #   X -> Add -> Conv kxk / stride s (Cin -> C1) + SiLU ─┐
 #            -> Conv kxk / stride s (Cin -> C2) ────────┴ Concat -> Add -> output
 #
+# Concat inputs that a depthwise convolution or an upsample reads as well
+# (from the Concat's output then):
+#
+#   X -> Add -> Conv 1x1 + SiLU = a -> depthwise 3x3 / 2 + SiLU -> Conv 1x1 + SiLU = e
+#   Resize 2x (e), a -> Concat -> Conv 3x3 / 2 + SiLU, e -> Concat -> Add -> output
+#
+# detection heads as YOLOX exports them (per level: box, objectness and
+# class convolutions -> Concat -> Reshape [N, C, H*W]; the levels ->
+# Concat on axis 2 -> Transpose to [N, rows, C]), whose convolutions the
+# CUDA backend may write straight into the rows of the output:
+#
+#   X -> Add -> Conv 1x1 + SiLU -> level 0 -> Conv 3x3 / 2 -> level 1 ...
+#   level l -> Conv 1x1 (box) | Sigmoid (Conv 1x1 (obj)) | Sigmoid (Conv 1x1 (cls)) -> Concat -> Reshape
+#   -> Concat (axis 2) -> Transpose (0, 2, 1) [-> Mul by a constant] -> output
+#
 # tests/gpu/test-cuda-engine.c --conv-models DIR checks every kernel of each
 # model against the plain-C reference (OVA_CUDA_CHECK=1, fp16, with the
 # implicit-GEMM convolution forced).
@@ -215,6 +230,61 @@ def dwpw_model(c, k, s, cout, h, w, cat, seed, mode='branch'):
     return finish(nodes, inits, 'dwpw_%d_k%d_s%d_%d' % (c, k, s, cout), ['N', c, h, w], ['N', cy, oh, ow])
 
 
+def slice_reader_model(c, h, w, seed):
+    """Concat inputs with other readers, which then read them from their
+    slice of the Concat's output: one read by a depthwise convolution too (a
+    backbone stage's output read by the next stage), one by a 2x upsample
+    too (an FPN level)."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', c)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, c, c, 1, 1, 0))
+    d = silu(nodes, dwconv(nodes, inits, rng, 'dw', a, c, 3, 2))
+    e = silu(nodes, conv(nodes, inits, rng, 'conv_e', d, c, c, 1, 1, 0))
+    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), 'up_scales'))
+    nodes.append(helper.make_node('Resize', [e, '', 'up_scales'], ['up'], name='up', mode='nearest'))
+    nodes.append(helper.make_node('Concat', ['up', a], ['cat1'], name='cat1', axis=1))
+    f = silu(nodes, conv(nodes, inits, rng, 'conv_f', 'cat1', 2 * c, c, 3, 2, 1))
+    nodes.append(helper.make_node('Concat', [f, e], ['cat2'], name='cat2', axis=1))
+    channel_add(nodes, inits, rng, 'Y', 'cat2', 2 * c)
+    return finish(nodes, inits, 'slice_%d' % c, ['N', c, h, w], ['N', 2 * c, h // 2, w // 2])
+
+
+def head_model(c, box, obj, cls, levels, h, w, tail, seed):
+    """A YOLOX-style head over @levels pyramid levels (c channels each, the
+    first h x w, each next one a stride-2 convolution of the one before); with
+    @tail the transposed output is read by one more node (not a graph
+    output itself)."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    h0, w0 = h, w
+    x = channel_add(nodes, inits, rng, 'in', 'X', c)
+    f = silu(nodes, conv(nodes, inits, rng, 'stem', x, c, c, 1, 1, 0))
+    ctot, rows, outs = box + obj + cls, 0, []
+    inits.append(numpy_helper.from_array(np.array([0, ctot, -1], np.int64), 'flat_shape'))
+    for lv in range(levels):
+        if lv:
+            f = silu(nodes, conv(nodes, inits, rng, 'down%d' % lv, f, c, c, 3, 2, 1))
+            h, w = (h + 1) // 2, (w + 1) // 2
+        r = conv(nodes, inits, rng, 'box%d' % lv, f, c, box, 1, 1, 0)
+        o = conv(nodes, inits, rng, 'obj%d' % lv, f, c, obj, 1, 1, 0)
+        k = conv(nodes, inits, rng, 'cls%d' % lv, f, c, cls, 1, 1, 0)
+        for v in (o, k):
+            nodes.append(helper.make_node('Sigmoid', [v], [v + '_sig'], name=v + '_sig'))
+        nodes.append(helper.make_node('Concat', [r, o + '_sig', k + '_sig'], ['lvl%d' % lv], name='lvl%d' % lv,
+                                      axis=1))
+        nodes.append(helper.make_node('Reshape', ['lvl%d' % lv, 'flat_shape'], ['flat%d' % lv],
+                                      name='flat%d' % lv))
+        outs.append('flat%d' % lv)
+        rows += h * w
+    nodes.append(helper.make_node('Concat', outs, ['levels'], name='levels', axis=2))
+    nodes.append(helper.make_node('Transpose', ['levels'], ['T' if tail else 'Y'], name='transpose', perm=[0, 2, 1]))
+    if tail:
+        inits.append(numpy_helper.from_array(rng.standard_normal(ctot).astype(np.float32), 'tail_c'))
+        nodes.append(helper.make_node('Mul', ['T', 'tail_c'], ['Y'], name='tail'))
+    return finish(nodes, inits, 'head_%d_%d_%d_%d' % (c, box, obj, cls), ['N', c, h0, w0], ['N', rows, ctot])
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: make-conv-models.py OUT_DIR')
@@ -231,7 +301,9 @@ def main():
             onnx.save(m, os.path.join(out, 'conv_%03d_%03d_k%d_s%d.onnx' % (cin, cout, k, s)))
             n += 1
     # larger windows: 5x5, and the 6x6 stride-2 convolution a folded Focus becomes
-    for cin, cout, k, s, h, w in [(16, 24, 5, 1, 12, 10), (3, 16, 6, 2, 20, 18), (12, 16, 3, 1, 26, 26)]:
+    # (and 16 input channels, 3x3 and 2x2, stride 1, wider than 32 pixels: the patch kernel)
+    for cin, cout, k, s, h, w in [(16, 24, 5, 1, 12, 10), (3, 16, 6, 2, 20, 18), (12, 16, 3, 1, 26, 26),
+                                  (16, 24, 3, 1, 21, 37), (16, 40, 2, 1, 10, 33)]:
         onnx.save(model(cin, cout, k, s, h, w, seed=7 * k + cin),
                   os.path.join(out, 'conv_%03d_%03d_k%d_s%d.onnx' % (cin, cout, k, s)))
         n += 1
@@ -251,7 +323,7 @@ def main():
     # stride-2 first layers on the graph input itself (space-to-depth: 8 and 16
     # channels, a window that becomes 3x3, 2x2 and 1x1)
     for cin, cout, k, pad, h, w in [(3, 16, 6, 2, 26, 22), (1, 8, 4, 2, 18, 14), (4, 32, 2, 0, 12, 16),
-                                    (2, 24, 6, 2, 20, 10)]:
+                                    (2, 24, 6, 2, 20, 10), (3, 24, 4, 2, 18, 70)]:
         onnx.save(s2d_model(cin, cout, k, pad, h, w, seed=19 * k + cin),
                   os.path.join(out, 's2d_%d_%03d_k%d_p%d.onnx' % (cin, cout, k, pad)))
         n += 1
@@ -284,6 +356,20 @@ def main():
                                      (16, 7, 1, 3, 0, 10, 12)]:
         onnx.save(pool_window_model(c, k, s, pad, ceil, h, w, seed=k + c),
                   os.path.join(out, 'pool_window_%03d_k%d_s%d%s.onnx' % (c, k, s, '_ceil' if ceil else '')))
+        n += 1
+    # detection heads: YOLOX's 4 + 1 + 80 channels (odd row width: 2-byte
+    # stores), all widths multiples of 8 (16-byte stores into the rows), 12
+    # input channels (the gathering block tiles); one read by a further node
+    for c, box, obj, cls, levels, h, w, tail in [(16, 4, 1, 80, 3, 20, 18, 0), (24, 8, 8, 16, 3, 17, 15, 0),
+                                                 (12, 4, 1, 3, 2, 12, 10, 1), (32, 4, 1, 11, 2, 9, 13, 1)]:
+        onnx.save(head_model(c, box, obj, cls, levels, h, w, tail, seed=c + cls + levels),
+                  os.path.join(out, 'head_%03d_%d_%d_%03d%s.onnx' % (c, box, obj, cls, '_tail' if tail else '')))
+        n += 1
+    # Concat inputs read by a depthwise convolution or an upsample as well
+    # (8-channel kernels on 24 channels, the one-element ones on 12)
+    for c, h, w in [(24, 14, 18), (12, 10, 14)]:
+        onnx.save(slice_reader_model(c, h, w, seed=c + h),
+                  os.path.join(out, 'slice_%03d.onnx' % c))
         n += 1
     print('%d models in %s' % (n, out))
 

@@ -188,7 +188,8 @@ check_kernels_ova_as (const char *model, int batch, float lo, float hi, gboolean
   GString *sw = g_string_new (NULL);
   static const char *const shown[][2] = { { "OVA_CUDA_S2D", "s2d" }, { "OVA_CUDA_POOL_PRED", "pool-pred" },
                                           { "OVA_CUDA_MMA1X1_PRELOAD", "1x1-preload" }, { "OVA_CUDA_DWPW", "dwpw" },
-                                          { "OVA_CUDA_DW_PRED", "dw-pred" }, { "OVA_CUDA_STREAMS", "streams" } };
+                                          { "OVA_CUDA_DW_PRED", "dw-pred" }, { "OVA_CUDA_STREAMS", "streams" },
+                                          { "OVA_CUDA_HEAD_ROWS", "head-rows" } };
   for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
     if (g_getenv (shown[i][0]))
       g_string_append_printf (sw, " %s=%s", shown[i][1], g_getenv (shown[i][0]));
@@ -221,24 +222,31 @@ static const char *const mma1x1_tiles[] = { "1x1-16x16",  "1x1-16x32",  "1x1-16x
                                             "1x1-32x16",  "1x1-32x32",  "1x1-32x64",  "1x1p-16x16",
                                             "1x1p-16x32", "1x1p-32x16", "1x1p-32x32" };
 
-static void check_fused_outputs (const char *model, int batch, float lo, float hi);
+static void check_switch_outputs (const char *model, int batch, float lo, float hi, const char *env,
+                                  const char *off, const char *on, const char *label);
 
 /* The warp tiles of the mma.sync kernel gathering any window (dense kxk
  * convolutions on c % 8 == 0 channels; opt-in, OVA_CUDA_MMA_KXK=1) */
 static const char *const mma_kxk_tiles[] = { "kxk-16x16", "kxk-16x32", "kxk-32x16", "kxk-32x32" };
 
+/* The variants of the shared-memory patch kernel (stride-1 windows up to
+ * 3x3 on 16 channels; opt-in, OVA_CUDA_CONV_PATCH=1) */
+static const char *const patch_tiles[] = { "patch-4x32", "patch-8x32", "patch-4x32-n32" };
+
 /* The variants of the depthwise + 1x1 kernel (output channels per block) */
 static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128" };
 
-/* The engine features that became the default after their first GPU run
- * (docs/gpu.md): the space-to-depth first layer, the 1x1 kernel's
- * preloading warp tiles, the branch-free depthwise and max-pooling kernels,
- * depthwise + 1x1 in one kernel, the graph over 4 streams. new_features
+/* The engine features that became the default after run C (docs/gpu.md):
+ * the space-to-depth first layer, the 1x1 kernel's preloading warp tiles,
+ * the branch-free depthwise and max-pooling kernels, depthwise + 1x1 in one
+ * kernel, the graph over 4 streams; and since then the detection head
+ * written into the output rows. new_features
  * (1) switches them on explicitly, (0) off (the engine before them: the
  * benchmark's fp16-before row and one kernel check keep that path
  * covered), (-1) back to the defaults. */
 static const char *const new_feature_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
-                                                "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW", "OVA_CUDA_STREAMS" };
+                                                "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW", "OVA_CUDA_STREAMS",
+                                                "OVA_CUDA_HEAD_ROWS" };
 
 static void
 new_features (int on)
@@ -297,12 +305,31 @@ check_conv_models (const char *dir)
       check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
       check_kernels_ova_as (m, 3, -2, 2, FALSE, NULL, "pred");
       g_unsetenv ("OVA_CUDA_DWPW");
-      check_fused_outputs (m, 3, -2, 2);
+      check_switch_outputs (m, 3, -2, 2, "OVA_CUDA_DWPW", "0", "force", "dwpw-outputs");
       for (guint v = 0; v < G_N_ELEMENTS (dwpw_variants); v++) {
         g_setenv ("OVA_CUDA_DWPW", dwpw_variants[v], TRUE);
         check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
         g_unsetenv ("OVA_CUDA_DWPW");
       }
+    }
+    /* detection heads written into the output rows: every branch kernel
+     * against the reference through the rows (check mode), the whole
+     * output against the engine that copies, at two batches */
+    if (g_str_has_prefix (base, "head_")) {
+      g_setenv ("OVA_CUDA_HEAD_ROWS", "force", TRUE);
+      check_kernels_ova_as (m, 3, -2, 2, TRUE, NULL, "force");
+      g_unsetenv ("OVA_CUDA_HEAD_ROWS");
+      check_switch_outputs (m, 1, -2, 2, "OVA_CUDA_HEAD_ROWS", "0", "force", "head-rows-outputs");
+      check_switch_outputs (m, 3, -2, 2, "OVA_CUDA_HEAD_ROWS", "0", "force", "head-rows-outputs");
+    }
+    /* Concat inputs read from the Concat's output by a depthwise
+     * convolution and an upsample: each kernel (check mode; every
+     * depthwise variant), and the whole output against the copying engine */
+    if (g_str_has_prefix (base, "slice_")) {
+      check_kernels_ova_as (m, 3, -2, 2, TRUE, NULL, "scalar");
+      check_kernels_ova_as (m, 3, -2, 2, TRUE, NULL, "pred");
+      check_kernels_ova_as (m, 1, -2, 2, FALSE, NULL, "force");
+      check_switch_outputs (m, 3, -2, 2, "OVA_CUDA_CONCAT_INPLACE", "0", "1", "concat-slice-outputs");
     }
     /* max pooling with a branch per tap (the branch-free one is the default) */
     if (strstr (base, "pool")) {
@@ -315,6 +342,7 @@ check_conv_models (const char *dir)
      * unvectorised gather (fewer than 8 input channels, 6x6 windows), the
      * depthwise models' 1x1 convolutions and every eighth model */
     if (i % 8 == 0 || g_str_has_prefix (base, "dw_") || g_str_has_prefix (base, "s2d_") ||
+        g_str_has_prefix (base, "head_") ||
         g_str_has_prefix (base, "conv_001") ||
         g_str_has_prefix (base, "conv_003") || g_str_has_prefix (base, "conv_004") || strstr (base, "_k6_"))
       for (guint t = 0; t < G_N_ELEMENTS (igemm_tiles); t++)
@@ -323,7 +351,7 @@ check_conv_models (const char *dir)
      * (a residual Add fused, a Concat slice written in place, channel
      * counts that are no multiple of 8) */
     if (i % 5 == 0 || g_str_has_prefix (base, "dw_") || g_str_has_prefix (base, "pool") ||
-        g_str_has_prefix (base, "s2d_"))
+        g_str_has_prefix (base, "s2d_") || g_str_has_prefix (base, "head_"))
       for (guint t = 0; t < G_N_ELEMENTS (mma1x1_tiles); t++)
         check_kernels_ova_as (m, 2, -2, 2, TRUE, mma1x1_tiles[t], "force");
     /* every warp tile of the window-gathering mma.sync kernel: the 3x3, 5x5
@@ -332,6 +360,13 @@ check_conv_models (const char *dir)
     if ((g_str_has_prefix (base, "conv_") && !strstr (base, "_k1_")) || g_str_has_prefix (base, "s2d_"))
       for (guint t = 0; t < G_N_ELEMENTS (mma_kxk_tiles); t++)
         check_kernels_ova_as (m, 2, -2, 2, TRUE, mma_kxk_tiles[t], "force");
+    /* every variant of the patch kernel: the 16-channel k x k models and
+     * the space-to-depth ones (16 channels there), at two batches */
+    if (g_str_has_prefix (base, "conv_016_") || g_str_has_prefix (base, "s2d_"))
+      for (guint t = 0; t < G_N_ELEMENTS (patch_tiles); t++) {
+        check_kernels_ova_as (m, 2, -2, 2, TRUE, patch_tiles[t], "force");
+        check_kernels_ova_as (m, 3, -2, 2, FALSE, patch_tiles[t], "force");
+      }
     /* the direct first-layer kernel (1 to 4 input channels): on its own, and
      * writing into Concat slices with and without 16-byte stores */
     if (g_str_has_prefix (base, "conv_001") || g_str_has_prefix (base, "conv_002") ||
@@ -348,20 +383,23 @@ check_conv_models (const char *dir)
   g_ptr_array_free (names, TRUE);
 }
 
-/* Depthwise + 1x1 in one kernel as it runs outside check mode (the
- * depthwise launch left out, its input in a buffer of its own): the whole
- * model's fp16 outputs against an engine without the fusion, within fp16
- * noise (1e-2 of the output range; the two engines may also pick different
- * tile variants). */
+/* What switch @env changes in a whole model's fp16 outputs outside check
+ * mode: the engine with @env=@on against the one with @env=@off, within
+ * fp16 noise (1e-2 of the output range; the two engines may also pick
+ * different tile variants). Depthwise + 1x1 in one kernel (the depthwise
+ * launch left out, its input in a buffer of its own) and detection heads
+ * written into the output rows are checked this way: a kernel writing to
+ * the wrong place shows as a difference of the order of the outputs. */
 static void
-check_fused_outputs (const char *model, int batch, float lo, float hi)
+check_switch_outputs (const char *model, int batch, float lo, float hi, const char *env, const char *off,
+                      const char *on, const char *label)
 {
   GError *e = NULL;
-  g_setenv ("OVA_CUDA_DWPW", "0", TRUE);
+  g_setenv (env, off, TRUE);
   OvaEngine *plain = engine (model, "cuda", OVA_PRECISION_FP16, batch, NULL, &e);
-  g_setenv ("OVA_CUDA_DWPW", "force", TRUE);
+  g_setenv (env, on, TRUE);
   OvaEngine *fused = plain ? engine (model, "cuda", OVA_PRECISION_FP16, batch, NULL, &e) : NULL;
-  g_unsetenv ("OVA_CUDA_DWPW");
+  g_unsetenv (env);
   char *base = g_path_get_basename (model);
   int64_t n = fused ? input_numel (fused, batch) : 0, m1 = 0, m2 = 0;
   float *x = random_input (n, lo, hi, 31 + batch);
@@ -375,10 +413,10 @@ check_fused_outputs (const char *model, int batch, float lo, float hi)
   }
   double tol = 1e-2 * MAX (1.0, maxref);
   gboolean ok = y && m1 == m2 && maxd <= tol;
-  printf ("RESULT dwpw-outputs %s batch %d max|ref|=%.4g max|fused-plain|=%.3g (tol %.3g) %s\n", base, batch, maxref,
-          maxd, tol, ok ? "pass" : "FAIL");
+  printf ("RESULT %s %s batch %d max|ref|=%.4g max|%s=%s - %s=%s|=%.3g (tol %.3g) %s\n", label, base, batch, maxref,
+          env, on, env, off, maxd, tol, ok ? "pass" : "FAIL");
   if (!ok)
-    fail ("depthwise + 1x1 outputs", e);
+    fail (label, e);
   g_clear_error (&e);
   g_free (x);
   g_free (r);
@@ -756,13 +794,14 @@ bench (const char *model)
   /* fp16 and fp32 as users get them, then fp16 without one of the latest
    * engine features each (same run, so their gains are measured): plain
    * kernel launches instead of programmatic dependent launch, no 1x1
-   * mma.sync kernel, one stream, and without every feature of
-   * new_feature_envs (fp16-before: the engine before them) */
-  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-one-stream", "fp16-before",
-                                 "fp16-kxk" };
-  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_STREAMS", NULL,
-                                "OVA_CUDA_MMA_KXK" };
-  static const char *vals[] = { NULL, NULL, "0", "0", "1", NULL, "1" }; /* fp16-kxk: opt-in, not yet measured */
+   * mma.sync kernel, one stream, the detection head copied into the
+   * output instead of written into its rows, and without every feature
+   * of new_feature_envs (fp16-before: the engine before them) */
+  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-one-stream", "fp16-head-copied",
+                                 "fp16-before", "fp16-kxk", "fp16-patch" };
+  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_STREAMS",
+                                "OVA_CUDA_HEAD_ROWS", NULL, "OVA_CUDA_MMA_KXK", "OVA_CUDA_CONV_PATCH" };
+  static const char *vals[] = { NULL, NULL, "0", "0", "1", "0", NULL, "1", "1" }; /* kxk, patch: opt-in */
   /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
    * and batches (a short look at one configuration) */
   const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");
@@ -946,7 +985,26 @@ main (int argc, char **argv)
   g_setenv ("OVA_CUDA_MMA_KXK", "1", TRUE);
   check_kernels_as (yolox_dyn, "mma-kxk timed", OVA_PRECISION_FP16, 3, 0, 255);
   g_unsetenv ("OVA_CUDA_MMA_KXK");
-  check_fused_outputs (yolox_dyn, 3, 0, 255);
+  /* the opt-in patch kernel: timed, and forced on the space-to-depth first layer */
+  g_setenv ("OVA_CUDA_CONV_PATCH", "1", TRUE);
+  check_kernels_as (yolox_dyn, "patch timed", OVA_PRECISION_FP16, 3, 0, 255);
+  g_unsetenv ("OVA_CUDA_CONV_PATCH");
+  g_setenv ("OVA_CUDA_S2D", "1", TRUE);
+  for (guint t = 0; t < G_N_ELEMENTS (patch_tiles); t++)
+    check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, patch_tiles[t], "force");
+  g_unsetenv ("OVA_CUDA_S2D");
+  check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_DWPW", "0", "force", "dwpw-outputs");
+  /* YOLOX's head written into the output rows: each branch through the
+   * rows (check mode), the whole output against the copying engine */
+  g_setenv ("OVA_CUDA_HEAD_ROWS", "force", TRUE);
+  check_kernels_as (yolox_dyn, "head rows forced", OVA_PRECISION_FP16, 3, 0, 255);
+  g_unsetenv ("OVA_CUDA_HEAD_ROWS");
+  check_switch_outputs (yolox_dyn, 1, 0, 255, "OVA_CUDA_HEAD_ROWS", "0", "force", "head-rows-outputs");
+  /* every Concat copied against the default (SPP's and the PAFPN's inputs
+   * read from their Concat's output by pools, depthwise convolutions and
+   * upsamples; the head written into the output rows) */
+  check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_CONCAT_INPLACE", "0", "1", "concat-in-place-outputs");
+  check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_HEAD_ROWS", "0", "force", "head-rows-outputs");
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);
   g_unlink (cache);

@@ -82,9 +82,15 @@ typedef struct {
   OvaCudaDwShape dws;
   OvaCudaConvShape igs;
   /* NHWC output written into a channel slice of a Concat's output (ova's
-   * implicit-GEMM convolutions, pooling, resize) */
-  int cat_out;           /* the Concat's output value (-1: its own output) */
+   * implicit-GEMM convolutions, pooling, resize), or into rows of a
+   * detection head's output (head_in_place: the convolutions) */
+  int cat_out;           /* the Concat's (head's) output value (-1: its own output) */
   int64_t cat_ldc, cat_off;
+  int64_t cat_row;       /* head: the level's first row there (elements: cat_row * cat_ldc) */
+  /* input 0 read from its slice of a Concat's output (pooling, resize,
+   * depthwise: concat_in_place) instead of its own buffer: that output's
+   * width (elements per pixel); 0: its own buffer */
+  int64_t x_ldc;
   /* binary */
   int op, rank;
   int64_t dims[OVA_CUDA_MAX_RANK], as[OVA_CUDA_MAX_RANK], bs[OVA_CUDA_MAX_RANK];
@@ -105,6 +111,14 @@ typedef struct {
   void *y;
 } CKernel;
 
+/* Value (logical N, C, pixels...) stored inside another value's buffer:
+ * element (b, c, p) at b * ldb + (row + p) * ldc + off + c of @root's
+ * buffer (ldb 0: pixels * ldc, images back to back). */
+typedef struct {
+  int root; /* -1: in its own buffer */
+  int64_t ldc, off, row, ldb;
+} CatSlot;
+
 typedef struct {
   OvaPlan *plan;
   gboolean half;
@@ -119,9 +133,8 @@ typedef struct {
   void **cptr;   /* per value: constant uploaded in the activation type */
   void **shadow; /* per value: fixed buffers of graph inputs (and fp16 outputs) */
   gboolean *nhwc; /* per value: 4-D activation stored NHWC (fp16: tensor cores) */
-  int *cat_root;  /* per value: Concat output its producer writes it into (-1: none) */
+  CatSlot *cat;   /* per value: where its producer writes it instead of its own buffer */
   int *s2d;       /* per value (graph inputs): channels of its space-to-depth layout, 0: plain */
-  int *cat_off;   /* per value: channel offset there */
   void **staging; /* per graph input: fp32 upload buffer of host inputs (fp16) */
   GPtrArray *owned;
   void *arena;
@@ -471,6 +484,19 @@ concat_in_place_enabled (void)
   return !s || atoi (s) != 0;
 }
 
+/* OVA_CUDA_HEAD_ROWS: unset or 1: detection heads written in place
+ * (head_in_place) where their branches run ova's kernels; "force": their
+ * branches always run ova's kernels, and a head that cannot be written in
+ * place is an error (tests); 0: never. */
+static int
+head_rows_mode (void)
+{
+  const char *s = g_getenv ("OVA_CUDA_HEAD_ROWS");
+  if (!concat_in_place_enabled () || (s && !strcmp (s, "0")))
+    return 0;
+  return s && !strcmp (s, "force") ? 2 : 1;
+}
+
 /* The NHWC channel Concat that is the only reader of @v, whose producer may
  * then write @v straight into the Concat's output; -1 if there is none (other
  * readers, views of @v, a graph output, another layout or axis). */
@@ -511,6 +537,8 @@ sole_concat_user (OvaPlan *plan, CudaState *st, int v)
     return -1;
   return user;
 }
+
+static gboolean head_branch (OvaPlan *plan, CudaState *st, int v);
 
 /* @v rounded up to a multiple of @m (the padded weight rows and columns) */
 static int64_t
@@ -638,7 +666,7 @@ run_candidate (const CandidateRun *r)
       const OvaValue *x = r->x, *y = r->y;
       return ova_cuda_dwconv_nhwc (r->tx, r->ty, st->half, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2],
                                    x->dims[3], y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3],
-                                   k->dw[4], k->dw[5], x->dims[1], 0,
+                                   k->dw[4], k->dw[5], x->dims[1], x->dims[1], 0,
                                    r->which == T_DW_PRED ? 2 : r->which == T_DW_VEC8, NULL, st->stream);
     }
   }
@@ -721,7 +749,9 @@ igemm_forced_tile (void)
  * out the direct kernel, the 16-pixel block tiles and the 1x1 kernel;
  * OVA_CUDA_MMA1X1_PRELOAD=0 leaves out the 1x1 kernel's preloading warp
  * tiles ("1x1p-RxC"); OVA_CUDA_MMA_KXK=1 adds its window-gathering ones
- * ("kxk-RxC", for dense kxk convolutions; opt-in until measured). */
+ * ("kxk-RxC", for dense kxk convolutions) and OVA_CUDA_CONV_PATCH=1 the
+ * shared-memory patch kernel ("patch-…", 3x3 on 16 channels: the
+ * space-to-depth first layer); both opt-in until measured. */
 static float
 time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, const void *tx, void *ty,
                   const OvaCudaChain *chain)
@@ -732,22 +762,22 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
   const char *s1 = g_getenv ("OVA_CUDA_MMA1X1"), *sp = g_getenv ("OVA_CUDA_MMA1X1_PRELOAD");
   gboolean direct = !sd || atoi (sd) != 0, m16 = !sm || atoi (sm) != 0, mma1x1 = !s1 || atoi (s1) != 0;
   gboolean preload = !sp || atoi (sp) != 0;
-  const char *sk = g_getenv ("OVA_CUDA_MMA_KXK");
-  gboolean kxk = sk && atoi (sk) != 0;
+  const char *sk = g_getenv ("OVA_CUDA_MMA_KXK"), *sq = g_getenv ("OVA_CUDA_CONV_PATCH");
+  gboolean kxk = sk && atoi (sk) != 0, patch = sq && atoi (sq) != 0;
   GString *report = plan->verbose ? g_string_new (NULL) : NULL;
   const char *name;
   for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn) && (name = ova_cuda_conv_igemm_tile_name (t)); t++) {
     gboolean is_pre = g_str_has_prefix (name, "1x1p-"), is_kxk = g_str_has_prefix (name, "kxk-");
-    gboolean is_1x1 = is_pre || g_str_has_prefix (name, "1x1-");
+    gboolean is_1x1 = is_pre || g_str_has_prefix (name, "1x1-"), is_patch = g_str_has_prefix (name, "patch-");
     if (forced >= 0 ? t != forced
                     : (bm == 0 && !direct) || (bm == 16 && !is_1x1 && !is_kxk && !m16) || (is_1x1 && !mma1x1) ||
-                          (is_pre && !preload) || (is_kxk && !kxk))
+                          (is_pre && !preload) || (is_kxk && !kxk) || (is_patch && !patch))
       continue;
     k->igs.tile = t;
     float ms = time_candidate (st, k, T_IGEMM, tx, ty, NULL, chain);
     if (report && ms >= 0) /* variants that do not apply are not printed */
       g_string_append_printf (report, " %s %.4f", name, ms);
-    else if (report && bm != 0 && !is_1x1 && !is_kxk)
+    else if (report && bm != 0 && !is_1x1 && !is_kxk && !is_patch)
       g_string_append_printf (report, " %s -1", name);
     if (ms >= 0 && (t_best < 0 || ms < t_best)) {
       t_best = ms;
@@ -917,13 +947,15 @@ compile_conv (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **error)
         k->ig_w = plain_w;
       }
     }
-    /* written in place into a Concat, it also saves the Concat's copy of
-     * its output: about one more pass over the tensor, like the epilogue */
-    if (t_ig >= 0 && sole_concat_user (plan, st, n->outputs[0]) >= 0)
+    /* written in place into a Concat (or a head's rows), it also saves the
+     * Concat's copy of its output: about one more pass over the tensor,
+     * like the epilogue */
+    gboolean branch = t_ig >= 0 && head_branch (plan, st, n->outputs[0]);
+    if (t_ig >= 0 && (sole_concat_user (plan, st, n->outputs[0]) >= 0 || branch))
       t_copy = time_candidate (st, k, T_EPILOGUE, NULL, ig_y, NULL, NULL);
     if (t_ig < 0 && plan->verbose)
       g_printerr ("ova-engine: node '%s' (Conv): ova implicit GEMM does not run here\n", n->name);
-    if (t_ig >= 0 && igm == IGEMM_FORCE) {
+    if (t_ig >= 0 && (igm == IGEMM_FORCE || (branch && head_rows_mode () == 2))) {
       cuda_free (ig_x);
       cuda_free (ig_y);
       k->ig = TRUE;
@@ -1585,9 +1617,8 @@ cuda_release (void *state)
   g_free (st->cptr);
   g_free (st->shadow);
   g_free (st->nhwc);
-  g_free (st->cat_root);
+  g_free (st->cat);
   g_free (st->s2d);
-  g_free (st->cat_off);
   g_free (st->staging);
   if (st->dnn)
     cudnnDestroy (st->dnn);
@@ -1706,12 +1737,58 @@ kernel_positions (OvaPlan *plan, CudaState *st)
   return kpos;
 }
 
+/* TRUE when Concat node @cat may take @v in place although @v has other
+ * readers: the Concat reads it once, and each other reader is a kernel that
+ * reads an NHWC input through a pixel stride (pooling, resize, ova's
+ * depthwise convolution) as its first input, and only there (no residual
+ * operands, no views of @v); those kernels go to @readers. */
+static gboolean
+concat_slice_readers (OvaPlan *plan, CudaState *st, const int *kpos, int v, int cat, CKernel **readers,
+                      int *n_readers)
+{
+  OvaGraph *g = plan->g;
+  OvaValue *x = OVA_VALUE (g, v);
+  *n_readers = 0;
+  if (x->alias_of >= 0 || x->is_output || x->data || x->rank != 4 || !is_nhwc (st, g, v))
+    return FALSE;
+  for (guint i = 0; i < g->values->len; i++)
+    if (OVA_VALUE (g, i)->alias_of == v)
+      return FALSE;
+  int cat_uses = 0;
+  for (int pos = 0; pos < plan->n_order; pos++) {
+    int ni = plan->order[pos];
+    OvaNode *n = OVA_NODE (g, ni);
+    int uses = 0;
+    for (int i = 0; i < n->n_inputs; i++)
+      uses += n->inputs[i] == v;
+    for (int i = 0; i < n->n_post; i++)
+      if (n->post[i].kind == OVA_POST_ADD && n->post[i].operand == v)
+        return FALSE;
+    if (!uses)
+      continue;
+    if (ni == cat) {
+      cat_uses += uses;
+      continue;
+    }
+    CKernel *rk = kpos[ni] >= 0 ? &st->k[kpos[ni]] : NULL;
+    gboolean strided_in = rk && uses == 1 && n->inputs[0] == v && !rk->x_ldc &&
+                          (rk->kind == C_POOL || rk->kind == C_RESIZE || (rk->kind == C_CONV && rk->dw_w && !rk->ig));
+    if (!strided_in || *n_readers >= MAX_PARTS)
+      return FALSE;
+    readers[(*n_readers)++] = rk;
+  }
+  return cat_uses == 1;
+}
+
 /* Concats whose inputs come from ova's implicit-GEMM convolutions, pooling
- * or resize kernels with no other reader: those producers write straight
- * into their channel slice of the Concat's output and the Concat copies only
- * the other inputs. The
- * memory planner knows nothing of this aliasing (it would reuse the output's
- * memory while the producers run), so such outputs get their own buffer. */
+ * or resize kernels: those producers write straight into their channel
+ * slice of the Concat's output and the Concat copies only the other inputs.
+ * An input with other readers qualifies when they can read it there
+ * (concat_slice_readers: SPP's pools, a backbone stage's output that the
+ * next stage's depthwise convolution reads too, an FPN level that is also
+ * upsampled). The memory planner knows nothing of this aliasing (it would
+ * reuse the output's memory while the producers run), so such outputs get
+ * their own buffer. */
 static void
 concat_in_place (OvaPlan *plan, CudaState *st)
 {
@@ -1722,22 +1799,30 @@ concat_in_place (OvaPlan *plan, CudaState *st)
   for (int pos = 0; pos < st->n; pos++) {
     CKernel *k = &st->k[pos];
     OvaNode *n = OVA_NODE (g, k->ni);
-    if (k->kind != C_STRIDED || strcmp (n->op_type, "Concat") || k->n_parts != n->n_inputs)
+    if (k->kind != C_STRIDED || strcmp (n->op_type, "Concat") || k->n_parts != n->n_inputs || n->outputs[0] < 0)
       continue;
     int out = n->outputs[0];
     OvaValue *y = OVA_VALUE (g, out);
-    CKernel *prod[MAX_PARTS];
+    OvaOpNode on = opnode (n);
+    int64_t axis = ova_op_attr_int (&on, "axis", 0);
+    if (axis < 0)
+      axis += y->rank;
+    if (axis != 1 || y->rank != 4 || y->alias_of >= 0 || y->is_output || !is_nhwc (st, g, out))
+      continue;
+    CKernel *prod[MAX_PARTS], *readers[MAX_PARTS][MAX_PARTS];
+    int n_readers[MAX_PARTS];
     int any = 0;
     for (int i = 0; i < n->n_inputs; i++) {
       int v = n->inputs[i];
       OvaValue *xv = v >= 0 ? OVA_VALUE (g, v) : NULL;
       prod[i] = NULL;
+      n_readers[i] = 0;
       if (!xv || xv->producer < 0 || kpos[xv->producer] < 0 || kpos[xv->producer] >= pos)
         continue;
       CKernel *pk = &st->k[kpos[xv->producer]];
       gboolean strided_out = (pk->kind == C_CONV && (pk->ig || pk->dw_w)) || pk->kind == C_POOL || pk->kind == C_RESIZE;
       if (strided_out && pk->cat_out < 0 && OVA_NODE (g, pk->ni)->outputs[0] == v &&
-          sole_concat_user (plan, st, v) == k->ni) {
+          concat_slice_readers (plan, st, kpos, v, k->ni, readers[i], &n_readers[i])) {
         prod[i] = pk;
         any++;
       }
@@ -1756,15 +1841,222 @@ concat_in_place (OvaPlan *plan, CudaState *st)
         prod[i]->igs.ldc = (int) y->dims[1];
         prod[i]->igs.c_off = (int) off;
         k->parts[i].in_place = TRUE;
-        st->cat_root[n->inputs[i]] = out;
-        st->cat_off[n->inputs[i]] = (int) off;
+        st->cat[n->inputs[i]] = (CatSlot) { out, y->dims[1], off, 0, 0 };
+        for (int r = 0; r < n_readers[i]; r++)
+          readers[i][r]->x_ldc = y->dims[1];
       }
       off += xv->dims[1];
     }
+    if (any == n->n_inputs)
+      k->kind = C_NOOP; /* nothing left to copy */
     if (plan->verbose)
       g_printerr ("ova-engine: node '%s' (Concat): %d of %d inputs written in place\n", n->name, any, n->n_inputs);
   }
   g_free (kpos);
+}
+
+/* ------------------------------------------------ detection head in place */
+
+/* The one node of the plan reading @v (-1: none, several, or @v is also a
+ * residual operand); views of @v other than that node's own output count
+ * as readers too. */
+static int
+sole_reader (OvaPlan *plan, int v)
+{
+  OvaGraph *g = plan->g;
+  int user = -1, uses = 0;
+  for (int pos = 0; pos < plan->n_order; pos++) {
+    OvaNode *n = OVA_NODE (g, plan->order[pos]);
+    for (int i = 0; i < n->n_inputs; i++)
+      if (n->inputs[i] == v) {
+        uses++;
+        user = plan->order[pos];
+      }
+    for (int i = 0; i < n->n_post; i++)
+      if (n->post[i].kind == OVA_POST_ADD && n->post[i].operand == v)
+        uses += 2;
+  }
+  if (uses != 1)
+    return -1;
+  for (guint i = 0; i < g->values->len; i++)
+    if (OVA_VALUE (g, i)->alias_of == v && OVA_VALUE (g, i)->producer != user)
+      return -1;
+  return user;
+}
+
+#define MAX_HEAD_LEVELS 8
+
+typedef struct {
+  int y;                          /* the Transpose's output [N, rows, C] */
+  int cat2;                       /* the Concat of the levels (axis 2) */
+  int n_levels;
+  int cat1[MAX_HEAD_LEVELS];      /* per level: the channel Concat [N, C, H, W] */
+  int64_t row[MAX_HEAD_LEVELS];   /* its first row in y */
+} HeadRows;
+
+static int64_t
+axis_of (const OvaNode *n, int rank)
+{
+  OvaOpNode on = opnode (n);
+  int64_t a = ova_op_attr_int (&on, "axis", 0);
+  return a < 0 ? a + rank : a;
+}
+
+/* A detection head as YOLOX and YOLOv5 export it, ending in Transpose node
+ * @ni: per level a channel Concat of the branches' outputs [N, C, H, W], a
+ * Reshape to [N, C, H*W], a Concat of the levels on axis 2 and the
+ * Transpose to [N, rows, C], each value read only along that path. In the
+ * result each level's NHWC pixels are a run of rows of every image, so the
+ * branches can write their channels straight there. */
+static gboolean
+head_rows_at (OvaPlan *plan, int ni, HeadRows *h)
+{
+  OvaGraph *g = plan->g;
+  OvaNode *t = OVA_NODE (g, ni);
+  if (strcmp (t->op_type, "Transpose") || t->n_inputs != 1 || t->n_outputs != 1 || t->n_post || t->inputs[0] < 0 ||
+      t->outputs[0] < 0)
+    return FALSE;
+  OvaOpNode on = opnode (t);
+  const int64_t *perm = NULL;
+  int np = ova_op_attr_ints (&on, "perm", &perm);
+  OvaValue *y = OVA_VALUE (g, t->outputs[0]);
+  if (np != 3 || perm[0] != 0 || perm[1] != 2 || perm[2] != 1 || y->rank != 3 || y->alias_of >= 0 || y->data)
+    return FALSE;
+  int v2 = t->inputs[0];
+  OvaValue *x2 = OVA_VALUE (g, v2);
+  if (x2->rank != 3 || x2->is_output || x2->alias_of >= 0 || x2->producer < 0 || sole_reader (plan, v2) != ni)
+    return FALSE;
+  OvaNode *c2 = OVA_NODE (g, x2->producer);
+  if (strcmp (c2->op_type, "Concat") || c2->n_post || c2->n_inputs < 1 || c2->n_inputs > MAX_HEAD_LEVELS ||
+      axis_of (c2, 3) != 2)
+    return FALSE;
+  h->y = t->outputs[0];
+  h->cat2 = x2->producer;
+  h->n_levels = c2->n_inputs;
+  int64_t N = y->dims[0], C = y->dims[2], row = 0;
+  for (int l = 0; l < c2->n_inputs; l++) {
+    int u = c2->inputs[l];
+    OvaValue *xu = u >= 0 ? OVA_VALUE (g, u) : NULL;
+    if (!xu || xu->rank != 3 || xu->is_output || xu->producer < 0 || xu->alias_of < 0 || xu->dims[0] != N ||
+        xu->dims[1] != C || sole_reader (plan, u) != x2->producer)
+      return FALSE;
+    OvaNode *r = OVA_NODE (g, xu->producer);
+    int w = r->n_inputs > 0 ? r->inputs[0] : -1;
+    if (strcmp (r->op_type, "Reshape") || r->n_post || w < 0 || xu->alias_of != w)
+      return FALSE;
+    OvaValue *xw = OVA_VALUE (g, w);
+    if (xw->rank != 4 || xw->is_output || xw->alias_of >= 0 || xw->data || xw->producer < 0 || xw->dims[0] != N ||
+        xw->dims[1] != C || xw->dims[2] * xw->dims[3] != xu->dims[2] || sole_reader (plan, w) != xu->producer)
+      return FALSE;
+    OvaNode *c1 = OVA_NODE (g, xw->producer);
+    if (strcmp (c1->op_type, "Concat") || c1->n_post || c1->n_inputs > MAX_PARTS || axis_of (c1, 4) != 1)
+      return FALSE;
+    h->cat1[l] = xw->producer;
+    h->row[l] = row;
+    row += xu->dims[2];
+  }
+  return row == y->dims[1];
+}
+
+/* TRUE when @v, a convolution's output, is one branch of such a head: its
+ * only reader is a level's channel Concat */
+static gboolean
+head_branch (OvaPlan *plan, CudaState *st, int v)
+{
+  OvaGraph *g = plan->g;
+  if (!st->nhwc || !head_rows_mode ())
+    return FALSE;
+  int c1 = sole_reader (plan, v);
+  if (c1 < 0 || strcmp (OVA_NODE (g, c1)->op_type, "Concat") || OVA_NODE (g, c1)->outputs[0] < 0)
+    return FALSE;
+  int r = sole_reader (plan, OVA_NODE (g, c1)->outputs[0]);
+  if (r < 0 || OVA_NODE (g, r)->outputs[0] < 0)
+    return FALSE;
+  int c2 = sole_reader (plan, OVA_NODE (g, r)->outputs[0]);
+  if (c2 < 0 || OVA_NODE (g, c2)->outputs[0] < 0)
+    return FALSE;
+  int t = sole_reader (plan, OVA_NODE (g, c2)->outputs[0]);
+  HeadRows h;
+  return t >= 0 && head_rows_at (plan, t, &h);
+}
+
+/* Every branch of a head (head_rows_at) computed by ova's implicit-GEMM
+ * kernels, writing its own NHWC output: those kernels write into the head's
+ * output instead (its channel slice of each level's rows, image by image),
+ * and the level Concats, the Concat of the levels and the Transpose run no
+ * kernel. The head's output gets its own buffer, as in concat_in_place. */
+static gboolean
+head_in_place (OvaPlan *plan, CudaState *st, GError **error)
+{
+  OvaGraph *g = plan->g;
+  if (!st->nhwc || !head_rows_mode ())
+    return TRUE;
+  int *kpos = kernel_positions (plan, st);
+  for (int pos = 0; pos < st->n; pos++) {
+    HeadRows h;
+    if (!head_rows_at (plan, st->k[pos].ni, &h))
+      continue;
+    OvaValue *y = OVA_VALUE (g, h.y);
+    int64_t C = y->dims[2], ldb = y->dims[1] * C;
+    gboolean ok = ldb <= G_MAXINT && kpos[h.cat2] >= 0;
+    for (int l = 0; ok && l < h.n_levels; l++) {
+      OvaNode *c1 = OVA_NODE (g, h.cat1[l]);
+      OvaValue *w = OVA_VALUE (g, c1->outputs[0]);
+      int64_t off = 0;
+      ok = kpos[h.cat1[l]] >= 0;
+      for (int i = 0; ok && i < c1->n_inputs; i++) {
+        int a = c1->inputs[i];
+        OvaValue *xa = a >= 0 ? OVA_VALUE (g, a) : NULL;
+        int kp = xa && xa->producer >= 0 ? kpos[xa->producer] : -1;
+        CKernel *pk = kp >= 0 ? &st->k[kp] : NULL;
+        ok = pk && kp < kpos[h.cat1[l]] && pk->kind == C_CONV && pk->ig && pk->cat_out < 0 &&
+             OVA_NODE (g, pk->ni)->outputs[0] == a && xa->rank == 4 && !xa->is_output && xa->alias_of < 0 &&
+             is_nhwc (st, g, a) && xa->dims[0] == w->dims[0] && xa->dims[2] == w->dims[2] &&
+             xa->dims[3] == w->dims[3] && sole_reader (plan, a) == h.cat1[l];
+        for (int j = 0; ok && j < i; j++)
+          ok = c1->inputs[j] != a;
+        off += xa ? xa->dims[1] : 0;
+      }
+      ok = ok && off == C;
+    }
+    if (!ok || (!st->shadow[h.y] && !(st->shadow[h.y] = owned_alloc (st, ova_value_numel (y) * 2)))) {
+      if (head_rows_mode () == 2) {
+        g_free (kpos);
+        return unsupported (plan, st->k[pos].ni, error,
+                            "OVA_CUDA_HEAD_ROWS=force: a branch of this head does not run ova's kernels");
+      }
+      continue;
+    }
+    int branches = 0;
+    for (int l = 0; l < h.n_levels; l++) {
+      OvaNode *c1 = OVA_NODE (g, h.cat1[l]);
+      int64_t off = 0;
+      for (int i = 0; i < c1->n_inputs; i++) {
+        int a = c1->inputs[i];
+        CKernel *pk = &st->k[kpos[OVA_VALUE (g, a)->producer]];
+        pk->cat_out = h.y;
+        pk->cat_ldc = C;
+        pk->cat_off = off;
+        pk->cat_row = h.row[l];
+        pk->igs.ldc = (int) C;
+        pk->igs.c_off = (int) off;
+        pk->igs.ldb = (int) ldb;
+        st->cat[a] = (CatSlot) { h.y, C, off, h.row[l], ldb };
+        off += OVA_VALUE (g, a)->dims[1];
+        branches++;
+      }
+      st->cat[c1->outputs[0]] = (CatSlot) { h.y, C, 0, h.row[l], ldb };
+      st->k[kpos[h.cat1[l]]].kind = C_NOOP;
+    }
+    st->cat[OVA_NODE (g, h.cat2)->outputs[0]] = (CatSlot) { h.y, C, 0, 0, ldb };
+    st->k[kpos[h.cat2]].kind = C_NOOP;
+    st->k[pos].kind = C_NOOP;
+    if (plan->verbose)
+      g_printerr ("ova-engine: node '%s' (Transpose): %d branch convolutions of %d levels write its rows\n",
+                  OVA_NODE (g, st->k[pos].ni)->name, branches, h.n_levels);
+  }
+  g_free (kpos);
+  return TRUE;
 }
 
 /* OVA_CUDA_DWPW: unset or "1": a depthwise convolution (ova's kernel)
@@ -1820,7 +2112,8 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
     int dpos = kpos[mv->producer];
     CKernel *dk = &st->k[dpos];
     OvaNode *dn = OVA_NODE (g, dk->ni);
-    if (dk->kind != C_CONV || !dk->dw_w || dk->cat_out >= 0 || dk->fused_away || dn->outputs[0] != mid)
+    /* (the fused kernel reads the depthwise input from its own buffer) */
+    if (dk->kind != C_CONV || !dk->dw_w || dk->cat_out >= 0 || dk->fused_away || dk->x_ldc || dn->outputs[0] != mid)
       continue;
     /* a residual operand of the depthwise kernel would be read at the 1x1
      * node, after the memory plan has ended its life */
@@ -1838,6 +2131,7 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
     OvaCudaConvShape plain = *ps; /* timed on plain scratch outputs */
     plain.ldc = plain.k;
     plain.c_off = 0;
+    plain.ldb = 0;
     int64_t out_elems = (int64_t) plain.n * plain.oh * plain.ow * plain.k;
     void *tx = cuda_alloc (ova_value_numel (x) * 2), *tm = cuda_alloc (ova_value_numel (mv) * 2);
     void *ty = cuda_alloc (out_elems * 2);
@@ -1936,11 +2230,12 @@ cuda_compile (OvaPlan *plan, void **state, GError **error)
   for (int pos = 0; pos < st->n; pos++)
     if (!compile_node (plan, st, &st->k[pos], plan->order[pos], error))
       return FALSE;
-  st->cat_root = g_new (int, g->values->len + 1);
-  st->cat_off = g_new0 (int, g->values->len + 1);
+  st->cat = g_new0 (CatSlot, g->values->len + 1);
   for (guint v = 0; v <= g->values->len; v++)
-    st->cat_root[v] = -1;
+    st->cat[v].root = -1;
   concat_in_place (plan, st);
+  if (!head_in_place (plan, st, error))
+    return FALSE;
   fuse_dw_pw (plan, st);
   if (st->ws_bytes && !(st->ws = owned_alloc (st, st->ws_bytes))) {
     g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cannot allocate %zu bytes of workspace",
@@ -1960,8 +2255,14 @@ cuda_bind (OvaPlan *plan, void *state, void *arena, GError **error)
     CKernel *k = &st->k[pos];
     OvaNode *n = OVA_NODE (g, k->ni);
     k->x = n->n_inputs > 0 ? vptr (plan, st, n->inputs[0]) : NULL;
+    if (k->x_ldc) { /* its slice of a Concat's output */
+      const CatSlot *cs = &st->cat[root_of (g, n->inputs[0])];
+      k->x = (char *) vptr (plan, st, cs->root) + (cs->row * cs->ldc + cs->off) * (st->half ? 2 : 4);
+    }
     k->x2 = n->n_inputs > 1 ? vptr (plan, st, n->inputs[1]) : NULL;
     k->y = vptr (plan, st, k->cat_out >= 0 ? k->cat_out : n->outputs[0]);
+    if (k->y && k->cat_row)
+      k->y = (char *) k->y + k->cat_row * k->cat_ldc * (st->half ? 2 : 4);
     for (int i = 0; i < k->chain.n; i++)
       k->chain.operand[i] = k->chain_value[i] >= 0 ? vptr (plan, st, k->chain_value[i]) : NULL;
     for (int i = 0; i < k->n_parts; i++)
@@ -2010,7 +2311,8 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
         OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
         e = ova_cuda_dwconv_nhwc (k->x, k->y, h, k->dw_w, k->bias, x->dims[0], x->dims[1], x->dims[2], x->dims[3],
                                   y->dims[2], y->dims[3], k->dw[0], k->dw[1], k->dw[2], k->dw[3], k->dw[4], k->dw[5],
-                                  k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0,
+                                  k->x_ldc ? k->x_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_ldc : x->dims[1],
+                                  k->cat_out >= 0 ? k->cat_off : 0,
                                   k->dw_vec8, &k->chain, s);
         break;
       }
@@ -2055,16 +2357,18 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
       OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]);
       int *p = k->p;
       e = ova_cuda_pool2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]),
-                           k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],
-                           p[8], p[9], p[10], p[11], p[12], p[13], &k->chain, s);
+                           k->x_ldc ? k->x_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_ldc : x->dims[1],
+                           k->cat_out >= 0 ? k->cat_off : 0, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9],
+                           p[10], p[11], p[12], p[13], &k->chain, s);
       break;
     }
     case C_RESIZE: {
       OvaNode *n = OVA_NODE (plan->g, k->ni);
       OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
       e = ova_cuda_resize2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]),
-                             k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0, x->dims[2], x->dims[3], y->dims[2], y->dims[3],
-                             k->f[0], k->f[1], k->p[0], k->p[1], k->p[2], s);
+                             k->x_ldc ? k->x_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_ldc : x->dims[1],
+                             k->cat_out >= 0 ? k->cat_off : 0, x->dims[2], x->dims[3], y->dims[2], y->dims[3], k->f[0],
+                             k->f[1], k->p[0], k->p[1], k->p[2], s);
       break;
     }
     case C_SOFTMAX:
@@ -2125,16 +2429,18 @@ download_logical (OvaPlan *plan, CudaState *st, int v)
   OvaValue *x = OVA_VALUE (g, v);
   int64_t n = ova_value_numel (x);
   int r = root_of (g, v);
-  if (st->cat_root && st->cat_root[r] >= 0) {
-    /* written in place into a Concat's output: its channel slice there */
-    OvaValue *cv = OVA_VALUE (g, st->cat_root[r]);
-    float *h = to_host_f32 (st, vptr (plan, st, st->cat_root[r]), ova_value_numel (cv));
-    int64_t N = x->dims[0], C = x->dims[1], HW = x->dims[2] * x->dims[3], CT = cv->dims[1], off = st->cat_off[r];
+  if (st->cat && st->cat[r].root >= 0) {
+    /* written in place into a Concat's (or a head's) output: its slice there */
+    const CatSlot *cs = &st->cat[r];
+    OvaValue *cv = OVA_VALUE (g, cs->root);
+    float *h = to_host_f32 (st, vptr (plan, st, cs->root), ova_value_numel (cv));
+    int64_t N = x->dims[0], C = x->dims[1], HW = n / MAX (N * C, 1), CT = cs->ldc;
+    int64_t BS = cs->ldb ? cs->ldb : HW * CT;
     float *t = g_new (float, MAX (n, 1));
     for (int64_t b = 0; b < N; b++)
       for (int64_t p = 0; p < HW; p++)
         for (int64_t c = 0; c < C; c++)
-          t[(b * C + c) * HW + p] = h[(b * HW + p) * CT + off + c];
+          t[(b * C + c) * HW + p] = h[b * BS + (cs->row + p) * CT + cs->off + c];
     g_free (h);
     return t;
   }
@@ -2249,6 +2555,11 @@ typedef struct {
 typedef struct {
   Range r[MAX_ACCESS], w[MAX_ACCESS];
   int nr, nw;
+  /* a slice of a Concat's (head's) output written in place: the slices
+   * are disjoint and those outputs have buffers of their own, so two such
+   * writers never conflict with each other */
+  Range slice;
+  gboolean has_slice;
   gboolean all; /* too many to list: depends on everything before it */
   gboolean lib; /* cuDNN or cuBLASLt: the shared workspace */
 } Access;
@@ -2261,8 +2572,9 @@ streams_wanted (void)
   return CLAMP (n, 1, 8);
 }
 
-/* The device buffer value @v lives in (its root's, whole); FALSE for
- * constants (never written) and values without memory. */
+/* The device buffer value @v lives in (its root's, whole, or the Concat's
+ * or head's output it is stored in); FALSE for constants (never written)
+ * and values without memory. */
 static gboolean
 value_range (OvaPlan *plan, CudaState *st, int v, Range *r)
 {
@@ -2270,6 +2582,8 @@ value_range (OvaPlan *plan, CudaState *st, int v, Range *r)
   if (v < 0)
     return FALSE;
   int root = root_of (g, v);
+  if (st->cat && st->cat[root].root >= 0) /* stored in a Concat's (head's) output */
+    root = st->cat[root].root;
   OvaValue *x = OVA_VALUE (g, root);
   if (x->data)
     return FALSE;
@@ -2322,10 +2636,11 @@ kernel_access (OvaPlan *plan, CudaState *st, const CKernel *k, Access *a)
     access_add (plan, st, a, k->parts[i].value, FALSE);
   if (k->dwpw_from >= 0) /* it reads what the depthwise kernel would have */
     access_node_reads (plan, st, a, &st->k[k->dwpw_from]);
-  for (int i = 0; i < n->n_outputs; i++)
-    access_add (plan, st, a, n->outputs[i], TRUE);
-  if (k->cat_out >= 0)
-    access_add (plan, st, a, k->cat_out, TRUE);
+  if (k->cat_out >= 0) /* its own output stays unwritten */
+    a->has_slice = value_range (plan, st, k->cat_out, &a->slice);
+  else
+    for (int i = 0; i < n->n_outputs; i++)
+      access_add (plan, st, a, n->outputs[i], TRUE);
   a->lib = k->kind == C_GEMM || (k->kind == C_CONV && !k->ig && !k->dw_w && k->dwpw_from < 0);
 }
 
@@ -2342,8 +2657,11 @@ ranges_meet (const Range *a, int na, const Range *b, int nb)
 static gboolean
 access_conflict (const Access *a, const Access *b)
 {
-  return a->all || b->all || (a->lib && b->lib) || ranges_meet (a->w, a->nw, b->r, b->nr) ||
-         ranges_meet (a->r, a->nr, b->w, b->nw) || ranges_meet (a->w, a->nw, b->w, b->nw);
+  if (a->all || b->all || (a->lib && b->lib) || ranges_meet (a->w, a->nw, b->r, b->nr) ||
+      ranges_meet (a->r, a->nr, b->w, b->nw) || ranges_meet (a->w, a->nw, b->w, b->nw))
+    return TRUE;
+  return (a->has_slice && (ranges_meet (&a->slice, 1, b->r, b->nr) || ranges_meet (&a->slice, 1, b->w, b->nw))) ||
+         (b->has_slice && (ranges_meet (&b->slice, 1, a->r, a->nr) || ranges_meet (&b->slice, 1, a->w, a->nw)));
 }
 
 /* Enqueues the plan's kernels over 1 + st->n_aux streams while st->stream

@@ -43,17 +43,20 @@ const TileDims TILES[] = { { 128, 64 }, { 128, 32 }, { 128, 16 }, { 64, 64 }, { 
                            { 32, 32 },  { 32, 16 },  { 64, 128 }, { 16, 64 }, { 16, 32 }, { 0, 0 },
                            { 16, 16 },  { 16, 32 },  { 16, 64 },  { 16, 128 }, { 32, 16 }, { 32, 32 }, { 32, 64 },
                            { 16, 16 },  { 16, 32 },  { 32, 16 },  { 32, 32 },
-                           { 16, 16 },  { 16, 32 },  { 32, 16 },  { 32, 32 } };
+                           { 16, 16 },  { 16, 32 },  { 32, 16 },  { 32, 32 },
+                           { 128, 16 }, { 256, 16 }, { 128, 32 } };
 const int N_TILES = (int) (sizeof TILES / sizeof TILES[0]);
 const int TILE_DIRECT = 12; /* { 0, 0 }: the direct kernel below, not a GEMM tile */
 const int TILE_MMA1X1 = 13; /* from here: warp tiles of the 1x1 kernel k_conv1x1_mma */
 const int TILE_MMA1X1_PRE = 20; /* from here: the same with every B fragment of a k chunk loaded up front */
 const int TILE_MMA_KXK = 24;     /* from here: that kernel gathering any window (k_conv1x1_mma<..., WIN>) */
+const int TILE_PATCH = 28;       /* from here: k_conv_patch (3x3 on 16 channels, input patch in shared memory) */
 const char *const TILE_NAMES[] = { "128x64",    "128x32",    "128x16",    "64x64",     "64x32",     "64x16",  "32x64",
                                    "32x32",     "32x16",     "64x128",    "16x64",     "16x32",     "direct", "1x1-16x16",
                                    "1x1-16x32", "1x1-16x64", "1x1-16x128", "1x1-32x16", "1x1-32x32", "1x1-32x64",
                                    "1x1p-16x16", "1x1p-16x32", "1x1p-32x16", "1x1p-32x32",
-                                   "kxk-16x16", "kxk-16x32", "kxk-32x16", "kxk-32x32" };
+                                   "kxk-16x16", "kxk-16x32", "kxk-32x16", "kxk-32x32",
+                                   "patch-4x32", "patch-8x32", "patch-4x32-n32" };
 static_assert (sizeof TILE_NAMES / sizeof TILE_NAMES[0] == sizeof TILES / sizeof TILES[0], "one name per variant");
 
 /* Eight consecutive output channels: + bias, the chain (element index @i
@@ -66,6 +69,17 @@ store8_epilogue (__half *dst, const float *v, const float *bias, const OvaCudaCh
   for (int e = 0; e < 8; e++)
     b[e] = bias ? v[e] + bias[e] : v[e];
   *(uint4 *) dst = chain_pack8 (ch, b, i);
+}
+
+/* Where output pixel @m's channels start: m * ldc + c_off, or with an
+ * image stride (s.ldb) image m / (oh*ow), pixel m % (oh*ow) of it. */
+__device__ __forceinline__ size_t
+out_row (const OvaCudaConvShape &s, int m)
+{
+  if (!s.ldb)
+    return (size_t) m * s.ldc + s.c_off;
+  const int hw = s.oh * s.ow, b = m / hw;
+  return (size_t) b * s.ldb + (size_t) (m - b * hw) * s.ldc + s.c_off;
 }
 
 /* Output row @m of an mma.sync tile, columns @col and @col + 1 (the second
@@ -102,7 +116,7 @@ __device__ __forceinline__ void
 store_tile_row (__half *y, const OvaCudaConvShape &s, int K, int m, int h, int n0, int t, const float (&acc)[NT][4],
                 const float *bias, const OvaCudaChain &ch, int pair_store)
 {
-  __half *yr = y + (size_t) m * s.ldc + s.c_off;
+  __half *yr = y + out_row (s, m);
 #pragma unroll
   for (int j = 0; j < NT; j++) {
     const int col = n0 + 8 * j + 2 * t;
@@ -356,7 +370,7 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       /* LDC * 4 bytes and cg * 4 bytes are multiples of 16 */
       const float4 lo = *(const float4 *) (Cs + row * LDC + cg), hi = *(const float4 *) (Cs + row * LDC + cg + 4);
       float v[8] = { lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w };
-      store8_epilogue (y + (size_t) m * s.ldc + s.c_off + j, v, bias ? bias + j : NULL, ch, (int64_t) m * s.k + j);
+      store8_epilogue (y + out_row (s, m) + j, v, bias ? bias + j : NULL, ch, (int64_t) m * s.k + j);
     }
   } else {
     for (int g = tid; g < BM * BN; g += THREADS) {
@@ -367,7 +381,7 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       float v = Cs[row * LDC + col];
       if (bias)
         v += bias[j];
-      y[(size_t) m * s.ldc + s.c_off + j] = __float2half (apply_chain<__half> (ch, v, (int64_t) m * s.k + j));
+      y[out_row (s, m) + j] = __float2half (apply_chain<__half> (ch, v, (int64_t) m * s.k + j));
     }
   }
 }
@@ -489,7 +503,7 @@ k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const
 #pragma unroll 1
   for (int p = 0; p < PIX && m0 + 32 * p < M; p++) {
     const int m = m0 + 32 * p;
-    __half *yrow = y + (size_t) m * s.ldc + s.c_off;
+    __half *yrow = y + out_row (s, m);
     const float *o = out + p * COUT;
     if (VEC_OUT) {
       /* s.k % 8 == 0: a group of 8 channels is wholly inside or outside */
@@ -731,9 +745,125 @@ launch_1x1 (const __half *x, const __half *w, const float *bias, __half *y, cons
   const int64_t bx = (M + rows - 1) / rows, by = (s.k + 8 * NT - 1) / (8 * NT);
   if (bx >= (1ll << 31) || by > 65535)
     return cudaErrorInvalidValue;
-  const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && ((uintptr_t) y % 4) == 0;
+  const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && s.ldb % 2 == 0 && ((uintptr_t) y % 4) == 0;
   launch_k (k_conv1x1_mma<NT, MW, PRE, WIN>, dim3 ((unsigned) bx, (unsigned) by), 32 * MMA_WARPS, 0, stream, x, w, bias, y, s,
             kpad, ch, pair);
+  return cudaGetLastError ();
+}
+
+/* Stride-1 convolutions with windows of up to 3x3 on exactly 16 input
+ * channels (the space-to-depth first layer: YOLOX's folded Focus becomes a
+ * 3x3 convolution on 16 channels) with the input patch of a block in
+ * shared memory. A block computes TH rows x 32 columns of output pixels of
+ * one image, 8 * NT channels: it copies the (TH + kh - 1) x (32 + kw - 1)
+ * input pixels (zero outside the image) with cp.async, then each warp takes
+ * 16-pixel row segments and, per window tap, multiplies one ldmatrix.x4 of
+ * those 16 pixels' 16 channels with that tap's weights (mma.sync m16n8k16,
+ * B fragments held in registers for the whole window, loaded before the
+ * previous kernel's completion is awaited: weights are constants). Each
+ * input pixel is read from memory about (TH + 2) / TH times instead of once
+ * per tap. */
+const int PATCH_W = 32;            /* output columns per block */
+const int PATCH_PS = 16 + 8;       /* halves per patch pixel: 48 bytes, ldmatrix rows conflict-free */
+const int PATCH_MAX_TAPS = 9;
+
+__device__ __forceinline__ void
+ldmatrix_x4 (unsigned (&r)[4], const __half *p)
+{
+  unsigned a = (unsigned) __cvta_generic_to_shared (p);
+  asm volatile ("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                : "r"(a));
+}
+
+template <int NT, int TH>
+__global__ void __launch_bounds__ (32 * MMA_WARPS)
+k_conv_patch (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias, __half *y,
+              OvaCudaConvShape s, int kpad, OvaCudaChain ch, int pair_store, int tiles_x)
+{
+  const int PH = TH + 2, PW = PATCH_W + 2; /* the patch for windows up to 3x3 */
+  __shared__ __align__ (16) __half patch[PH * PW * PATCH_PS];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int taps = s.kh * s.kw, n0 = (int) blockIdx.y * 8 * NT;
+  /* B fragments of every tap: thread (g, t) holds output channel n0 + 8j + g,
+   * k = 2t, 2t+1 and 2t+8, 2t+9 of the tap's 16 channels (the weights are
+   * zero past k and padded to NPAD rows) */
+  unsigned b[PATCH_MAX_TAPS][NT][2];
+#pragma unroll
+  for (int tap = 0; tap < PATCH_MAX_TAPS; tap++)
+#pragma unroll
+    for (int j = 0; j < NT; j++) {
+      const __half *wr = w + (size_t) (n0 + 8 * j + g) * kpad + tap * 16 + 2 * t;
+      b[tap][j][0] = tap < taps ? __ldg ((const unsigned *) wr) : 0u;
+      b[tap][j][1] = tap < taps ? __ldg ((const unsigned *) (wr + 8)) : 0u;
+    }
+  pdl_entry ();
+  const int tile = (int) blockIdx.x, tx = tile % tiles_x, q = tile / tiles_x;
+  const int tiles_y = (s.oh + TH - 1) / TH, ty = q % tiles_y, img = q / tiles_y;
+  const int oy0 = ty * TH, ox0 = tx * PATCH_W;
+  const __half *xi = x + (size_t) img * s.h * s.w * 16;
+  /* the patch: two 16-byte pieces per pixel */
+  const int rows = TH + s.kh - 1, cols = PATCH_W + s.kw - 1;
+  for (int e = threadIdx.x; e < rows * cols * 2; e += 32 * MMA_WARPS) {
+    const int piece = e & 1, p = e >> 1, pr = p / cols, pc = p - pr * cols;
+    const int iy = oy0 - s.ph + pr, ix = ox0 - s.pw + pc;
+    const bool in = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+    cp_async16 (patch + (pr * PW + pc) * PATCH_PS + 8 * piece,
+                in ? xi + ((size_t) iy * s.w + ix) * 16 + 8 * piece : x, in);
+  }
+  cp_async_commit ();
+  cp_async_wait<0> ();
+  __syncthreads ();
+  /* lane l addresses row (l & 7) + 8 ((l >> 3) & 1), k 8 (l >> 4) of the A tile */
+  const int arow = (lane & 7) + ((lane >> 3) & 1) * 8, akof = (lane >> 4) * 8;
+  for (int seg = warp; seg < TH * (PATCH_W / 16); seg += MMA_WARPS) {
+    const int rr = seg / (PATCH_W / 16), cc = (seg % (PATCH_W / 16)) * 16;
+    if (oy0 + rr >= s.oh || ox0 + cc >= s.ow)
+      continue;
+    float acc[1][NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++)
+        acc[0][j][e] = 0.f;
+#pragma unroll
+    for (int tap = 0; tap < PATCH_MAX_TAPS; tap++) {
+      if (tap < taps) {
+        const int r = tap / s.kw, c2 = tap - r * s.kw;
+        unsigned a[4];
+        ldmatrix_x4 (a, patch + ((rr + r) * PW + cc + c2 + arow) * PATCH_PS + akof);
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+          mma_16816 (acc[0][j], a[0], a[1], a[2], a[3], b[tap][j][0], b[tap][j][1]);
+      }
+    }
+    /* accumulator e of n8 tile j: row g + 8 (e / 2) of the segment */
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int ox = ox0 + cc + g + 8 * h;
+      if (ox < s.ow)
+        store_tile_row<NT> (y, s, s.k, (img * s.oh + oy0 + rr) * s.ow + ox, h, n0, t, acc[0], bias, ch, pair_store);
+    }
+  }
+}
+
+template <int NT, int TH>
+int
+launch_patch (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
+              const OvaCudaChain &ch, cudaStream_t stream)
+{
+  static_assert (OVA_CUDA_IGEMM_NPAD % (8 * NT) == 0, "padded weight rows cover every channel tile");
+  if (s.c != 16 || s.sh != 1 || s.sw != 1 || s.kh > 3 || s.kw > 3 || s.ph >= s.kh || s.pw >= s.kw ||
+      s.oh != s.h + 2 * s.ph - s.kh + 1 || s.ow != s.w + 2 * s.pw - s.kw + 1 || ((uintptr_t) x % 16) != 0 ||
+      ((uintptr_t) w % 4) != 0 || kpad < s.kh * s.kw * 16)
+    return cudaErrorInvalidValue;
+  const int64_t tiles_x = (s.ow + PATCH_W - 1) / PATCH_W, tiles = tiles_x * ((s.oh + TH - 1) / TH) * s.n;
+  const int64_t by = (s.k + 8 * NT - 1) / (8 * NT);
+  if (tiles >= (1ll << 31) || by > 65535)
+    return cudaErrorInvalidValue;
+  const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && s.ldb % 2 == 0 && ((uintptr_t) y % 4) == 0;
+  launch_k (k_conv_patch<NT, TH>, dim3 ((unsigned) tiles, (unsigned) by), 32 * MMA_WARPS, 0, stream, x, w, bias, y,
+            s, kpad, ch, pair, (int) tiles_x);
   return cudaGetLastError ();
 }
 
@@ -837,7 +967,7 @@ launch_dwpw (const __half *x, const float *dww, const float *dwb, const OvaCudaC
   const int64_t bx = (M + DWPW_ROWS - 1) / DWPW_ROWS, by = (s.k + 8 * NT - 1) / (8 * NT);
   if (bx >= (1ll << 31) || by > 65535)
     return cudaErrorInvalidValue;
-  const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && ((uintptr_t) y % 4) == 0;
+  const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && s.ldb % 2 == 0 && ((uintptr_t) y % 4) == 0;
   const size_t smem = (size_t) DWPW_ROWS * (s.c + 8) * sizeof (__half);
   const dim3 grid ((unsigned) bx, (unsigned) by);
   if (d.kh == 3 && d.kw == 3)
@@ -898,18 +1028,18 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
 {
   if (!s || s->n <= 0 || s->c <= 0 || s->k <= 0 || s->kh <= 0 || s->kw <= 0 || s->sh <= 0 || s->sw <= 0 ||
       s->ph < 0 || s->pw < 0 || s->oh <= 0 || s->ow <= 0 || s->h <= 0 || s->w <= 0 || s->c_off < 0 ||
-      s->ldc < s->c_off + s->k || s->tile >= N_TILES)
+      s->ldc < s->c_off + s->k || s->ldb < 0 || s->tile >= N_TILES)
     return cudaErrorInvalidValue;
   /* 32-bit index arithmetic inside the kernel (pointer offsets are size_t) */
   const int64_t M = (int64_t) s->n * s->oh * s->ow, K = (int64_t) s->kh * s->kw * s->c;
   if (M >= (1ll << 31) - 256 || (int64_t) s->n * s->h * s->w * s->c >= (1ll << 31) || K >= (1 << 30) ||
-      M * s->ldc >= (1ll << 40))
+      M * s->ldc >= (1ll << 40) || (int64_t) s->n * s->ldb >= (1ll << 40))
     return cudaErrorInvalidValue;
   const int kpad = (int) ((K + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD);
   OvaCudaChain ch = {};
   if (chain)
     ch = *chain;
-  bool vec_out = s->k % 8 == 0 && s->ldc % 8 == 0 && s->c_off % 8 == 0 && aligned16 (y);
+  bool vec_out = s->k % 8 == 0 && s->ldc % 8 == 0 && s->c_off % 8 == 0 && s->ldb % 8 == 0 && aligned16 (y);
   bool vec_a = s->c % 8 == 0 && aligned16 (x);
   if (!aligned16 (w))
     return cudaErrorInvalidValue;
@@ -946,11 +1076,14 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
     case TILE_MMA_KXK + 0: return launch_1x1<2, 1, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
     case TILE_MMA_KXK + 1: return launch_1x1<4, 1, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
     case TILE_MMA_KXK + 2: return launch_1x1<2, 2, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_MMA_KXK + 3: return launch_1x1<4, 2, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_PATCH + 0: return launch_patch<2, 4> (xh, wh, bias, yh, *s, kpad, ch, st);
+    case TILE_PATCH + 1: return launch_patch<2, 8> (xh, wh, bias, yh, *s, kpad, ch, st);
     default:
       static_assert (TILE_MMA1X1 + 7 == TILE_MMA1X1_PRE && TILE_MMA1X1_PRE + 4 == TILE_MMA_KXK &&
-                         TILE_MMA_KXK + 4 == N_TILES,
+                         TILE_MMA_KXK + 4 == TILE_PATCH && TILE_PATCH + 3 == N_TILES,
                      "one case per variant");
-      return launch_1x1<4, 2, true, true> (xh, wh, bias, yh, *s, kpad, ch, st);
+      return launch_patch<4, 4> (xh, wh, bias, yh, *s, kpad, ch, st);
   }
 }
 
@@ -968,7 +1101,7 @@ ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_bias,
 {
   if (!s || !d || !x || !dw_w || !w || !y || variant < 0 || variant > 3 || s->n <= 0 || s->c <= 0 || s->c % 8 ||
       s->c > 256 || s->k <= 0 || s->kh != 1 || s->kw != 1 || s->sh != 1 || s->sw != 1 || s->ph != 0 || s->pw != 0 ||
-      s->oh != s->h || s->ow != s->w || s->oh <= 0 || s->ow <= 0 || s->c_off < 0 || s->ldc < s->c_off + s->k ||
+      s->oh != s->h || s->ow != s->w || s->oh <= 0 || s->ow <= 0 || s->c_off < 0 || s->ldc < s->c_off + s->k || s->ldb < 0 ||
       d->h <= 0 || d->w <= 0 || d->kh <= 0 || d->kw <= 0 || d->sh <= 0 || d->sw <= 0 || d->ph < 0 || d->pw < 0 ||
       !aligned16 (x) || !aligned16 (dw_w) || !aligned16 (w))
     return cudaErrorInvalidValue;
@@ -976,7 +1109,8 @@ ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_bias,
   if ((d->h + 2 * d->ph - d->kh) / d->sh + 1 != s->oh || (d->w + 2 * d->pw - d->kw) / d->sw + 1 != s->ow)
     return cudaErrorInvalidValue;
   const int64_t M = (int64_t) s->n * s->oh * s->ow;
-  if (M >= (1ll << 31) - 256 || (int64_t) s->n * d->h * d->w * s->c >= (1ll << 31) || M * s->ldc >= (1ll << 40))
+  if (M >= (1ll << 31) - 256 || (int64_t) s->n * d->h * d->w * s->c >= (1ll << 31) || M * s->ldc >= (1ll << 40) ||
+      (int64_t) s->n * s->ldb >= (1ll << 40))
     return cudaErrorInvalidValue;
   const int kpad = (s->c + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD;
   OvaCudaChain dch = {}, ch = {};

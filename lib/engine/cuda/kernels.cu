@@ -209,8 +209,9 @@ pool_padded_count (int oy, int ox, int h, int w, int kh, int kw, int sh, int sw,
 
 template <typename T>
 __global__ void
-k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
-        int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl, OvaCudaChain c)
+k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldx, int64_t ldc, int64_t c_off, int h, int w,
+        int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl,
+        OvaCudaChain c)
 {
   pdl_entry ();
   int64_t n = nc * oh * ow;
@@ -225,8 +226,8 @@ k_pool (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t
       ox = q % ow;
       oy = (q / ow) % oh;
       int64_t b = q / ((int64_t) ow * oh);
-      xp = x + b * h * w * ch + cc;
-      cs = ch;
+      xp = x + b * h * w * ldx + cc;
+      cs = ldx;
     } else {
       ox = i % ow;
       oy = (i / ow) % oh;
@@ -276,8 +277,8 @@ pool_acc8 (float *acc, const uint4 v, bool is_max)
  * fp32 arithmetic, one 16-byte store into y[q * ldc + c_off + cc]. Needs
  * ch, ldc, c_off multiples of 8 and 16-byte aligned x, y; otherwise as k_pool. */
 __global__ void
-k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldc, int c_off,
-                int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldx, int ldc,
+                int c_off, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
                 int is_max, int incl, int pred, OvaCudaChain c)
 {
   pdl_entry ();
@@ -286,7 +287,7 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
     unsigned q;
     int cc, ox, oy, b;
     group_pixel (i, groups, ow, oh, q, cc, ox, oy, b);
-    const __half *xp = x + (size_t) b * h * w * ch + cc;
+    const __half *xp = x + (size_t) b * h * w * ldx + cc;
     float acc[8];
 #pragma unroll
     for (int e = 0; e < 8; e++)
@@ -301,12 +302,12 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
         const int iy = oy * sh - ph + ky * dh;
         if (iy < 0 || iy >= h)
           continue;
-        const __half *row = xp + (size_t) iy * w * ch;
+        const __half *row = xp + (size_t) iy * w * ldx;
         for (int kx = 0; kx < kw; kx += 4) {
           uint4 v[4];
 #pragma unroll
           for (int t = 0; t < 4; t++)
-            v[t] = *(const uint4 *) (row + (size_t) min (max (ix0 + min (kx + t, kw - 1), 0), w - 1) * ch);
+            v[t] = *(const uint4 *) (row + (size_t) min (max (ix0 + min (kx + t, kw - 1), 0), w - 1) * ldx);
 #pragma unroll
           for (int t = 0; t < 4; t++)
             pool_acc8 (acc, v[t], true);
@@ -321,7 +322,7 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
           const int ix = ix0 + kx * dw;
           if (ix < 0 || ix >= w)
             continue;
-          pool_acc8 (acc, *(const uint4 *) (xp + ((size_t) iy * w + ix) * ch), is_max);
+          pool_acc8 (acc, *(const uint4 *) (xp + ((size_t) iy * w + ix) * ldx), is_max);
           cnt++;
         }
       }
@@ -344,7 +345,7 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
 template <typename T>
 __global__ void
 k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c, int h, int wd, int oh, int ow,
-               int kh, int kw, int sh, int sw, int ph, int pw, int ldc, int c_off, OvaCudaChain ch)
+               int kh, int kw, int sh, int sw, int ph, int pw, int ldx, int ldc, int c_off, OvaCudaChain ch)
 {
   pdl_entry ();
   unsigned total = (unsigned) n * oh * ow * c;
@@ -352,7 +353,7 @@ k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c
     unsigned cc = i % c, q = i / c;
     int ox = q % ow, oy = (q / ow) % oh, b = q / (ow * oh);
     float acc = bias ? bias[cc] : 0.f;
-    const T *xb = x + (size_t) b * h * wd * c + cc;
+    const T *xb = x + (size_t) b * h * wd * ldx + cc;
     for (int r = 0; r < kh; r++) {
       int iy = oy * sh - ph + r;
       if (iy < 0 || iy >= h)
@@ -361,7 +362,7 @@ k_dwconv_nhwc (const T *x, T *y, const float *w, const float *bias, int n, int c
         int ix = ox * sw - pw + s;
         if (ix < 0 || ix >= wd)
           continue;
-        acc += ld (xb, ((size_t) iy * wd + ix) * c) * w[(r * kw + s) * c + cc];
+        acc += ld (xb, ((size_t) iy * wd + ix) * ldx) * w[(r * kw + s) * c + cc];
       }
     }
     st (y, (size_t) q * ldc + c_off + cc, apply_chain<T> (ch, acc, i));
@@ -377,7 +378,7 @@ template <int KH, int KW, bool PRED>
 __global__ void __launch_bounds__ (256)
 k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const float *__restrict__ w,
                   const float *__restrict__ bias, int n, int c, int h, int wd, int oh, int ow, int kh, int kw, int sh,
-                  int sw, int ph, int pw, int ldc, int c_off, OvaCudaChain ch)
+                  int sw, int ph, int pw, int ldx, int ldc, int c_off, OvaCudaChain ch)
 {
   pdl_entry ();
   const int R = KH > 0 ? KH : kh, S = KW > 0 ? KW : kw;
@@ -391,7 +392,7 @@ k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const fl
 #pragma unroll
     for (int e = 0; e < 8; e++)
       acc[e] = bias ? bias[cc + e] : 0.f;
-    const __half *xb = x + (size_t) b * h * wd * c + cc;
+    const __half *xb = x + (size_t) b * h * wd * ldx + cc;
     const int iy0 = oy * sh - ph, ix0 = ox * sw - pw;
 #pragma unroll
     for (int r = 0; r < R; r++) {
@@ -411,11 +412,11 @@ k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const fl
            * memory round trip per tap */
           const bool in = iy >= 0 && iy < h && ix >= 0 && ix < wd;
           const int cy = min (max (iy, 0), h - 1), cx = min (max (ix, 0), wd - 1);
-          v = *(const uint4 *) (xb + ((size_t) cy * wd + cx) * c);
+          v = *(const uint4 *) (xb + ((size_t) cy * wd + cx) * ldx);
           if (!in)
             v = make_uint4 (0, 0, 0, 0);
         } else {
-          v = *(const uint4 *) (xb + ((size_t) iy * wd + ix) * c);
+          v = *(const uint4 *) (xb + ((size_t) iy * wd + ix) * ldx);
         }
         dw_tap8 (acc, v, w + (r * S + s) * c + cc);
       }
@@ -451,8 +452,8 @@ nearest (int nm, float x, int len)
 
 template <typename T>
 __global__ void
-k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
-          float sh, float sw, int mode, int ct, int nm)
+k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldx, int64_t ldc, int64_t c_off, int h, int w,
+          int oh, int ow, float sh, float sw, int mode, int ct, int nm)
 {
   pdl_entry ();
   int64_t n = nc * oh * ow;
@@ -466,8 +467,8 @@ k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64
       yi = q * ldc + c_off + cc;
       ox = q % ow;
       oy = (q / ow) % oh;
-      xp = x + (q / ((int64_t) ow * oh)) * h * w * ch + cc;
-      cs = ch;
+      xp = x + (q / ((int64_t) ow * oh)) * h * w * ldx + cc;
+      cs = ldx;
     } else {
       ox = i % ow;
       oy = (i / ow) % oh;
@@ -496,8 +497,8 @@ k_resize (const T *x, T *y, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64
  * the source pixel into y[q * ldc + c_off + cc] (exact, as k_resize). Needs
  * ch, ldc, c_off multiples of 8 and 16-byte aligned x, y. */
 __global__ void
-k_resize_nearest_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldc,
-                          int c_off, int h, int w, int oh, int ow, float sh, float sw, int ct, int nm)
+k_resize_nearest_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned total, int ch, int ldx,
+                          int ldc, int c_off, int h, int w, int oh, int ow, float sh, float sw, int ct, int nm)
 {
   pdl_entry ();
   const unsigned groups = (unsigned) ch / 8;
@@ -507,7 +508,7 @@ k_resize_nearest_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, 
     group_pixel (i, groups, ow, oh, q, cc, ox, oy, b);
     const int iy = nearest (nm, src_coord (ct, oy, sh, h, oh), h), ix = nearest (nm, src_coord (ct, ox, sw, w, ow), w);
     *(uint4 *) (y + (size_t) q * ldc + c_off + cc) =
-        *(const uint4 *) (x + (((size_t) b * h + iy) * w + ix) * ch + cc);
+        *(const uint4 *) (x + (((size_t) b * h + iy) * w + ix) * ldx + cc);
   }
 }
 
@@ -801,54 +802,55 @@ ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const int
 }
 
 extern "C" int
-ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w,
-                 int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int incl,
-                 const OvaCudaChain *chain, void *stream)
+ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldx, int64_t ldc,
+                 int64_t c_off, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh,
+                 int dw, int is_max, int incl, const OvaCudaChain *chain, void *stream)
 {
   int64_t n = nc * oh * ow;
   if (n <= 0)
     return 0;
-  if (nhwc && (ldc < c_off + ch || c_off < 0))
+  if (nhwc && (ldc < c_off + ch || c_off < 0 || ldx < ch))
     return cudaErrorInvalidValue;
   OvaCudaChain c = chain_or_empty (chain);
-  if (half && nhwc && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
-      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
+  if (half && nhwc && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && ldx % 8 == 0 && (uintptr_t) x % 16 == 0 &&
+      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && ldx < (1ll << 31) && vec8_enabled ()) {
     launch_k (k_pool_nhwc_h8, blocks (n / 8), 256, 0, S (stream), (const __half *) x, (__half *) y, (unsigned) (n / 8),
-                                                           (int) ch, (int) ldc, (int) c_off, h, w, oh, ow, kh, kw,
-                                                           sh, sw, ph, pw, dh, dw, is_max, incl, pool_pred_enabled (), c);
+              (int) ch, (int) ldx, (int) ldc, (int) c_off, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, is_max, incl,
+              pool_pred_enabled (), c);
     return cudaGetLastError ();
   }
   if (half)
-    launch_k (k_pool<__half>, blocks (n), 256, 0, S (stream), (const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
-                                                kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
+    launch_k (k_pool<__half>, blocks (n), 256, 0, S (stream), (const __half *) x, (__half *) y, nc, ch, nhwc, ldx, ldc,
+              c_off, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
   else
-    launch_k (k_pool<float>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow, kh,
-                                                kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
+    launch_k (k_pool<float>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, nc, ch, nhwc, ldx, ldc,
+              c_off, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
   return cudaGetLastError ();
 }
 
 extern "C" int
-ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h,
-                   int w, int oh, int ow, float sh, float sw, int mode, int ct, int nm, void *stream)
+ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldx, int64_t ldc,
+                   int64_t c_off, int h, int w, int oh, int ow, float sh, float sw, int mode, int ct, int nm,
+                   void *stream)
 {
   int64_t n = nc * oh * ow;
   if (n <= 0)
     return 0;
-  if (nhwc && (ldc < c_off + ch || c_off < 0))
+  if (nhwc && (ldc < c_off + ch || c_off < 0 || ldx < ch))
     return cudaErrorInvalidValue;
-  if (half && nhwc && mode == 0 && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
-      (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) && vec8_enabled ()) {
+  if (half && nhwc && mode == 0 && ch % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && ldx % 8 == 0 &&
+      (uintptr_t) x % 16 == 0 && (uintptr_t) y % 16 == 0 && n < (1ll << 32) && ldc < (1ll << 31) &&
+      ldx < (1ll << 31) && vec8_enabled ()) {
     launch_k (k_resize_nearest_nhwc_h8, blocks (n / 8), 256, 0, S (stream), (const __half *) x, (__half *) y,
-                                                                     (unsigned) (n / 8), (int) ch, (int) ldc,
-                                                                     (int) c_off, h, w, oh, ow, sh, sw, ct, nm);
+              (unsigned) (n / 8), (int) ch, (int) ldx, (int) ldc, (int) c_off, h, w, oh, ow, sh, sw, ct, nm);
     return cudaGetLastError ();
   }
   if (half)
-    launch_k (k_resize<__half>, blocks (n), 256, 0, S (stream), (const __half *) x, (__half *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
-                                                  sh, sw, mode, ct, nm);
+    launch_k (k_resize<__half>, blocks (n), 256, 0, S (stream), (const __half *) x, (__half *) y, nc, ch, nhwc, ldx,
+              ldc, c_off, h, w, oh, ow, sh, sw, mode, ct, nm);
   else
-    launch_k (k_resize<float>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, nc, ch, nhwc, ldc, c_off, h, w, oh, ow,
-                                                  sh, sw, mode, ct, nm);
+    launch_k (k_resize<float>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, nc, ch, nhwc, ldx, ldc,
+              c_off, h, w, oh, ow, sh, sw, mode, ct, nm);
   return cudaGetLastError ();
 }
 
@@ -867,27 +869,27 @@ ova_cuda_softmax (const void *x, void *y, int half, int64_t rows, int64_t cols, 
 
 extern "C" int
 ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h, int wd,
-                      int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldc, int64_t c_off,
-                      int vec8, const OvaCudaChain *chain, void *stream)
+                      int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldx, int64_t ldc,
+                      int64_t c_off, int vec8, const OvaCudaChain *chain, void *stream)
 {
   int64_t total = (int64_t) n * oh * ow * c;
   if (total <= 0)
     return 0;
   if (total >= (1ll << 32) || c_off < 0 || ldc < c_off + c || (int64_t) n * oh * ow * ldc >= (1ll << 40) ||
-      ldc >= (1ll << 31))
+      ldc >= (1ll << 31) || ldx < c || ldx >= (1ll << 31) || (int64_t) n * h * wd * ldx >= (1ll << 40))
     return cudaErrorInvalidValue;
   OvaCudaChain ch = chain_or_empty (chain);
-  const bool vec = half && c % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && (uintptr_t) x % 16 == 0 &&
+  const bool vec = half && c % 8 == 0 && ldc % 8 == 0 && c_off % 8 == 0 && ldx % 8 == 0 && (uintptr_t) x % 16 == 0 &&
                    (uintptr_t) y % 16 == 0 && (uintptr_t) w % 16 == 0 && vec8;
   if (vec) {
     const __half *xh = (const __half *) x;
     __half *yh = (__half *) y;
     const int64_t groups = total / 8;
-    const int l = (int) ldc, o = (int) c_off;
+    const int lx = (int) ldx, l = (int) ldc, o = (int) c_off;
     const bool pred = vec8 == 2;
 #define OVA_DW8(KH_, KW_)                                                                                        \
   launch_k (pred ? k_dwconv_nhwc_h8<KH_, KW_, true> : k_dwconv_nhwc_h8<KH_, KW_, false>, blocks (groups), 256, 0, \
-            S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, l, o, ch)
+            S (stream), xh, yh, w, bias, n, c, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, lx, l, o, ch)
     if (kh == 3 && kw == 3)
       OVA_DW8 (3, 3);
     else if (kh == 5 && kw == 5)
@@ -896,10 +898,10 @@ ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const fl
       OVA_DW8 (0, 0);
 #undef OVA_DW8
   } else if (half)
-    launch_k (k_dwconv_nhwc<__half>, blocks (total), 256, 0, S (stream), (const __half *) x, (__half *) y, w, bias, n, c, h, wd, oh, ow,
-                                                          kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);
+    launch_k (k_dwconv_nhwc<__half>, blocks (total), 256, 0, S (stream), (const __half *) x, (__half *) y, w, bias, n,
+              c, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, (int) ldx, (int) ldc, (int) c_off, ch);
   else
-    launch_k (k_dwconv_nhwc<float>, blocks (total), 256, 0, S (stream), (const float *) x, (float *) y, w, bias, n, c, h, wd, oh, ow,
-                                                          kh, kw, sh, sw, ph, pw, (int) ldc, (int) c_off, ch);
+    launch_k (k_dwconv_nhwc<float>, blocks (total), 256, 0, S (stream), (const float *) x, (float *) y, w, bias, n, c,
+              h, wd, oh, ow, kh, kw, sh, sw, ph, pw, (int) ldx, (int) ldc, (int) c_off, ch);
   return cudaGetLastError ();
 }

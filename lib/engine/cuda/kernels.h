@@ -86,40 +86,48 @@ int ova_cuda_strided_copy (const void *src, void *dst, int half, int rank, const
                            int64_t dst_off, void *stream);
 
 /* 2-D pooling over NCHW planes (nc = N*C; NHWC when @nhwc, @ch channels);
- * windows clipped to the input. NHWC output pixel p, channel j is stored at
- * y[p * ldc + c_off + j] (ldc = ch, c_off = 0 for a plain output; a slice of
- * a channel Concat otherwise); chain ADD_TENSOR operands are plain. */
-int ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow, int kh, int kw,
-                     int sh, int sw, int ph, int pw, int dh, int dw, int is_max, int count_include_pad,
-                     const OvaCudaChain *chain, void *stream);
+ * windows clipped to the input. NHWC input pixel p, channel j is read at
+ * x[p * ldx + j] (ldx = ch for a plain input; a channel Concat's width when
+ * @x points at the input's slice of that Concat's output). NHWC output pixel
+ * p, channel j is stored at y[p * ldc + c_off + j] (ldc = ch, c_off = 0 for
+ * a plain output; a slice of a channel Concat otherwise); chain ADD_TENSOR
+ * operands are plain. */
+int ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldx, int64_t ldc,
+                     int64_t c_off, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
+                     int dh, int dw, int is_max, int count_include_pad, const OvaCudaChain *chain, void *stream);
 
 /* Resize of the last two axes of NCHW. mode 0 nearest, 1 linear; ct: coordinate
  * transformation (0 half_pixel, 1 pytorch_half_pixel, 2 align_corners, 3 asymmetric,
  * 4 tf_half_pixel_for_nn); nm: nearest mode (0 round_prefer_floor, 1 round_prefer_ceil,
- * 2 floor, 3 ceil). scale_h/scale_w: output / input. NHWC outputs are stored
- * with @ldc and @c_off as in ova_cuda_pool2d. */
-int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldc, int64_t c_off, int h, int w, int oh, int ow,
-                       float scale_h, float scale_w, int mode, int ct, int nm, void *stream);
+ * 2 floor, 3 ceil). scale_h/scale_w: output / input. NHWC inputs are read
+ * with @ldx, outputs stored with @ldc and @c_off as in ova_cuda_pool2d. */
+int ova_cuda_resize2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int nhwc, int64_t ldx, int64_t ldc,
+                       int64_t c_off, int h, int w, int oh, int ow, float scale_h, float scale_w, int mode, int ct,
+                       int nm, void *stream);
 
 /* Depthwise 2-D convolution (group == channels, one filter per channel) on
  * NHWC activations; @w is [kh * kw][c] fp32, @bias fp32 (nullable); the
  * chain is applied to each output (operands read at the plain NHWC index).
- * Output pixel p, channel j is stored at y[p * ldc + c_off + j] (ldc = c,
- * c_off = 0 for a plain output; a channel Concat's slice otherwise). @vec8:
- * fp16 with c, ldc, c_off multiples of 8 and 16-byte aligned pointers run
+ * Input pixel p, channel j is read at x[p * ldx + j] (ldx = c, or a channel
+ * Concat's width as in ova_cuda_pool2d). Output pixel p, channel j is
+ * stored at y[p * ldc + c_off + j] (ldc = c, c_off = 0 for a plain output;
+ * a channel Concat's slice otherwise). @vec8: fp16 with c, ldx, ldc, c_off
+ * multiples of 8 and 16-byte aligned pointers run
  * the kernel that computes 8 channels per thread with 16-byte accesses
  * where those hold (@vec8 = 2: its variant that reads clamped pixels
  * without a branch per tap); otherwise one element per thread. */
 int ova_cuda_dwconv_nhwc (const void *x, void *y, int half, const float *w, const float *bias, int n, int c, int h,
-                          int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldc,
-                          int64_t c_off, int vec8, const OvaCudaChain *chain, void *stream);
+                          int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int64_t ldx,
+                          int64_t ldc, int64_t c_off, int vec8, const OvaCudaChain *chain, void *stream);
 
 /* Dense convolution (group 1, dilation 1) on fp16 NHWC as an implicit GEMM on
  * tensor cores (WMMA 16x16x16, fp32 accumulation): M = n*oh*ow output pixels,
  * N = k output channels, K = kh*kw*c. Bias (fp32, nullable) and the chain
  * are applied before the fp16 store; output pixel m, channel j goes to
  * y[m * ldc + c_off + j] (ldc = k, c_off = 0 for a plain NHWC output; a
- * channel Concat's width and the slice's offset to write into the Concat),
+ * channel Concat's width and the slice's offset to write into the Concat;
+ * with ldb, pixel p of image b at y[b * ldb + p * ldc + c_off + j]: rows of
+ * a detection head's output, where each level's pixels are a run of rows),
  * while ADD_TENSOR operands are read as plain NHWC tensors of the
  * convolution's output shape (index m * k + j). */
 typedef struct {
@@ -127,6 +135,7 @@ typedef struct {
   int oh, ow, k;              /* output pixels per image, output channels */
   int kh, kw, sh, sw, ph, pw; /* window, strides, symmetric pads */
   int ldc, c_off;             /* output row stride (elements per pixel), channel offset */
+  int ldb;                    /* output elements from one image to the next; 0: oh*ow*ldc (back to back) */
   int tile;                   /* block tile variant (ova_cuda_conv_igemm_tile); -1: chosen by size */
 } OvaCudaConvShape;
 
@@ -149,8 +158,10 @@ int ova_cuda_conv_igemm_tile (int tile, int *bm, int *bn);
 
 /* The name of variant @tile ("BMxBN" for block tiles, "direct", "1x1-RxC"
  * for the warp tiles of the 1x1 kernel: 1x1 convolutions with stride 1, no
- * padding and c % 8 == 0, mma.sync straight from global memory); NULL past
- * the last. */
+ * padding and c % 8 == 0, mma.sync straight from global memory; "kxk-RxC"
+ * that kernel gathering any window; "patch-THx32[-n32]" stride-1 windows
+ * of up to 3x3 on 16 channels with the input patch of TH x 32 output
+ * pixels in shared memory); NULL past the last. */
 const char *ova_cuda_conv_igemm_tile_name (int tile);
 
 /* A depthwise convolution followed by a 1x1 convolution (stride 1, no
