@@ -497,20 +497,13 @@ head_rows_mode (void)
   return s && !strcmp (s, "force") ? 2 : 1;
 }
 
-/* The NHWC channel Concat that is the only reader of @v, whose producer may
- * then write @v straight into the Concat's output; -1 if there is none (other
- * readers, views of @v, a graph output, another layout or axis). */
+/* The one node of the plan reading @v (-1: none, several, or @v is also a
+ * residual operand); views of @v other than that node's own output count
+ * as readers too. */
 static int
-sole_concat_user (OvaPlan *plan, CudaState *st, int v)
+sole_reader (OvaPlan *plan, int v)
 {
   OvaGraph *g = plan->g;
-  OvaValue *x = OVA_VALUE (g, v);
-  if (!concat_in_place_enabled () || x->alias_of >= 0 || x->is_output || x->data || x->rank != 4 ||
-      !is_nhwc (st, g, v))
-    return -1;
-  for (guint i = 0; i < g->values->len; i++)
-    if (OVA_VALUE (g, i)->alias_of == v)
-      return -1;
   int user = -1, uses = 0;
   for (int pos = 0; pos < plan->n_order; pos++) {
     OvaNode *n = OVA_NODE (g, plan->order[pos]);
@@ -524,6 +517,26 @@ sole_concat_user (OvaPlan *plan, CudaState *st, int v)
         uses += 2;
   }
   if (uses != 1)
+    return -1;
+  for (guint i = 0; i < g->values->len; i++)
+    if (OVA_VALUE (g, i)->alias_of == v && OVA_VALUE (g, i)->producer != user)
+      return -1;
+  return user;
+}
+
+/* The NHWC channel Concat that is the only reader of @v, whose producer may
+ * then write @v straight into the Concat's output; -1 if there is none (other
+ * readers, views of @v, a graph output, another layout or axis). */
+static int
+sole_concat_user (OvaPlan *plan, CudaState *st, int v)
+{
+  OvaGraph *g = plan->g;
+  OvaValue *x = OVA_VALUE (g, v);
+  if (!concat_in_place_enabled () || x->alias_of >= 0 || x->is_output || x->data || x->rank != 4 ||
+      !is_nhwc (st, g, v))
+    return -1;
+  int user = sole_reader (plan, v);
+  if (user < 0)
     return -1;
   OvaNode *c = OVA_NODE (g, user);
   if (strcmp (c->op_type, "Concat") || c->n_outputs < 1 || c->outputs[0] < 0)
@@ -1856,33 +1869,6 @@ concat_in_place (OvaPlan *plan, CudaState *st)
 }
 
 /* ------------------------------------------------ detection head in place */
-
-/* The one node of the plan reading @v (-1: none, several, or @v is also a
- * residual operand); views of @v other than that node's own output count
- * as readers too. */
-static int
-sole_reader (OvaPlan *plan, int v)
-{
-  OvaGraph *g = plan->g;
-  int user = -1, uses = 0;
-  for (int pos = 0; pos < plan->n_order; pos++) {
-    OvaNode *n = OVA_NODE (g, plan->order[pos]);
-    for (int i = 0; i < n->n_inputs; i++)
-      if (n->inputs[i] == v) {
-        uses++;
-        user = plan->order[pos];
-      }
-    for (int i = 0; i < n->n_post; i++)
-      if (n->post[i].kind == OVA_POST_ADD && n->post[i].operand == v)
-        uses += 2;
-  }
-  if (uses != 1)
-    return -1;
-  for (guint i = 0; i < g->values->len; i++)
-    if (OVA_VALUE (g, i)->alias_of == v && OVA_VALUE (g, i)->producer != user)
-      return -1;
-  return user;
-}
 
 #define MAX_HEAD_LEVELS 8
 
