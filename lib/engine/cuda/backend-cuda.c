@@ -1761,6 +1761,8 @@ concat_slice_readers (OvaPlan *plan, CudaState *st, const int *kpos, int v, int 
 {
   OvaGraph *g = plan->g;
   OvaValue *x = OVA_VALUE (g, v);
+  const char *env = g_getenv ("OVA_CUDA_CONCAT_READERS");
+  gboolean others = !env || atoi (env) != 0; /* 0: only inputs the Concat alone reads */
   *n_readers = 0;
   if (x->alias_of >= 0 || x->is_output || x->data || x->rank != 4 || !is_nhwc (st, g, v))
     return FALSE;
@@ -1786,7 +1788,7 @@ concat_slice_readers (OvaPlan *plan, CudaState *st, const int *kpos, int v, int 
     CKernel *rk = kpos[ni] >= 0 ? &st->k[kpos[ni]] : NULL;
     gboolean strided_in = rk && uses == 1 && n->inputs[0] == v && !rk->x_ldc &&
                           (rk->kind == C_POOL || rk->kind == C_RESIZE || (rk->kind == C_CONV && rk->dw_w && !rk->ig));
-    if (!strided_in || *n_readers >= MAX_PARTS)
+    if (!others || !strided_in || *n_readers >= MAX_PARTS)
       return FALSE;
     readers[(*n_readers)++] = rk;
   }
