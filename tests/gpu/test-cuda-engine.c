@@ -240,13 +240,14 @@ static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "d
  * the space-to-depth first layer, the 1x1 kernel's preloading warp tiles,
  * the branch-free depthwise and max-pooling kernels, depthwise + 1x1 in one
  * kernel, the graph over 4 streams; and since then the detection head
- * written into the output rows. new_features
+ * written into the output rows and Concat inputs with other readers written
+ * in place. new_features
  * (1) switches them on explicitly, (0) off (the engine before them: the
  * benchmark's fp16-before row and one kernel check keep that path
  * covered), (-1) back to the defaults. */
 static const char *const new_feature_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
                                                 "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW", "OVA_CUDA_STREAMS",
-                                                "OVA_CUDA_HEAD_ROWS" };
+                                                "OVA_CUDA_HEAD_ROWS", "OVA_CUDA_CONCAT_READERS" };
 
 static void
 new_features (int on)
@@ -786,42 +787,69 @@ check_preprocess (gboolean bench_it)
   g_free (uv);
 }
 
+/* A benchmark row's switches (NAME=VALUE strings, freed) and
+ * new_features back to the defaults */
+static void
+bench_unset (char **envs)
+{
+  for (int i = 0; envs[i]; i++) {
+    char **kv = g_strsplit (envs[i], "=", 2);
+    if (kv[0] && *kv[0])
+      g_unsetenv (kv[0]);
+    g_strfreev (kv);
+  }
+  g_strfreev (envs);
+  new_features (-1);
+}
+
 /* 4. throughput */
 static void
 bench (const char *model)
 {
   static const int batches[] = { 1, 8, 32, 64 };
-  /* fp16 and fp32 as users get them, then fp16 without one of the latest
-   * engine features each (same run, so their gains are measured): plain
-   * kernel launches instead of programmatic dependent launch, no 1x1
-   * mma.sync kernel, one stream, the detection head copied into the
-   * output instead of written into its rows, and without every feature
-   * of new_feature_envs (fp16-before: the engine before them) */
-  static const char *names[] = { "fp16", "fp32", "fp16-no-pdl", "fp16-no-1x1", "fp16-one-stream", "fp16-head-copied",
-                                 "fp16-before", "fp16-kxk", "fp16-patch" };
-  static const char *envs[] = { NULL, NULL, "OVA_CUDA_PDL", "OVA_CUDA_MMA1X1", "OVA_CUDA_STREAMS",
-                                "OVA_CUDA_HEAD_ROWS", NULL, "OVA_CUDA_MMA_KXK", "OVA_CUDA_CONV_PATCH" };
-  static const char *vals[] = { NULL, NULL, "0", "0", "1", "0", NULL, "1", "1" }; /* kxk, patch: opt-in */
+  /* fp16 and fp32 as users get them, then fp16 with switches set (same
+   * run, so what each gives is measured): plain kernel launches instead of
+   * programmatic dependent launch, one stream, every Concat input with
+   * other readers and the detection head copied (the engine of run C),
+   * without every feature of new_feature_envs (fp16-before: the engine
+   * before them), the opt-in window-gathering and patch kernels, and every
+   * newer kernel and in-place rule at once. Each row sets its switches
+   * ("NAME=VALUE ...") whatever the defaults are. */
+  static const struct {
+    const char *name, *envs;
+  } rows_def[] = { { "fp16", "" },
+                   { "fp32", "" },
+                   { "fp16-no-pdl", "OVA_CUDA_PDL=0" },
+                   { "fp16-one-stream", "OVA_CUDA_STREAMS=1" },
+                   { "fp16-copies", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0" },
+                   { "fp16-before", "" },
+                   { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" },
+                   { "fp16-patch", "OVA_CUDA_CONV_PATCH=1" },
+                   { "fp16-all", "OVA_CUDA_HEAD_ROWS=1 OVA_CUDA_CONCAT_READERS=1 OVA_CUDA_CONV_PATCH=1" } };
   /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
    * and batches (a short look at one configuration) */
   const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");
   char **row_list = rows ? g_strsplit (rows, " ", -1) : NULL, **b_list = only_b ? g_strsplit (only_b, " ", -1) : NULL;
-  for (int p = 0; p < (int) G_N_ELEMENTS (names); p++) {
-    if (row_list && !g_strv_contains ((const char *const *) row_list, names[p]))
+  for (int p = 0; p < (int) G_N_ELEMENTS (rows_def); p++) {
+    const char *name = rows_def[p].name;
+    if (row_list && !g_strv_contains ((const char *const *) row_list, name))
       continue;
     OvaPrecision prec = p == 1 ? OVA_PRECISION_FP32 : OVA_PRECISION_FP16;
     GError *e = NULL;
-    if (envs[p])
-      g_setenv (envs[p], vals[p], TRUE);
-    if (!strcmp (names[p], "fp16-before"))
+    if (!strcmp (name, "fp16-before"))
       new_features (0);
+    char **envs = g_strsplit (rows_def[p].envs, " ", -1);
+    for (int i = 0; envs[i]; i++) {
+      char **kv = g_strsplit (envs[i], "=", 2);
+      if (kv[0] && kv[1])
+        g_setenv (kv[0], kv[1], TRUE);
+      g_strfreev (kv);
+    }
     OvaEngine *g = engine (model, "cuda", prec, 64, NULL, &e); /* plans for smaller batches are built on demand */
     if (!g) {
       fail ("bench: engine", e);
       g_clear_error (&e);
-      if (envs[p])
-        g_unsetenv (envs[p]);
-      new_features (-1);
+      bench_unset (envs);
       continue;
     }
     for (int b = 0; b < 4; b++) {
@@ -861,11 +889,11 @@ bench (const char *model)
               ms[i] = ms[j];
               ms[j] = t;
             }
-        printf ("RESULT bench ova %s batch %d %.4f ms/batch %.0f img/s\n", names[p], batch, ms[2],
+        printf ("RESULT bench ova %s batch %d %.4f ms/batch %.0f img/s\n", name, batch, ms[2],
                 batch * 1000.0 / ms[2]);
         fflush (stdout);
       }
-      if (ok && (p < 2 || !strcmp (names[p], "fp16-before")) && (batch == 1 || batch == 32)) {
+      if (ok && (p < 2 || !strcmp (name, "fp16-before")) && (batch == 1 || batch == 32)) {
         /* kernel-by-kernel times, reported when the engine is freed */
         g_setenv ("OVA_CUDA_PROFILE", p == 1 ? "1" : "2", TRUE); /* fp16: every node too */
         for (int i = 0; i < 5 && ok; i++)
@@ -877,9 +905,7 @@ bench (const char *model)
       g_free (hx);
     }
     ova_engine_free (g);
-    if (envs[p])
-      g_unsetenv (envs[p]);
-    new_features (-1);
+    bench_unset (envs);
   }
   g_strfreev (row_list);
   g_strfreev (b_list);
