@@ -189,7 +189,8 @@ check_kernels_ova_as (const char *model, int batch, float lo, float hi, gboolean
   static const char *const shown[][2] = { { "OVA_CUDA_S2D", "s2d" }, { "OVA_CUDA_POOL_PRED", "pool-pred" },
                                           { "OVA_CUDA_MMA1X1_PRELOAD", "1x1-preload" }, { "OVA_CUDA_DWPW", "dwpw" },
                                           { "OVA_CUDA_DW_PRED", "dw-pred" }, { "OVA_CUDA_STREAMS", "streams" },
-                                          { "OVA_CUDA_HEAD_ROWS", "head-rows" } };
+                                          { "OVA_CUDA_HEAD_ROWS", "head-rows" },
+                                          { "OVA_CUDA_CONCAT_READERS", "concat-readers" } };
   for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
     if (g_getenv (shown[i][0]))
       g_string_append_printf (sw, " %s=%s", shown[i][1], g_getenv (shown[i][0]));
@@ -327,10 +328,13 @@ check_conv_models (const char *dir)
      * convolution and an upsample: each kernel (check mode; every
      * depthwise variant), and the whole output against the copying engine */
     if (g_str_has_prefix (base, "slice_")) {
+      g_setenv ("OVA_CUDA_CONCAT_READERS", "1", TRUE);
+      check_kernels_ova_as (m, 3, -2, 2, TRUE, NULL, "force");
       check_kernels_ova_as (m, 3, -2, 2, TRUE, NULL, "scalar");
       check_kernels_ova_as (m, 3, -2, 2, TRUE, NULL, "pred");
       check_kernels_ova_as (m, 1, -2, 2, FALSE, NULL, "force");
       check_switch_outputs (m, 3, -2, 2, "OVA_CUDA_CONCAT_INPLACE", "0", "1", "concat-slice-outputs");
+      g_unsetenv ("OVA_CUDA_CONCAT_READERS");
     }
     /* max pooling with a branch per tap (the branch-free one is the default) */
     if (strstr (base, "pool")) {
@@ -1029,7 +1033,12 @@ main (int argc, char **argv)
   /* every Concat copied against the default (SPP's and the PAFPN's inputs
    * read from their Concat's output by pools, depthwise convolutions and
    * upsamples; the head written into the output rows) */
+  g_setenv ("OVA_CUDA_CONCAT_READERS", "1", TRUE);
+  g_setenv ("OVA_CUDA_HEAD_ROWS", "1", TRUE);
   check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_CONCAT_INPLACE", "0", "1", "concat-in-place-outputs");
+  check_kernels_as (yolox_dyn, "concat readers, head rows", OVA_PRECISION_FP16, 3, 0, 255);
+  g_unsetenv ("OVA_CUDA_CONCAT_READERS");
+  g_unsetenv ("OVA_CUDA_HEAD_ROWS");
   check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_HEAD_ROWS", "0", "force", "head-rows-outputs");
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);

@@ -484,17 +484,17 @@ concat_in_place_enabled (void)
   return !s || atoi (s) != 0;
 }
 
-/* OVA_CUDA_HEAD_ROWS: unset or 1: detection heads written in place
- * (head_in_place) where their branches run ova's kernels; "force": their
- * branches always run ova's kernels, and a head that cannot be written in
- * place is an error (tests); 0: never. */
+/* OVA_CUDA_HEAD_ROWS=1: detection heads written in place (head_in_place)
+ * where their branches run ova's kernels; "force": their branches always
+ * run ova's kernels, and a head that cannot be written in place is an
+ * error (tests); unset or 0: never (opt-in until measured on a GPU). */
 static int
 head_rows_mode (void)
 {
   const char *s = g_getenv ("OVA_CUDA_HEAD_ROWS");
-  if (!concat_in_place_enabled () || (s && !strcmp (s, "0")))
+  if (!concat_in_place_enabled () || !s || !strcmp (s, "0") || !*s)
     return 0;
-  return s && !strcmp (s, "force") ? 2 : 1;
+  return !strcmp (s, "force") ? 2 : atoi (s) != 0;
 }
 
 /* The one node of the plan reading @v (-1: none, several, or @v is also a
@@ -1761,8 +1761,10 @@ concat_slice_readers (OvaPlan *plan, CudaState *st, const int *kpos, int v, int 
 {
   OvaGraph *g = plan->g;
   OvaValue *x = OVA_VALUE (g, v);
+  /* OVA_CUDA_CONCAT_READERS=1 (opt-in until measured on a GPU); otherwise
+   * only inputs that the Concat alone reads */
   const char *env = g_getenv ("OVA_CUDA_CONCAT_READERS");
-  gboolean others = !env || atoi (env) != 0; /* 0: only inputs the Concat alone reads */
+  gboolean others = env && atoi (env) != 0;
   *n_readers = 0;
   if (x->alias_of >= 0 || x->is_output || x->data || x->rank != 4 || !is_nhwc (st, g, v))
     return FALSE;
