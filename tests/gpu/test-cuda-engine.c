@@ -231,7 +231,7 @@ static void check_switch_outputs (const char *model, int batch, float lo, float 
 static const char *const mma_kxk_tiles[] = { "kxk-16x16", "kxk-16x32", "kxk-32x16", "kxk-32x32" };
 
 /* The variants of the shared-memory patch kernel (stride-1 windows up to
- * 3x3 on 16 channels; opt-in, OVA_CUDA_CONV_PATCH=1) */
+ * 3x3 on 16 channels) */
 static const char *const patch_tiles[] = { "patch-4x32", "patch-8x32", "patch-4x32-n32" };
 
 /* The variants of the depthwise + 1x1 kernel (output channels per block) */
@@ -240,15 +240,16 @@ static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "d
 /* The engine features that became the default after run C (docs/gpu.md):
  * the space-to-depth first layer, the 1x1 kernel's preloading warp tiles,
  * the branch-free depthwise and max-pooling kernels, depthwise + 1x1 in one
- * kernel, the graph over 4 streams; and since then the detection head
- * written into the output rows and Concat inputs with other readers written
- * in place. new_features
+ * kernel, the graph over 4 streams; and after run D the detection head
+ * written into the output rows, Concat inputs with other readers written in
+ * place and the patch kernel for the first layer. new_features
  * (1) switches them on explicitly, (0) off (the engine before them: the
  * benchmark's fp16-before row and one kernel check keep that path
  * covered), (-1) back to the defaults. */
 static const char *const new_feature_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
                                                 "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW", "OVA_CUDA_STREAMS",
-                                                "OVA_CUDA_HEAD_ROWS", "OVA_CUDA_CONCAT_READERS" };
+                                                "OVA_CUDA_HEAD_ROWS", "OVA_CUDA_CONCAT_READERS",
+                                                "OVA_CUDA_CONV_PATCH" };
 
 static void
 new_features (int on)
@@ -814,10 +815,10 @@ bench (const char *model)
   /* fp16 and fp32 as users get them, then fp16 with switches set (same
    * run, so what each gives is measured): plain kernel launches instead of
    * programmatic dependent launch, one stream, every Concat input with
-   * other readers and the detection head copied (the engine of run C),
-   * without every feature of new_feature_envs (fp16-before: the engine
-   * before them), the opt-in window-gathering and patch kernels, and every
-   * newer kernel and in-place rule at once. Each row sets its switches
+   * other readers and the detection head copied, no patch kernel, the
+   * engine of run C (fp16-copies plus no patch kernel), without every
+   * feature of new_feature_envs (fp16-before: the engine before run C),
+   * and the opt-in window-gathering kernel. Each row sets its switches
    * ("NAME=VALUE ...") whatever the defaults are. */
   static const struct {
     const char *name, *envs;
@@ -826,10 +827,10 @@ bench (const char *model)
                    { "fp16-no-pdl", "OVA_CUDA_PDL=0" },
                    { "fp16-one-stream", "OVA_CUDA_STREAMS=1" },
                    { "fp16-copies", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0" },
+                   { "fp16-no-patch", "OVA_CUDA_CONV_PATCH=0" },
+                   { "fp16-run-c", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0 OVA_CUDA_CONV_PATCH=0" },
                    { "fp16-before", "" },
-                   { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" },
-                   { "fp16-patch", "OVA_CUDA_CONV_PATCH=1" },
-                   { "fp16-all", "OVA_CUDA_HEAD_ROWS=1 OVA_CUDA_CONCAT_READERS=1 OVA_CUDA_CONV_PATCH=1" } };
+                   { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" } };
   /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
    * and batches (a short look at one configuration) */
   const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");
@@ -1015,10 +1016,7 @@ main (int argc, char **argv)
   g_setenv ("OVA_CUDA_MMA_KXK", "1", TRUE);
   check_kernels_as (yolox_dyn, "mma-kxk timed", OVA_PRECISION_FP16, 3, 0, 255);
   g_unsetenv ("OVA_CUDA_MMA_KXK");
-  /* the opt-in patch kernel: timed, and forced on the space-to-depth first layer */
-  g_setenv ("OVA_CUDA_CONV_PATCH", "1", TRUE);
-  check_kernels_as (yolox_dyn, "patch timed", OVA_PRECISION_FP16, 3, 0, 255);
-  g_unsetenv ("OVA_CUDA_CONV_PATCH");
+  /* the patch kernel: forced on the space-to-depth first layer */
   g_setenv ("OVA_CUDA_S2D", "1", TRUE);
   for (guint t = 0; t < G_N_ELEMENTS (patch_tiles); t++)
     check_kernels_ova_as (yolox_dyn, 3, 0, 255, TRUE, patch_tiles[t], "force");

@@ -484,17 +484,17 @@ concat_in_place_enabled (void)
   return !s || atoi (s) != 0;
 }
 
-/* OVA_CUDA_HEAD_ROWS=1: detection heads written in place (head_in_place)
- * where their branches run ova's kernels; "force": their branches always
- * run ova's kernels, and a head that cannot be written in place is an
- * error (tests); unset or 0: never (opt-in until measured on a GPU). */
+/* OVA_CUDA_HEAD_ROWS: unset or 1: detection heads written in place
+ * (head_in_place) where their branches run ova's kernels; "force": their
+ * branches always run ova's kernels, and a head that cannot be written in
+ * place is an error (tests); 0: never. */
 static int
 head_rows_mode (void)
 {
   const char *s = g_getenv ("OVA_CUDA_HEAD_ROWS");
-  if (!concat_in_place_enabled () || !s || !strcmp (s, "0") || !*s)
+  if (!concat_in_place_enabled () || (s && !strcmp (s, "0")))
     return 0;
-  return !strcmp (s, "force") ? 2 : atoi (s) != 0;
+  return s && !strcmp (s, "force") ? 2 : 1;
 }
 
 /* The one node of the plan reading @v (-1: none, several, or @v is also a
@@ -761,10 +761,11 @@ igemm_forced_tile (void)
  * OVA_CUDA_CONV_DIRECT=0, OVA_CUDA_IGEMM_M16=0 and OVA_CUDA_MMA1X1=0 leave
  * out the direct kernel, the 16-pixel block tiles and the 1x1 kernel;
  * OVA_CUDA_MMA1X1_PRELOAD=0 leaves out the 1x1 kernel's preloading warp
- * tiles ("1x1p-RxC"); OVA_CUDA_MMA_KXK=1 adds its window-gathering ones
- * ("kxk-RxC", for dense kxk convolutions) and OVA_CUDA_CONV_PATCH=1 the
- * shared-memory patch kernel ("patch-…", 3x3 on 16 channels: the
- * space-to-depth first layer); both opt-in until measured. */
+ * tiles ("1x1p-RxC") and OVA_CUDA_CONV_PATCH=0 the shared-memory patch
+ * kernel ("patch-…", 3x3 on 16 channels: the space-to-depth first layer);
+ * OVA_CUDA_MMA_KXK=1 adds the 1x1 kernel's window-gathering tiles
+ * ("kxk-RxC", for dense kxk convolutions; opt-in: within a few per cent
+ * when measured). */
 static float
 time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, const void *tx, void *ty,
                   const OvaCudaChain *chain)
@@ -776,7 +777,7 @@ time_igemm_tiles (OvaPlan *plan, CudaState *st, CKernel *k, const OvaNode *n, co
   gboolean direct = !sd || atoi (sd) != 0, m16 = !sm || atoi (sm) != 0, mma1x1 = !s1 || atoi (s1) != 0;
   gboolean preload = !sp || atoi (sp) != 0;
   const char *sk = g_getenv ("OVA_CUDA_MMA_KXK"), *sq = g_getenv ("OVA_CUDA_CONV_PATCH");
-  gboolean kxk = sk && atoi (sk) != 0, patch = sq && atoi (sq) != 0;
+  gboolean kxk = sk && atoi (sk) != 0, patch = !sq || atoi (sq) != 0;
   GString *report = plan->verbose ? g_string_new (NULL) : NULL;
   const char *name;
   for (int t = 0; ova_cuda_conv_igemm_tile (t, &bm, &bn) && (name = ova_cuda_conv_igemm_tile_name (t)); t++) {
@@ -1761,10 +1762,9 @@ concat_slice_readers (OvaPlan *plan, CudaState *st, const int *kpos, int v, int 
 {
   OvaGraph *g = plan->g;
   OvaValue *x = OVA_VALUE (g, v);
-  /* OVA_CUDA_CONCAT_READERS=1 (opt-in until measured on a GPU); otherwise
-   * only inputs that the Concat alone reads */
+  /* OVA_CUDA_CONCAT_READERS=0: only inputs that the Concat alone reads */
   const char *env = g_getenv ("OVA_CUDA_CONCAT_READERS");
-  gboolean others = env && atoi (env) != 0;
+  gboolean others = !env || atoi (env) != 0;
   *n_readers = 0;
   if (x->alias_of >= 0 || x->is_output || x->data || x->rank != 4 || !is_nhwc (st, g, v))
     return FALSE;
