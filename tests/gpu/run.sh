@@ -14,6 +14,9 @@
 # Then prints the commands to run ON the GPU machine (from the folder's parent).
 #
 # Usage: tests/gpu/run.sh [PACK_DIR]   (default: ./.devpack; keep it git-ignored)
+# OVA_PACK_NO_PIPELINE_VIDEO=1 leaves out the pipeline benchmark's 20 s video
+# (7 MB; stage 2 of device-all.sh needs it, stages 3 and diag do not), for a
+# pack that must stay small.
 set -eu
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${OVA_CUDA_BUILD:-$SRC/build-cuda}
@@ -73,7 +76,8 @@ cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/dev
    "$SRC/configs/osnet_reid.txt" "$PACK/"
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"
 cp "$ASSETS/yolox_nano.onnx" "$ASSETS/yolox_nano_dynbatch.onnx" "$ASSETS/osnet_x0_25_msmt17.onnx" \
-   "$ASSETS/vtest.avi" "$MP4" "$LONG" "$ASSETS/coco80.txt" "$PACK/assets/"
+   "$ASSETS/vtest.avi" "$MP4" "$ASSETS/coco80.txt" "$PACK/assets/"
+[ -n "${OVA_PACK_NO_PIPELINE_VIDEO:-}" ] || cp "$LONG" "$PACK/assets/"
 # the generator of small convolution models for the per-kernel check: run on
 # the GPU machine (its python3 has onnx and numpy), 20 MB of random weights
 # need not travel
