@@ -524,6 +524,15 @@ sole_reader (OvaPlan *plan, int v)
   return user;
 }
 
+/* A node's "axis" attribute (default 0), negative ones counted from @rank */
+static int64_t
+axis_of (const OvaNode *n, int rank)
+{
+  OvaOpNode on = opnode (n);
+  int64_t a = ova_op_attr_int (&on, "axis", 0);
+  return a < 0 ? a + rank : a;
+}
+
 /* The NHWC channel Concat that is the only reader of @v, whose producer may
  * then write @v straight into the Concat's output; -1 if there is none (other
  * readers, views of @v, a graph output, another layout or axis). */
@@ -541,12 +550,9 @@ sole_concat_user (OvaPlan *plan, CudaState *st, int v)
   OvaNode *c = OVA_NODE (g, user);
   if (strcmp (c->op_type, "Concat") || c->n_outputs < 1 || c->outputs[0] < 0)
     return -1;
-  OvaOpNode on = opnode (c);
   OvaValue *y = OVA_VALUE (g, c->outputs[0]);
-  int64_t axis = ova_op_attr_int (&on, "axis", 0);
-  if (axis < 0)
-    axis += y->rank;
-  if (axis != 1 || y->rank != 4 || y->alias_of >= 0 || y->is_output || !is_nhwc (st, g, c->outputs[0]))
+  if (axis_of (c, y->rank) != 1 || y->rank != 4 || y->alias_of >= 0 || y->is_output ||
+      !is_nhwc (st, g, c->outputs[0]))
     return -1;
   return user;
 }
@@ -1751,21 +1757,19 @@ kernel_positions (OvaPlan *plan, CudaState *st)
   return kpos;
 }
 
-/* TRUE when Concat node @cat may take @v in place although @v has other
- * readers: the Concat reads it once, and each other reader is a kernel that
- * reads an NHWC input through a pixel stride (pooling, resize, ova's
- * depthwise convolution) as its first input, and only there (no residual
- * operands, no views of @v); those kernels go to @readers. */
+/* TRUE when Concat node @cat may take @v in place although @v may have
+ * other readers: the Concat reads it once, and each other reader is a
+ * kernel that reads an NHWC input through a pixel stride (pooling, resize,
+ * ova's depthwise convolution) as its first input, and only there (no
+ * residual operands, no views of @v). */
 static gboolean
-concat_slice_readers (OvaPlan *plan, CudaState *st, const int *kpos, int v, int cat, CKernel **readers,
-                      int *n_readers)
+concat_slice_readers (OvaPlan *plan, CudaState *st, const int *kpos, int v, int cat)
 {
   OvaGraph *g = plan->g;
   OvaValue *x = OVA_VALUE (g, v);
   /* OVA_CUDA_CONCAT_READERS=0: only inputs that the Concat alone reads */
   const char *env = g_getenv ("OVA_CUDA_CONCAT_READERS");
   gboolean others = !env || atoi (env) != 0;
-  *n_readers = 0;
   if (x->alias_of >= 0 || x->is_output || x->data || x->rank != 4 || !is_nhwc (st, g, v))
     return FALSE;
   for (guint i = 0; i < g->values->len; i++)
@@ -1790,11 +1794,26 @@ concat_slice_readers (OvaPlan *plan, CudaState *st, const int *kpos, int v, int 
     CKernel *rk = kpos[ni] >= 0 ? &st->k[kpos[ni]] : NULL;
     gboolean strided_in = rk && uses == 1 && n->inputs[0] == v && !rk->x_ldc &&
                           (rk->kind == C_POOL || rk->kind == C_RESIZE || (rk->kind == C_CONV && rk->dw_w && !rk->ig));
-    if (!others || !strided_in || *n_readers >= MAX_PARTS)
+    if (!others || !strided_in)
       return FALSE;
-    readers[(*n_readers)++] = rk;
   }
   return cat_uses == 1;
+}
+
+/* Producer kernel @pk writes value @v into @slot (a slice of another
+ * value's buffer) instead of its own output; with an image stride for a
+ * head's rows (ova's implicit-GEMM kernels only). */
+static void
+write_into (CudaState *st, CKernel *pk, int v, CatSlot slot)
+{
+  pk->cat_out = slot.root;
+  pk->cat_ldc = slot.ldc;
+  pk->cat_off = slot.off;
+  pk->cat_row = slot.row;
+  pk->igs.ldc = (int) slot.ldc;
+  pk->igs.c_off = (int) slot.off;
+  pk->igs.ldb = (int) slot.ldb;
+  st->cat[v] = slot;
 }
 
 /* Concats whose inputs come from ova's implicit-GEMM convolutions, pooling
@@ -1820,26 +1839,21 @@ concat_in_place (OvaPlan *plan, CudaState *st)
       continue;
     int out = n->outputs[0];
     OvaValue *y = OVA_VALUE (g, out);
-    OvaOpNode on = opnode (n);
-    int64_t axis = ova_op_attr_int (&on, "axis", 0);
-    if (axis < 0)
-      axis += y->rank;
-    if (axis != 1 || y->rank != 4 || y->alias_of >= 0 || y->is_output || !is_nhwc (st, g, out))
+    if (axis_of (n, y->rank) != 1 || y->rank != 4 || y->alias_of >= 0 || y->is_output ||
+        !is_nhwc (st, g, out))
       continue;
-    CKernel *prod[MAX_PARTS], *readers[MAX_PARTS][MAX_PARTS];
-    int n_readers[MAX_PARTS];
+    CKernel *prod[MAX_PARTS];
     int any = 0;
     for (int i = 0; i < n->n_inputs; i++) {
       int v = n->inputs[i];
       OvaValue *xv = v >= 0 ? OVA_VALUE (g, v) : NULL;
       prod[i] = NULL;
-      n_readers[i] = 0;
       if (!xv || xv->producer < 0 || kpos[xv->producer] < 0 || kpos[xv->producer] >= pos)
         continue;
       CKernel *pk = &st->k[kpos[xv->producer]];
       gboolean strided_out = (pk->kind == C_CONV && (pk->ig || pk->dw_w)) || pk->kind == C_POOL || pk->kind == C_RESIZE;
       if (strided_out && pk->cat_out < 0 && OVA_NODE (g, pk->ni)->outputs[0] == v &&
-          concat_slice_readers (plan, st, kpos, v, k->ni, readers[i], &n_readers[i])) {
+          concat_slice_readers (plan, st, kpos, v, k->ni)) {
         prod[i] = pk;
         any++;
       }
@@ -1852,15 +1866,14 @@ concat_in_place (OvaPlan *plan, CudaState *st)
     for (int i = 0; i < n->n_inputs; i++) {
       OvaValue *xv = OVA_VALUE (g, n->inputs[i]);
       if (prod[i]) {
-        prod[i]->cat_out = out;
-        prod[i]->cat_ldc = y->dims[1];
-        prod[i]->cat_off = off;
-        prod[i]->igs.ldc = (int) y->dims[1];
-        prod[i]->igs.c_off = (int) off;
+        write_into (st, prod[i], n->inputs[i], (CatSlot) { out, y->dims[1], off, 0, 0 });
         k->parts[i].in_place = TRUE;
-        st->cat[n->inputs[i]] = (CatSlot) { out, y->dims[1], off, 0, 0 };
-        for (int r = 0; r < n_readers[i]; r++)
-          readers[i][r]->x_ldc = y->dims[1];
+        /* its other readers (concat_slice_readers) read it there */
+        for (int q = 0; q < st->n; q++) {
+          OvaNode *rn = OVA_NODE (g, st->k[q].ni);
+          if (q != pos && rn->n_inputs > 0 && rn->inputs[0] == n->inputs[i])
+            st->k[q].x_ldc = y->dims[1];
+        }
       }
       off += xv->dims[1];
     }
@@ -1883,14 +1896,6 @@ typedef struct {
   int cat1[MAX_HEAD_LEVELS];      /* per level: the channel Concat [N, C, H, W] */
   int64_t row[MAX_HEAD_LEVELS];   /* its first row in y */
 } HeadRows;
-
-static int64_t
-axis_of (const OvaNode *n, int rank)
-{
-  OvaOpNode on = opnode (n);
-  int64_t a = ova_op_attr_int (&on, "axis", 0);
-  return a < 0 ? a + rank : a;
-}
 
 /* A detection head as YOLOX and YOLOv5 export it, ending in Transpose node
  * @ni: per level a channel Concat of the branches' outputs [N, C, H, W], a
@@ -2023,15 +2028,7 @@ head_in_place (OvaPlan *plan, CudaState *st, GError **error)
       int64_t off = 0;
       for (int i = 0; i < c1->n_inputs; i++) {
         int a = c1->inputs[i];
-        CKernel *pk = &st->k[kpos[OVA_VALUE (g, a)->producer]];
-        pk->cat_out = h.y;
-        pk->cat_ldc = C;
-        pk->cat_off = off;
-        pk->cat_row = h.row[l];
-        pk->igs.ldc = (int) C;
-        pk->igs.c_off = (int) off;
-        pk->igs.ldb = (int) ldb;
-        st->cat[a] = (CatSlot) { h.y, C, off, h.row[l], ldb };
+        write_into (st, &st->k[kpos[OVA_VALUE (g, a)->producer]], a, (CatSlot) { h.y, C, off, h.row[l], ldb });
         off += OVA_VALUE (g, a)->dims[1];
         branches++;
       }
