@@ -13,7 +13,13 @@
 #      and with no epilogue at all (what the epilogue costs);
 #   3. when Nsight Compute is installed: its speed-of-light, memory,
 #      occupancy and warp-state sections for the best WMMA tile and the 1x1
-#      kernel on one 1x1 layer, and for the first convolution.
+#      kernel on one 1x1 layer, and for the first convolution;
+#   4. (part "lat") where batch-1 time goes: graph-latency (what one node of
+#      a chain of dependent kernels costs in a CUDA graph, plain and with
+#      programmatic dependent launch), and under Nsight Compute one batch-1
+#      run of yolox_nano's fp16 graph, every kernel node timed alone, then
+#      the graph as a whole.
+# OVA_DIAG_PARTS picks parts (default "sgie conv ncu"; "lat" is the 4th).
 # Logs go to LOG_DIR.
 #
 # Usage: device-diag.sh PACK UNPACKED_DIR LOG_DIR
@@ -22,6 +28,11 @@ P=$1
 W=$2
 O=$3
 A=$(cd "$P/assets" && pwd)
+PARTS=" ${OVA_DIAG_PARTS:-sgie conv ncu} "
+part () { case "$PARTS" in *" $1 "*) return 0 ;; esac; return 1; }
+NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
+
+if part sgie; then
 
 # shellcheck source=tests/gpu/yolox-config.sh
 . "$(dirname "$0")/yolox-config.sh"
@@ -57,7 +68,10 @@ case "$codes" in
     ;;
 esac
 
+fi
+
 CK=$W/ova/bin/conv-kernels
+if part conv; then
 echo "2. convolution kernels at batch 64 (best variant per layer; ms, GB/s of activation traffic)"
 for c in silu none; do
   OVA_BENCH_CHAIN=$c timeout -k 5 60 "$CK" 64 >"$O/diag-conv-$c.txt" 2>&1
@@ -77,9 +91,9 @@ for k, (v, ms, gbs) in best.items():
     print(f'  {k:24s} {v:10s} {ms:.4f} ms {gbs:>5s} GB/s (copy of the input: {copy.get(k, "-")} GB/s)')
 PY
 done
+fi
 
-NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
-if [ -n "$NCU" ]; then
+if part ncu && [ -n "$NCU" ]; then
   echo "3. Nsight Compute"
   prof () { # $1 label, $2 layer, $3 demangled kernel name (regex)
     timeout -k 5 60 "$NCU" --kernel-name-base demangled -k "regex:$3" -s 5 -c 1 --section SpeedOfLight \
@@ -91,4 +105,46 @@ if [ -n "$NCU" ]; then
   prof wmma-64x32 4 'k_conv_igemm<.int.64, .int.32, .int.4'
   prof 1x1-16x16 4 'k_conv1x1_mma<.int.2, .int.1>'
   prof first-direct 0 'k_conv_direct'
+fi
+
+if part lat; then
+  echo "4. batch-1 latency"
+  timeout -k 5 60 "$W/ova/bin/graph-latency" 100 >"$O/diag-graph-latency.txt" 2>&1
+  sed 's/^RESULT graph-latency //' "$O/diag-graph-latency.txt"
+  if [ -n "$NCU" ]; then
+    for mode in node graph; do
+      OVA_BENCH_ROWS=fp16 OVA_BENCH_BATCHES=1 OVA_BENCH_PROFILE_RUNS=1 timeout -k 5 150 "$NCU" --profile-from-start off \
+        --graph-profiling "$mode" --clock-control none --cache-control none \
+        --metrics gpu__time_duration.sum,launch__grid_size,launch__block_size --csv --print-units base \
+        "$P/test-cuda-engine" "$P/assets" --bench-only >"$O/diag-ncu-$mode.csv" 2>"$O/diag-ncu-$mode-err.txt"
+      echo "ncu --graph-profiling $mode: exit code $?"
+    done
+    python3 - "$O/diag-ncu-node.csv" "$O/diag-ncu-graph.csv" <<'PY'
+import csv, re, sys
+def rows(path):
+    k = {}
+    try:
+        lines = [l for l in open(path) if l.startswith('"')]
+    except OSError:
+        return k
+    for r in csv.DictReader(lines):
+        d = k.setdefault(r['ID'], {'name': r['Kernel Name']})
+        d[r['Metric Name']] = r['Metric Value'].replace(',', '')
+    return k
+nodes, graph = rows(sys.argv[1]), rows(sys.argv[2])
+tot, by = 0.0, {}
+for i, d in sorted(nodes.items(), key=lambda x: int(x[0])):
+    us = float(d.get('gpu__time_duration.sum', 0)) / 1000
+    short = re.sub(r'\(.*', '', d['name'])
+    short = re.sub(r'^(void )?(\(anonymous namespace\)::)?', '', short)
+    tot += us
+    b = by.setdefault(short, [0, 0.0]); b[0] += 1; b[1] += us
+    print(f'  {i:>4} {short[:60]:60s} grid {d.get("launch__grid_size", "?"):>6} {us:8.2f} us')
+print(f'kernels: {len(nodes)}, sum of their times alone: {tot:.1f} us')
+for k, (n, us) in sorted(by.items(), key=lambda x: -x[1][1]):
+    print(f'  {k[:70]:70s} {n:4d} x {us / n:6.2f} us = {us:7.1f} us')
+for i, d in graph.items():
+    print(f'whole graph ({d["name"][:40]}): {float(d.get("gpu__time_duration.sum", 0)) / 1000:.1f} us')
+PY
+  fi
 fi

@@ -156,6 +156,27 @@ def pool_resize_model(cin, c, h, w, seed):
     return finish(nodes, inits, 'pool_resize_%d_%d' % (cin, c), ['N', cin, h, w], ['N', 2 * c, h, w])
 
 
+def spp_model(c, pools, h, w, seed):
+    """YOLO's SPP block: max pools of one convolution's output, stride 1,
+    odd windows padded to the same size (one kernel for the group where
+    the channels allow it), into a Concat with that output."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', c)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, c, c, 1, 1, 0))
+    outs = [a]
+    for kh, kw in pools:
+        name = 'pool%dx%d' % (kh, kw)
+        nodes.append(helper.make_node('MaxPool', [a], [name], name=name, kernel_shape=[kh, kw], strides=[1, 1],
+                                      pads=[kh // 2, kw // 2, kh // 2, kw // 2]))
+        outs.append(name)
+    nodes.append(helper.make_node('Concat', outs, ['spp'], name='spp', axis=1))
+    ctot = c * len(outs)
+    b = silu(nodes, conv(nodes, inits, rng, 'conv_b', 'spp', ctot, c, 1, 1, 0))
+    channel_add(nodes, inits, rng, 'Y', b, c)
+    return finish(nodes, inits, 'spp_%d_%dx%d' % (c, h, w), ['N', c, h, w], ['N', c, h, w])
+
+
 def first_concat_model(cin, c1, c2, k, s, h, w, seed):
     """Two first convolutions whose outputs (sole readers: the Concat) may be
     written straight into their slices."""
@@ -356,6 +377,15 @@ def main():
                                      (16, 7, 1, 3, 0, 10, 12)]:
         onnx.save(pool_window_model(c, k, s, pad, ceil, h, w, seed=k + c),
                   os.path.join(out, 'pool_window_%03d_k%d_s%d%s.onnx' % (c, k, s, '_ceil' if ceil else '')))
+        n += 1
+    # SPP blocks: YOLOX's 5/9/13 on 13x13, windows that are not square, a
+    # plane of 32x32 (the group kernel's largest), 12 channels and a plane of
+    # 40x30 (one kernel per pool)
+    for c, pools, h, w in [(32, [(5, 5), (9, 9), (13, 13)], 13, 13), (16, [(3, 5), (7, 3)], 12, 20),
+                           (8, [(5, 5), (9, 9), (13, 13)], 32, 32), (12, [(5, 5), (9, 9)], 11, 9),
+                           (16, [(5, 5), (9, 9)], 40, 30)]:
+        onnx.save(spp_model(c, pools, h, w, seed=c + h + w),
+                  os.path.join(out, 'spp_%03d_%dx%d.onnx' % (c, h, w)))
         n += 1
     # detection heads: YOLOX's 4 + 1 + 80 channels (odd row width: 2-byte
     # stores), all widths multiples of 8 (16-byte stores into the rows), 12

@@ -25,6 +25,7 @@
 #include <ova/engine.h>
 #include <ova/infer.h>
 
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -249,7 +250,7 @@ static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "d
 static const char *const new_feature_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
                                                 "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW", "OVA_CUDA_STREAMS",
                                                 "OVA_CUDA_HEAD_ROWS", "OVA_CUDA_CONCAT_READERS",
-                                                "OVA_CUDA_CONV_PATCH" };
+                                                "OVA_CUDA_CONV_PATCH", "OVA_CUDA_POOL_GROUP" };
 
 static void
 new_features (int on)
@@ -337,8 +338,15 @@ check_conv_models (const char *dir)
       check_switch_outputs (m, 3, -2, 2, "OVA_CUDA_CONCAT_INPLACE", "0", "1", "concat-slice-outputs");
       g_unsetenv ("OVA_CUDA_CONCAT_READERS");
     }
+    /* max poolings of one input in one kernel (the default; check mode
+     * checks each pool's output after the group's kernel): the whole output
+     * against one kernel per pool, at two batches */
+    if (g_str_has_prefix (base, "spp_") || g_str_has_prefix (base, "pool_resize")) {
+      check_switch_outputs (m, 1, -2, 2, "OVA_CUDA_POOL_GROUP", "0", "1", "pool-group-outputs");
+      check_switch_outputs (m, 3, -2, 2, "OVA_CUDA_POOL_GROUP", "0", "1", "pool-group-outputs");
+    }
     /* max pooling with a branch per tap (the branch-free one is the default) */
-    if (strstr (base, "pool")) {
+    if (strstr (base, "pool") || g_str_has_prefix (base, "spp_")) {
       g_setenv ("OVA_CUDA_POOL_PRED", "0", TRUE);
       check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
       check_kernels_ova_as (m, 3, -2, 2, FALSE, NULL, "force");
@@ -818,7 +826,8 @@ bench (const char *model)
    * other readers and the detection head copied, no patch kernel, the
    * engine of run C (fp16-copies plus no patch kernel), without every
    * feature of new_feature_envs (fp16-before: the engine before run C),
-   * and the opt-in window-gathering kernel. Each row sets its switches
+   * the opt-in window-gathering kernel, and the engine of run D (what
+   * came after it switched off). Each row sets its switches
    * ("NAME=VALUE ...") whatever the defaults are. */
   static const struct {
     const char *name, *envs;
@@ -828,9 +837,10 @@ bench (const char *model)
                    { "fp16-one-stream", "OVA_CUDA_STREAMS=1" },
                    { "fp16-copies", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0" },
                    { "fp16-no-patch", "OVA_CUDA_CONV_PATCH=0" },
-                   { "fp16-run-c", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0 OVA_CUDA_CONV_PATCH=0" },
+                   { "fp16-run-c", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0 OVA_CUDA_CONV_PATCH=0 OVA_CUDA_POOL_GROUP=0" },
                    { "fp16-before", "" },
-                   { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" } };
+                   { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" },
+                   { "fp16-run-d", "OVA_CUDA_POOL_GROUP=0" } };
   /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
    * and batches (a short look at one configuration) */
   const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");
@@ -897,6 +907,17 @@ bench (const char *model)
         printf ("RESULT bench ova %s batch %d %.4f ms/batch %.0f img/s\n", name, batch, ms[2],
                 batch * 1000.0 / ms[2]);
         fflush (stdout);
+      }
+      /* OVA_BENCH_PROFILE_RUNS=N: N more runs, one at a time, inside
+       * cudaProfilerStart/Stop (what ncu --profile-from-start off looks at:
+       * each kernel of the graph, or the graph as a whole) */
+      const char *pr = g_getenv ("OVA_BENCH_PROFILE_RUNS");
+      if (ok && pr && atoi (pr) > 0) {
+        CK (cudaProfilerStart ());
+        for (int i = 0; i < atoi (pr) && ok; i++)
+          ok = ova_engine_run_async (g, &in, 1, &out, 1, NULL, &e) && ova_engine_synchronize (g, &e);
+        CK (cudaProfilerStop ());
+        g_clear_error (&e);
       }
       if (ok && (p < 2 || !strcmp (name, "fp16-before")) && (batch == 1 || batch == 32)) {
         /* kernel-by-kernel times, reported when the engine is freed */
@@ -1038,6 +1059,9 @@ main (int argc, char **argv)
   g_unsetenv ("OVA_CUDA_CONCAT_READERS");
   g_unsetenv ("OVA_CUDA_HEAD_ROWS");
   check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_HEAD_ROWS", "0", "force", "head-rows-outputs");
+  /* SPP's three poolings in one kernel against one kernel each */
+  check_switch_outputs (yolox_dyn, 1, 0, 255, "OVA_CUDA_POOL_GROUP", "0", "1", "pool-group-outputs");
+  check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_POOL_GROUP", "0", "1", "pool-group-outputs");
   static const int yb[] = { 1 }, db[] = { 1, 3, 8 }, ob[] = { 1, 5, 16 };
   char *cache = g_build_filename (g_get_tmp_dir (), "ova-cuda-plan-test.plan", NULL);
   g_unlink (cache);

@@ -79,6 +79,9 @@ typedef struct {
    * position (-1: none), whose own launch is skipped (fused_away) */
   int dwpw_from, dwpw_variant;
   gboolean fused_away;
+  /* max poolings of one input run as one kernel (group_pools) at the last
+   * of them: the positions of the others (fused_away) */
+  int pool_with[OVA_CUDA_POOL_GROUP_MAX - 1], n_pool_with;
   OvaCudaDwShape dws;
   OvaCudaConvShape igs;
   /* NHWC output written into a channel slice of a Concat's output (ova's
@@ -1548,7 +1551,9 @@ category (OvaPlan *plan, CKernel *k, char *buf, size_t len)
                 k->dwpw_from >= 0 ? " (ova depthwise+1x1)" : k->fused_away ? " (in the next 1x1)"
                 : k->ig ? " (ova igemm)"
                 : k->dw_w ? (k->dw_vec8 == 2 ? " (ova 8-channel branch-free)" : k->dw_vec8 ? " (ova 8-channel)" : " (ova scalar)") : "");
-  } else
+  } else if (k->kind == C_POOL && (k->n_pool_with || k->fused_away))
+    g_snprintf (buf, len, "%s%s", n->op_type, k->fused_away ? " (in the group's kernel)" : " (group of poolings)");
+  else
     g_snprintf (buf, len, "%s", n->op_type);
   return buf;
 }
@@ -2166,6 +2171,86 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
   g_free (kpos);
 }
 
+/* A max pooling the group kernel takes: fp16 NHWC, stride 1, dilation 1,
+ * odd windows padded by half of them (output size = input size), no
+ * fused chain, channels and strides in whole 16-byte pieces, a plane of at
+ * most 1024 pixels. */
+static gboolean
+pool_groupable (OvaPlan *plan, CudaState *st, const CKernel *k)
+{
+  if (k->kind != C_POOL || k->fused_away || k->n_pool_with || k->chain.n)
+    return FALSE;
+  OvaNode *n = OVA_NODE (plan->g, k->ni);
+  OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]);
+  const int *p = k->p;
+  return n->n_post == 0 && is_nhwc (st, plan->g, n->inputs[0]) && x->dims[1] % 8 == 0 && k->x_ldc % 8 == 0 &&
+         (k->cat_out < 0 || (k->cat_ldc % 8 == 0 && k->cat_off % 8 == 0)) && p[12] && p[0] == p[2] &&
+         p[1] == p[3] && p[0] * p[1] <= 1024 && p[4] % 2 && p[5] % 2 && p[6] == 1 && p[7] == 1 && p[8] == p[4] / 2 &&
+         p[9] == p[5] / 2 && p[10] == 1 && p[11] == 1;
+}
+
+/* TRUE when a node at a position up to @last reads value @v or a view of it */
+static gboolean
+read_by (OvaPlan *plan, int v, int last)
+{
+  OvaGraph *g = plan->g;
+  for (int pos = 0; pos <= last; pos++) {
+    OvaNode *n = OVA_NODE (g, plan->order[pos]);
+    for (int i = 0; i < n->n_inputs; i++)
+      if (n->inputs[i] >= 0 && root_of (g, n->inputs[i]) == root_of (g, v))
+        return TRUE;
+    for (int i = 0; i < n->n_post; i++)
+      if (n->post[i].kind == OVA_POST_ADD && root_of (g, n->post[i].operand) == root_of (g, v))
+        return TRUE;
+  }
+  return FALSE;
+}
+
+/* OVA_CUDA_POOL_GROUP=0: off. Max poolings of one input (YOLO's SPP block:
+ * 5, 9 and 13 on the same tensor, which one thread per output and window
+ * makes the slowest kernels at small batches) run as one kernel
+ * (ova_cuda_maxpool_group_nhwc) at the position of the last of them, when
+ * nothing reads the others' outputs before it; the others launch nothing.
+ * Runs after concat_in_place: the outputs may be slices of SPP's Concat. */
+static void
+group_pools (OvaPlan *plan, CudaState *st)
+{
+  const char *env = g_getenv ("OVA_CUDA_POOL_GROUP");
+  if ((env && atoi (env) == 0) || !st->half)
+    return;
+  OvaGraph *g = plan->g;
+  for (int pos = 0; pos < st->n; pos++) {
+    CKernel *k = &st->k[pos];
+    if (!pool_groupable (plan, st, k))
+      continue;
+    int x = root_of (g, OVA_NODE (g, k->ni)->inputs[0]);
+    int mem[OVA_CUDA_POOL_GROUP_MAX], nm = 0;
+    mem[nm++] = pos;
+    for (int q = pos + 1; q < st->n && nm < OVA_CUDA_POOL_GROUP_MAX; q++)
+      if (pool_groupable (plan, st, &st->k[q]) && root_of (g, OVA_NODE (g, st->k[q].ni)->inputs[0]) == x &&
+          st->k[q].x_ldc == k->x_ldc)
+        mem[nm++] = q;
+    if (nm < 2)
+      continue;
+    int lead = mem[nm - 1];
+    gboolean ok = TRUE;
+    for (int i = 0; i < nm - 1 && ok; i++) {
+      OvaNode *mn = OVA_NODE (g, st->k[mem[i]].ni);
+      ok = !OVA_VALUE (g, mn->outputs[0])->is_output && !read_by (plan, mn->outputs[0], lead);
+    }
+    if (!ok)
+      continue;
+    CKernel *lk = &st->k[lead];
+    for (int i = 0; i < nm - 1; i++) {
+      lk->pool_with[lk->n_pool_with++] = mem[i];
+      st->k[mem[i]].fused_away = TRUE;
+    }
+    if (plan->verbose)
+      g_printerr ("ova-engine: node '%s' (MaxPool): one kernel with %d other poolings of its input\n",
+                  OVA_NODE (g, lk->ni)->name, nm - 1);
+  }
+}
+
 static gboolean
 cuda_compile (OvaPlan *plan, void **state, GError **error)
 {
@@ -2224,6 +2309,7 @@ cuda_compile (OvaPlan *plan, void **state, GError **error)
   if (!head_in_place (plan, st, error))
     return FALSE;
   fuse_dw_pw (plan, st);
+  group_pools (plan, st);
   if (st->ws_bytes && !(st->ws = owned_alloc (st, st->ws_bytes))) {
     g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cannot allocate %zu bytes of workspace",
                  g->path, st->ws_bytes);
@@ -2265,6 +2351,37 @@ cuda_bind (OvaPlan *plan, void *state, void *arena, GError **error)
 }
 
 /* ---------------------------------------------------------------- run */
+
+static int
+launch_pool (OvaPlan *plan, CudaState *st, const CKernel *k, cudaStream_t s)
+{
+  OvaNode *n = OVA_NODE (plan->g, k->ni);
+  OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]);
+  const int *p = k->p;
+  return ova_cuda_pool2d (k->x, k->y, st->half, x->dims[0] * x->dims[1], x->dims[1],
+                          is_nhwc (st, plan->g, n->inputs[0]), k->x_ldc ? k->x_ldc : x->dims[1],
+                          k->cat_out >= 0 ? k->cat_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_off : 0, p[0], p[1],
+                          p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], &k->chain, s);
+}
+
+/* Pool kernel @k and those of k->pool_with (group_pools) in one launch */
+static int
+launch_pool_group (OvaPlan *plan, CudaState *st, const CKernel *k, cudaStream_t s)
+{
+  OvaValue *x = OVA_VALUE (plan->g, OVA_NODE (plan->g, k->ni)->inputs[0]);
+  OvaCudaPoolGroup pg = { 0 };
+  for (int i = 0; i <= k->n_pool_with; i++) {
+    const CKernel *m = i < k->n_pool_with ? &st->k[k->pool_with[i]] : k;
+    pg.kh[i] = m->p[4];
+    pg.kw[i] = m->p[5];
+    pg.y[i] = m->y;
+    pg.ldc[i] = m->cat_out >= 0 ? m->cat_ldc : x->dims[1];
+    pg.c_off[i] = m->cat_out >= 0 ? m->cat_off : 0;
+  }
+  pg.n = k->n_pool_with + 1;
+  return ova_cuda_maxpool_group_nhwc (k->x, k->x_ldc ? k->x_ldc : x->dims[1], (int) x->dims[0], (int) x->dims[1],
+                                      (int) x->dims[2], (int) x->dims[3], &pg, s);
+}
 
 static gboolean
 enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **error)
@@ -2339,16 +2456,22 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
         e = ova_cuda_strided_copy (p->src, k->y, h, p->rank, p->dims, p->ss, p->so, p->ds, p->dof, s);
       }
       break;
-    case C_POOL: {
-      OvaNode *n = OVA_NODE (plan->g, k->ni);
-      OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]);
-      int *p = k->p;
-      e = ova_cuda_pool2d (k->x, k->y, h, x->dims[0] * x->dims[1], x->dims[1], is_nhwc (st, plan->g, n->inputs[0]),
-                           k->x_ldc ? k->x_ldc : x->dims[1], k->cat_out >= 0 ? k->cat_ldc : x->dims[1],
-                           k->cat_out >= 0 ? k->cat_off : 0, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9],
-                           p[10], p[11], p[12], p[13], &k->chain, s);
+    case C_POOL:
+      if (k->fused_away)
+        return TRUE; /* done by the group's kernel (checked there too) */
+      if (k->n_pool_with) {
+        e = launch_pool_group (plan, st, k, s);
+        if (e != cudaErrorInvalidValue)
+          break;
+        cudaGetLastError (); /* a layout the group kernel does not take (alignment): one kernel each */
+        e = 0;
+        for (int i = 0; i < k->n_pool_with && !e; i++)
+          e = launch_pool (plan, st, &st->k[k->pool_with[i]], s);
+        if (e)
+          break;
+      }
+      e = launch_pool (plan, st, k, s);
       break;
-    }
     case C_RESIZE: {
       OvaNode *n = OVA_NODE (plan->g, k->ni);
       OvaValue *x = OVA_VALUE (plan->g, n->inputs[0]), *y = OVA_VALUE (plan->g, n->outputs[0]);
@@ -2623,6 +2746,13 @@ kernel_access (OvaPlan *plan, CudaState *st, const CKernel *k, Access *a)
     access_add (plan, st, a, k->parts[i].value, FALSE);
   if (k->dwpw_from >= 0) /* it reads what the depthwise kernel would have */
     access_node_reads (plan, st, a, &st->k[k->dwpw_from]);
+  for (int i = 0; i < k->n_pool_with; i++) { /* and writes what the group's other poolings would have */
+    const CKernel *m = &st->k[k->pool_with[i]];
+    if (m->cat_out >= 0 && !(k->cat_out == m->cat_out))
+      access_add (plan, st, a, m->cat_out, TRUE);
+    else if (m->cat_out < 0)
+      access_add (plan, st, a, OVA_NODE (plan->g, m->ni)->outputs[0], TRUE);
+  }
   if (k->cat_out >= 0) /* its own output stays unwritten */
     a->has_slice = value_range (plan, st, k->cat_out, &a->slice);
   else
@@ -2806,8 +2936,16 @@ cuda_run (OvaPlan *plan, void *state, void *stream, GError **error)
       double w = 0;
       if (!enqueue (plan, st, &st->k[pos], s, error) || !cu_ok (cudaStreamSynchronize (s), "kernel", plan, st->k[pos].ni, error))
         return FALSE;
+      if (st->k[pos].kind == C_POOL && st->k[pos].fused_away)
+        continue; /* its output comes with the group's last pooling */
       if (st->k[pos].kind != C_NOOP && !check_node (plan, st, &st->k[pos], &w, error))
         return FALSE;
+      for (int i = 0; i < st->k[pos].n_pool_with; i++) {
+        double wm = 0;
+        if (!check_node (plan, st, &st->k[st->k[pos].pool_with[i]], &wm, error))
+          return FALSE;
+        w = MAX (w, wm);
+      }
       if (w > tol) {
         char *wh = ova_graph_node_where (g, st->k[pos].ni);
         g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: CUDA kernel differs from the reference by %.3g (> %.g)",

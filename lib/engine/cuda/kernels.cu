@@ -338,6 +338,59 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
   }
 }
 
+/* Eight fp16 maxima */
+__device__ __forceinline__ uint4
+hmax8 (uint4 a, const uint4 b)
+{
+  __half2 *pa = (__half2 *) &a;
+  const __half2 *pb = (const __half2 *) &b;
+#pragma unroll
+  for (int e = 0; e < 4; e++)
+    pa[e] = __hmax2 (pa[e], pb[e]);
+  return a;
+}
+
+/* ova_cuda_maxpool_group_nhwc: block = (image, 8 channels), thread = pixel;
+ * the plane and the row maxima live in shared memory. */
+struct PoolGroupArgs {
+  int n;
+  int rh[OVA_CUDA_POOL_GROUP_MAX], rw[OVA_CUDA_POOL_GROUP_MAX];
+  __half *y[OVA_CUDA_POOL_GROUP_MAX];
+  int ldc[OVA_CUDA_POOL_GROUP_MAX], c_off[OVA_CUDA_POOL_GROUP_MAX];
+};
+
+__global__ void __launch_bounds__ (1024)
+k_maxpool_group (const __half *__restrict__ x, int ldx, int h, int w, int groups, PoolGroupArgs a)
+{
+  extern __shared__ uint4 pool_group_smem[];
+  const int hw = h * w, p = (int) threadIdx.x;
+  uint4 *in = pool_group_smem, *rows = pool_group_smem + hw;
+  const int b = (int) blockIdx.x / groups, cc = ((int) blockIdx.x - b * groups) * 8;
+  const int py = p / w, px = p - py * w;
+  pdl_entry ();
+  if (p < hw)
+    in[p] = *(const uint4 *) (x + ((size_t) b * hw + p) * ldx + cc);
+  __syncthreads ();
+  for (int j = 0; j < a.n; j++) {
+    if (p < hw) {
+      uint4 m = in[p];
+      const int x1 = min (px + a.rw[j], w - 1);
+      for (int xx = max (px - a.rw[j], 0); xx <= x1; xx++)
+        m = hmax8 (m, in[py * w + xx]);
+      rows[p] = m;
+    }
+    __syncthreads ();
+    if (p < hw) {
+      uint4 m = rows[p];
+      const int y1 = min (py + a.rh[j], h - 1);
+      for (int yy = max (py - a.rh[j], 0); yy <= y1; yy++)
+        m = hmax8 (m, rows[yy * w + px]);
+      *(uint4 *) (a.y[j] + ((size_t) b * hw + p) * a.ldc[j] + a.c_off[j] + cc) = m;
+    }
+    __syncthreads (); /* the next pool's row maxima overwrite these */
+  }
+}
+
 /* Depthwise convolution on NHWC (one output element per thread, channels
  * fastest so a warp reads neighbouring channels), bias and chain fused.
  * Weights are [kh * kw][C] fp32. Output pixel q, channel cc goes to
@@ -825,6 +878,33 @@ ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, int n
   else
     launch_k (k_pool<float>, blocks (n), 256, 0, S (stream), (const float *) x, (float *) y, nc, ch, nhwc, ldx, ldc,
               c_off, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, is_max, incl, c);
+  return cudaGetLastError ();
+}
+
+extern "C" int
+ova_cuda_maxpool_group_nhwc (const void *x, int64_t ldx, int n, int c, int h, int w, const OvaCudaPoolGroup *g,
+                             void *stream)
+{
+  if (!x || !g || g->n < 1 || g->n > OVA_CUDA_POOL_GROUP_MAX || n <= 0 || c <= 0 || h <= 0 || w <= 0 ||
+      h * w > 1024 || c % 8 || ldx < c || ldx % 8 || ldx >= (1ll << 31) || (uintptr_t) x % 16 ||
+      (int64_t) n * c / 8 >= (1ll << 31))
+    return cudaErrorInvalidValue;
+  PoolGroupArgs a = {};
+  a.n = g->n;
+  for (int i = 0; i < g->n; i++) {
+    if (g->kh[i] < 1 || g->kw[i] < 1 || g->kh[i] % 2 == 0 || g->kw[i] % 2 == 0 || !g->y[i] ||
+        (uintptr_t) g->y[i] % 16 || g->c_off[i] < 0 || g->c_off[i] % 8 || g->ldc[i] % 8 ||
+        g->ldc[i] < g->c_off[i] + c || g->ldc[i] >= (1ll << 31))
+      return cudaErrorInvalidValue;
+    a.rh[i] = g->kh[i] / 2;
+    a.rw[i] = g->kw[i] / 2;
+    a.y[i] = (__half *) g->y[i];
+    a.ldc[i] = (int) g->ldc[i];
+    a.c_off[i] = (int) g->c_off[i];
+  }
+  const int groups = c / 8, threads = (h * w + 31) / 32 * 32;
+  launch_k (k_maxpool_group, dim3 ((unsigned) (n * groups)), threads, (size_t) 2 * h * w * sizeof (uint4), S (stream),
+            (const __half *) x, (int) ldx, h, w, groups, a);
   return cudaGetLastError ();
 }
 

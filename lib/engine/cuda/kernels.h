@@ -96,6 +96,25 @@ int ova_cuda_pool2d (const void *x, void *y, int half, int64_t nc, int64_t ch, i
                      int64_t c_off, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
                      int dh, int dw, int is_max, int count_include_pad, const OvaCudaChain *chain, void *stream);
 
+/* Up to OVA_CUDA_POOL_GROUP_MAX max poolings of one fp16 NHWC input, each
+ * with stride 1, dilation 1 and an odd window padded by half of it on every
+ * side (output size = input size), as YOLO's SPP block has them (5, 9, 13):
+ * one kernel; a block per image and 8 channels keeps that plane in shared
+ * memory and takes each window as row maxima, then column maxima. Input
+ * pixel p, channel j is read at x[p * ldx + j]; pool i's output at
+ * y[i][p * ldc[i] + c_off[i] + j]. Needs h * w <= 1024, c, ldx, ldc, c_off
+ * multiples of 8 and 16-byte aligned pointers (cudaErrorInvalidValue
+ * otherwise). */
+#define OVA_CUDA_POOL_GROUP_MAX 4
+typedef struct {
+  int n;
+  int kh[OVA_CUDA_POOL_GROUP_MAX], kw[OVA_CUDA_POOL_GROUP_MAX];
+  void *y[OVA_CUDA_POOL_GROUP_MAX];
+  int64_t ldc[OVA_CUDA_POOL_GROUP_MAX], c_off[OVA_CUDA_POOL_GROUP_MAX];
+} OvaCudaPoolGroup;
+int ova_cuda_maxpool_group_nhwc (const void *x, int64_t ldx, int n, int c, int h, int w, const OvaCudaPoolGroup *group,
+                                 void *stream);
+
 /* Resize of the last two axes of NCHW. mode 0 nearest, 1 linear; ct: coordinate
  * transformation (0 half_pixel, 1 pytorch_half_pixel, 2 align_corners, 3 asymmetric,
  * 4 tf_half_pixel_for_nn); nm: nearest mode (0 round_prefer_floor, 1 round_prefer_ceil,
