@@ -236,7 +236,8 @@ static const char *const mma_kxk_tiles[] = { "kxk-16x16", "kxk-16x32", "kxk-32x1
 static const char *const patch_tiles[] = { "patch-4x32", "patch-8x32", "patch-4x32-n32" };
 
 /* The variants of the depthwise + 1x1 kernel (output channels per block) */
-static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128" };
+static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128", "dwpw-r16-64",
+                                             "dwpw-r16-128" };
 
 /* The engine features that became the default after run C (docs/gpu.md):
  * the space-to-depth first layer, the 1x1 kernel's preloading warp tiles,
@@ -250,7 +251,7 @@ static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "d
 static const char *const new_feature_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
                                                 "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW", "OVA_CUDA_STREAMS",
                                                 "OVA_CUDA_HEAD_ROWS", "OVA_CUDA_CONCAT_READERS",
-                                                "OVA_CUDA_CONV_PATCH", "OVA_CUDA_POOL_GROUP" };
+                                                "OVA_CUDA_CONV_PATCH", "OVA_CUDA_POOL_GROUP", "OVA_CUDA_DWPW_R16" };
 
 static void
 new_features (int on)
@@ -837,10 +838,10 @@ bench (const char *model)
                    { "fp16-one-stream", "OVA_CUDA_STREAMS=1" },
                    { "fp16-copies", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0" },
                    { "fp16-no-patch", "OVA_CUDA_CONV_PATCH=0" },
-                   { "fp16-run-c", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0 OVA_CUDA_CONV_PATCH=0 OVA_CUDA_POOL_GROUP=0" },
+                   { "fp16-run-c", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0 OVA_CUDA_CONV_PATCH=0 OVA_CUDA_POOL_GROUP=0 OVA_CUDA_DWPW_R16=0" },
                    { "fp16-before", "" },
                    { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" },
-                   { "fp16-run-d", "OVA_CUDA_POOL_GROUP=0" } };
+                   { "fp16-run-d", "OVA_CUDA_POOL_GROUP=0 OVA_CUDA_DWPW_R16=0" } };
   /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
    * and batches (a short look at one configuration) */
   const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");

@@ -2138,8 +2138,11 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
       k->igs = keep;
       t_sep = t_dw >= 0 && t_pw >= 0 ? t_dw + t_pw : -1;
       const char *name;
+      /* OVA_CUDA_DWPW_R16=0: the 16-pixel variants are not timed */
+      const char *r16 = g_getenv ("OVA_CUDA_DWPW_R16");
       for (int v = 0; (name = ova_cuda_conv_dwpw_variant_name (v)); v++) {
-        if (forced_variant >= 0 && v != forced_variant)
+        if ((forced_variant >= 0 && v != forced_variant) ||
+            (forced_variant < 0 && r16 && !atoi (r16) && g_str_has_prefix (name, "dwpw-r16")))
           continue;
         CandidateRun r = { st, k, T_DWPW, tx, ty, NULL, NULL, NULL, NULL, dk, v, &plain };
         float ms = time_run (&r);

@@ -173,7 +173,6 @@ __global__ void __launch_bounds__ (Cfg<BM, BN, WM, WN, VEC_A>::THREADS, 1)
 k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
               __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch)
 {
-  pdl_entry ();
   typedef Cfg<BM, BN, WM, WN, VEC_A> C;
   const int THREADS = C::THREADS, STAGES = C::STAGES, LDC = C::LDC;
   __shared__ __align__ (128) unsigned char smem[C::BYTES];
@@ -315,20 +314,27 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
     }
   };
 
-  /* prologue: stages 0 .. STAGES-2 in flight (one commit group each) */
+  /* prologue: stages 0 .. STAGES-2 in flight (one commit group each; the
+   * first also holds every prologue stage's weights, copied and the bias
+   * prefetched before the previous kernel's completion is awaited: they
+   * are constants) */
+#pragma unroll
+  for (int st = 0; st < (VEC_A ? STAGES - 1 : 1); st++)
+    if (st < KT)
+      load_b (st, st * BK);
+  if (bias)
+    prefetch_l1 (bias + n0, BN * sizeof (float));
+  pdl_entry ();
   if (VEC_A) {
 #pragma unroll
     for (int st = 0; st < STAGES - 1; st++) {
-      if (st < KT) {
+      if (st < KT)
         load_a_async (st, st * BK);
-        load_b (st, st * BK);
-      }
       cp_async_commit ();
     }
   } else {
     fetch_a_scalar (0);
     store_a_scalar (0);
-    load_b (0, 0);
     cp_async_commit ();
   }
   for (int kt = 0; kt < KT; kt++) {
@@ -618,13 +624,32 @@ __global__ void __launch_bounds__ (32 * MMA_WARPS)
 k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const float *__restrict__ bias,
                __half *y, OvaCudaConvShape s, int kpad, OvaCudaChain ch, int pair_store)
 {
-  pdl_entry ();
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int M = s.n * s.oh * s.ow, K = WIN ? s.kh * s.kw * s.c : s.c;
   const int m_base = ((int) blockIdx.x * MMA_WARPS + (int) (threadIdx.x >> 5)) * 16 * MW;
   const int n0 = (int) blockIdx.y * 8 * NT;
   if (m_base >= M)
     return;
+  /* constants before the previous kernel's completion is awaited: PRE, the
+   * first k chunk's B fragments into registers; otherwise the block's
+   * weight rows (its first chunk) into L1; the bias into L1 */
+  uint4 bpre[PRE ? NT : 1][PRE ? MMA_KCHUNK / 32 : 1];
+  if (PRE) {
+#pragma unroll
+    for (int ks = 0; ks < MMA_KCHUNK / 32; ks++)
+#pragma unroll
+      for (int j = 0; j < NT; j++)
+        bpre[PRE ? j : 0][PRE ? ks : 0] = ks * 32 < K ? ld_nc16 (w + (size_t) (n0 + 8 * j + g) * kpad + ks * 32 + 8 * t)
+                                                      : make_uint4 (0, 0, 0, 0);
+  } else if (lane == 0) {
+    const int rows = 8 * NT / MMA_WARPS, r0 = n0 + (int) (threadIdx.x >> 5) * rows;
+    for (int r = 0; r < rows; r++)
+      for (int k = 0; k < K && k < MMA_KCHUNK; k += 64)
+        asm volatile ("prefetch.global.L1 [%0];\n" ::"l"(w + (size_t) (r0 + r) * kpad + k));
+  }
+  if (bias)
+    prefetch_l1 (bias + n0, 8 * NT * sizeof (float));
+  pdl_entry ();
 
   float acc[MW][NT][4];
 #pragma unroll
@@ -683,12 +708,12 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
           }
         }
     }
-    /* PRE: the B fragments of the whole chunk too, issued with the A loads so
-     * that a chunk costs one memory round trip instead of one per k step
-     * (what bounds these kernels at small batches). Rows up to the grid's
-     * last N tile exist (weights are padded to NPAD rows). */
-    uint4 bpre[PRE ? NT : 1][PRE ? MMA_KCHUNK / 32 : 1];
-    if (PRE) {
+    /* PRE: the B fragments of the whole chunk too (the first one: loaded
+     * above), issued with the A loads so that a chunk costs one memory round
+     * trip instead of one per k step (what bounds these kernels at small
+     * batches). Rows up to the grid's last N tile exist (weights are padded
+     * to NPAD rows). */
+    if (PRE && k0 > 0) {
 #pragma unroll
       for (int ks = 0; ks < MMA_KCHUNK / 32; ks++) {
         const int kb = k0 + ks * 32;
@@ -797,6 +822,7 @@ k_conv_patch (const __half *__restrict__ x, const __half *__restrict__ w, const 
       b[tap][j][0] = tap < taps ? __ldg ((const unsigned *) wr) : 0u;
       b[tap][j][1] = tap < taps ? __ldg ((const unsigned *) (wr + 8)) : 0u;
     }
+  prefetch_l1 (bias ? bias + n0 : NULL, 8 * NT * sizeof (float));
   pdl_entry ();
   const int tile = (int) blockIdx.x, tx = tile % tiles_x, q = tile / tiles_x;
   const int tiles_y = (s.oh + TH - 1) / TH, ty = q % tiles_y, img = q / tiles_y;
@@ -871,10 +897,12 @@ launch_patch (const __half *x, const __half *w, const float *bias, __half *y, co
  * 1x1 part is k_conv1x1_mma's warp tile 16 x 8*NT with its A rows read from
  * shared memory instead of global memory (same permutation of k in both
  * operands); the depthwise part is the branch-free 8-channel depthwise
- * kernel writing fp16 rows of 8 * (c/8 + 1) halves (16-byte aligned). */
-const int DWPW_ROWS = 16 * MMA_WARPS;
-
-template <int KS, int NT>
+ * kernel writing fp16 rows of 8 * (c/8 + 1) halves (16-byte aligned).
+ * ROWS = 64: each warp takes 16 of the block's pixels; ROWS = 16: the four
+ * warps take the same 16 pixels and neighbouring channel tiles, so a small
+ * image (batch 1, 13x13) spreads over four times as many blocks, each with
+ * a quarter of the depthwise work ahead of its GEMM. */
+template <int KS, int NT, int ROWS>
 __global__ void __launch_bounds__ (32 * MMA_WARPS)
 k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const float *__restrict__ dwb,
              OvaCudaChain dch, OvaCudaDwShape d, const __half *__restrict__ w, const float *__restrict__ bias,
@@ -882,15 +910,23 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
 {
   extern __shared__ uint4 dwpw_smem[];
   __half *sa = (__half *) dwpw_smem;
-  pdl_entry ();
   const int C = s.c, K = s.k, lda = C + 8, groups = C / 8;
   const int M = s.n * s.oh * s.ow;
-  const int m_block = (int) blockIdx.x * DWPW_ROWS;
-  const int n0 = (int) blockIdx.y * 8 * NT;
+  static_assert (ROWS == 16 || ROWS == 16 * MMA_WARPS, "a warp's 16 rows, or the block's");
+  const int COLS = ROWS == 16 ? 8 * NT * MMA_WARPS : 8 * NT; /* channels per block */
+  const int m_block = (int) blockIdx.x * ROWS, warp = (int) threadIdx.x >> 5;
+  const int n0 = (int) blockIdx.y * COLS + (ROWS == 16 ? warp * 8 * NT : 0);
   const int R = KS > 0 ? KS : d.kh, S = KS > 0 ? KS : d.kw;
+  /* both convolutions' weights and biases into L1 while the previous
+   * kernel finishes (constants) */
+  prefetch_l1 (dww, (size_t) R * S * C * sizeof (float));
+  prefetch_l1 (dwb, (size_t) C * sizeof (float));
+  prefetch_l1 (w + (size_t) blockIdx.y * COLS * kpad, (size_t) COLS * kpad * sizeof (__half));
+  prefetch_l1 (bias ? bias + blockIdx.y * COLS : NULL, COLS * sizeof (float));
+  pdl_entry ();
 
   /* 1. depthwise outputs of the block's pixels (rows past M: zeros) */
-  for (int i = (int) threadIdx.x; i < DWPW_ROWS * groups; i += (int) blockDim.x) {
+  for (int i = (int) threadIdx.x; i < ROWS * groups; i += (int) blockDim.x) {
     const int p = i / groups, cc = (i - p * groups) * 8;
     const int m = m_block + p;
     uint4 out = make_uint4 (0, 0, 0, 0);
@@ -921,9 +957,9 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
   }
   __syncthreads ();
 
-  /* 2. the 1x1 convolution: warp rows r0 and r0 + 8 of the block's 64 */
+  /* 2. the 1x1 convolution: warp rows r0 and r0 + 8 of the block's */
   const int lane = (int) threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int r0 = ((int) threadIdx.x >> 5) * 16 + g;
+  const int r0 = (ROWS == 16 ? 0 : warp * 16) + g;
   float acc[NT][4];
 #pragma unroll
   for (int j = 0; j < NT; j++)
@@ -956,7 +992,7 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
   }
 }
 
-template <int NT>
+template <int NT, int ROWS>
 int
 launch_dwpw (const __half *x, const float *dww, const float *dwb, const OvaCudaChain &dch, const OvaCudaDwShape &d,
              const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
@@ -964,20 +1000,21 @@ launch_dwpw (const __half *x, const float *dww, const float *dwb, const OvaCudaC
 {
   static_assert (OVA_CUDA_IGEMM_NPAD % (8 * NT) == 0, "padded weight rows cover every channel tile");
   const int64_t M = (int64_t) s.n * s.oh * s.ow;
-  const int64_t bx = (M + DWPW_ROWS - 1) / DWPW_ROWS, by = (s.k + 8 * NT - 1) / (8 * NT);
+  const int cols = ROWS == 16 ? 8 * NT * MMA_WARPS : 8 * NT;
+  const int64_t bx = (M + ROWS - 1) / ROWS, by = (s.k + cols - 1) / cols;
   if (bx >= (1ll << 31) || by > 65535)
     return cudaErrorInvalidValue;
   const int pair = s.ldc % 2 == 0 && s.c_off % 2 == 0 && s.ldb % 2 == 0 && ((uintptr_t) y % 4) == 0;
-  const size_t smem = (size_t) DWPW_ROWS * (s.c + 8) * sizeof (__half);
+  const size_t smem = (size_t) ROWS * (s.c + 8) * sizeof (__half);
   const dim3 grid ((unsigned) bx, (unsigned) by);
   if (d.kh == 3 && d.kw == 3)
-    launch_k (k_conv_dwpw<3, NT>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
+    launch_k (k_conv_dwpw<3, NT, ROWS>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
               pair);
   else if (d.kh == 5 && d.kw == 5)
-    launch_k (k_conv_dwpw<5, NT>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
+    launch_k (k_conv_dwpw<5, NT, ROWS>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
               pair);
   else
-    launch_k (k_conv_dwpw<0, NT>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
+    launch_k (k_conv_dwpw<0, NT, ROWS>, grid, 32 * MMA_WARPS, smem, stream, x, dww, dwb, dch, d, w, bias, y, s, kpad, ch,
               pair);
   return cudaGetLastError ();
 }
@@ -1090,8 +1127,8 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
 extern "C" const char *
 ova_cuda_conv_dwpw_variant_name (int variant)
 {
-  static const char *const names[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128" };
-  return variant >= 0 && variant < 4 ? names[variant] : NULL;
+  static const char *const names[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128", "dwpw-r16-64", "dwpw-r16-128" };
+  return variant >= 0 && variant < 6 ? names[variant] : NULL;
 }
 
 extern "C" int
@@ -1099,7 +1136,7 @@ ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_bias,
                          const OvaCudaDwShape *d, const void *w, const float *bias, void *y, const OvaCudaConvShape *s,
                          int variant, const OvaCudaChain *chain, void *stream)
 {
-  if (!s || !d || !x || !dw_w || !w || !y || variant < 0 || variant > 3 || s->n <= 0 || s->c <= 0 || s->c % 8 ||
+  if (!s || !d || !x || !dw_w || !w || !y || variant < 0 || variant > 5 || s->n <= 0 || s->c <= 0 || s->c % 8 ||
       s->c > 256 || s->k <= 0 || s->kh != 1 || s->kw != 1 || s->sh != 1 || s->sw != 1 || s->ph != 0 || s->pw != 0 ||
       s->oh != s->h || s->ow != s->w || s->oh <= 0 || s->ow <= 0 || s->c_off < 0 || s->ldc < s->c_off + s->k || s->ldb < 0 ||
       d->h <= 0 || d->w <= 0 || d->kh <= 0 || d->kw <= 0 || d->sh <= 0 || d->sw <= 0 || d->ph < 0 || d->pw < 0 ||
@@ -1122,9 +1159,11 @@ ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_bias,
   __half *yh = (__half *) y;
   cudaStream_t st = (cudaStream_t) stream;
   switch (variant) {
-    case 0: return launch_dwpw<2> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
-    case 1: return launch_dwpw<4> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
-    case 2: return launch_dwpw<8> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
-    default: return launch_dwpw<16> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    case 0: return launch_dwpw<2, 64> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    case 1: return launch_dwpw<4, 64> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    case 2: return launch_dwpw<8, 64> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    case 3: return launch_dwpw<16, 64> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    case 4: return launch_dwpw<2, 16> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
+    default: return launch_dwpw<4, 16> (xh, dw_w, dw_bias, dch, *d, wh, bias, yh, *s, kpad, ch, st);
   }
 }

@@ -433,6 +433,8 @@ k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const fl
                   const float *__restrict__ bias, int n, int c, int h, int wd, int oh, int ow, int kh, int kw, int sh,
                   int sw, int ph, int pw, int ldx, int ldc, int c_off, OvaCudaChain ch)
 {
+  prefetch_l1 (w, (size_t) kh * kw * c * sizeof (float));
+  prefetch_l1 (bias, (size_t) c * sizeof (float));
   pdl_entry ();
   const int R = KH > 0 ? KH : kh, S = KW > 0 ? KW : kw;
   const unsigned groups = (unsigned) c / 8;

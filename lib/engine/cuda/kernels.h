@@ -194,9 +194,10 @@ const char *ova_cuda_conv_igemm_tile_name (int tile);
  * input n x oh x ow x c is the depthwise output), its output stored as by
  * ova_cuda_conv_igemm_nhwc. ADD_TENSOR operands of @dw_chain are read at the
  * depthwise output's plain index. Needs c % 8 == 0, c <= 256, 16-byte
- * aligned @x, @dw_w, @w. @variant: 0..3, 8 * 2^(variant+1) output channels
- * per block (ova_cuda_conv_dwpw_variant_name); cudaErrorInvalidValue where
- * it does not apply. */
+ * aligned @x, @dw_w, @w. @variant: 0..3, 64 pixels and 8 * 2^(variant+1)
+ * output channels per block; 4, 5: 16 pixels and 64 or 128 channels (more
+ * blocks for small images) (ova_cuda_conv_dwpw_variant_name);
+ * cudaErrorInvalidValue where it does not apply. */
 typedef struct {
   int h, w;                   /* depthwise input pixels per image */
   int kh, kw, sh, sw, ph, pw; /* its window, strides, symmetric pads */
@@ -206,7 +207,8 @@ int ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_b
                              const OvaCudaDwShape *d, const void *w, const float *bias, void *y,
                              const OvaCudaConvShape *s, int variant, const OvaCudaChain *chain, void *stream);
 
-/* "dwpw-16" ... "dwpw-128" (output channels per block); NULL past the last. */
+/* "dwpw-16" ... "dwpw-128", "dwpw-r16-64", "dwpw-r16-128" (output
+ * channels per block, r16: 16 pixels per block); NULL past the last. */
 const char *ova_cuda_conv_dwpw_variant_name (int variant);
 
 /* Programmatic dependent launch of ova's kernels (launch.cuh), per calling

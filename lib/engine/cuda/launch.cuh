@@ -31,6 +31,21 @@ pdl_entry ()
 #endif
 }
 
+/* Pulls @bytes of constants from @p (weights, biases: never written by an
+ * earlier kernel) into this SM's L1 cache, each thread a few 128-byte
+ * lines. Called before pdl_entry (): under programmatic dependent launch
+ * the round trip to L2 then overlaps the previous kernel instead of adding
+ * to the chain of small kernels a batch-1 network is. */
+__device__ __forceinline__ void
+prefetch_l1 (const void *p, size_t bytes)
+{
+  if (!p)
+    return;
+  const uintptr_t lo = (uintptr_t) p & ~(uintptr_t) 127, hi = (uintptr_t) p + bytes;
+  for (uintptr_t a = lo + (uintptr_t) threadIdx.x * 128; a < hi; a += (uintptr_t) blockDim.x * 128)
+    asm volatile ("prefetch.global.L1 [%0];\n" ::"l"(a));
+}
+
 /* kernel<<<grid, block, smem, stream>>> (args...), with the programmatic
  * stream serialization attribute where enabled */
 template <typename... P, typename... A>
