@@ -177,6 +177,29 @@ def spp_model(c, pools, h, w, seed):
     return finish(nodes, inits, 'spp_%d_%dx%d' % (c, h, w), ['N', c, h, w], ['N', c, h, w])
 
 
+def pwpw_model(c, k1, k2, h, w, mode, seed):
+    """Two 1x1 convolutions in a row, the first's output read by the second
+    only (one kernel where the first has at most 128 outputs): the second
+    with SiLU and a residual Add, into a Concat slice, or plain."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', c)
+    a = silu(nodes, conv(nodes, inits, rng, 'conv_a', x, c, c, 1, 1, 0))
+    m = silu(nodes, conv(nodes, inits, rng, 'conv_1', a, c, k1, 1, 1, 0))
+    b = conv(nodes, inits, rng, 'conv_2', m, k1, k2, 1, 1, 0)
+    cout = k2
+    if mode == 'residual':
+        b = silu(nodes, b)
+        nodes.append(helper.make_node('Add', [b, a], ['res'], name='res'))
+        b = 'res'
+    elif mode == 'cat':
+        b = silu(nodes, b)
+        nodes.append(helper.make_node('Concat', [a, b], ['cat'], name='cat', axis=1))
+        b, cout = 'cat', c + k2
+    channel_add(nodes, inits, rng, 'Y', b, cout)
+    return finish(nodes, inits, 'pwpw_%d_%d_%d' % (c, k1, k2), ['N', c, h, w], ['N', cout, h, w])
+
+
 def first_concat_model(cin, c1, c2, k, s, h, w, seed):
     """Two first convolutions whose outputs (sole readers: the Concat) may be
     written straight into their slices."""
@@ -386,6 +409,16 @@ def main():
                            (16, [(5, 5), (9, 9)], 40, 30)]:
         onnx.save(spp_model(c, pools, h, w, seed=c + h + w),
                   os.path.join(out, 'spp_%03d_%dx%d.onnx' % (c, h, w)))
+        n += 1
+    # 1x1 + 1x1 pairs: first widths 8 to 128 (72: a k16 step past the
+    # first's outputs; 136: past the kernel's limit), second widths no
+    # multiple of 8, a residual Add, a Concat slice
+    for c, k1, k2, h, w, mode in [(16, 24, 13, 13, 11, 'plain'), (32, 64, 32, 9, 9, 'residual'),
+                                  (64, 128, 40, 7, 9, 'cat'), (24, 72, 32, 11, 5, 'plain'),
+                                  (16, 136, 16, 5, 7, 'plain'), (8, 8, 8, 10, 12, 'residual'),
+                                  (256, 128, 256, 5, 5, 'plain')]:
+        onnx.save(pwpw_model(c, k1, k2, h, w, mode, seed=c + k1 + k2),
+                  os.path.join(out, 'pwpw_%03d_%03d_%03d_%s.onnx' % (c, k1, k2, mode)))
         n += 1
     # detection heads: YOLOX's 4 + 1 + 80 channels (odd row width: 2-byte
     # stores), all widths multiples of 8 (16-byte stores into the rows), 12

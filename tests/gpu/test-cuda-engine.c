@@ -191,7 +191,7 @@ check_kernels_ova_as (const char *model, int batch, float lo, float hi, gboolean
                                           { "OVA_CUDA_MMA1X1_PRELOAD", "1x1-preload" }, { "OVA_CUDA_DWPW", "dwpw" },
                                           { "OVA_CUDA_DW_PRED", "dw-pred" }, { "OVA_CUDA_STREAMS", "streams" },
                                           { "OVA_CUDA_HEAD_ROWS", "head-rows" },
-                                          { "OVA_CUDA_CONCAT_READERS", "concat-readers" } };
+                                          { "OVA_CUDA_CONCAT_READERS", "concat-readers" }, { "OVA_CUDA_PWPW", "pwpw" } };
   for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
     if (g_getenv (shown[i][0]))
       g_string_append_printf (sw, " %s=%s", shown[i][1], g_getenv (shown[i][0]));
@@ -236,6 +236,7 @@ static const char *const mma_kxk_tiles[] = { "kxk-16x16", "kxk-16x32", "kxk-32x1
 static const char *const patch_tiles[] = { "patch-4x32", "patch-8x32", "patch-4x32-n32" };
 
 /* The variants of the depthwise + 1x1 kernel (output channels per block) */
+static const char *const pwpw_variants[] = { "pwpw-8", "pwpw-16", "pwpw-32" };
 static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "dwpw-128", "dwpw-r16-64",
                                              "dwpw-r16-128" };
 
@@ -251,7 +252,8 @@ static const char *const dwpw_variants[] = { "dwpw-16", "dwpw-32", "dwpw-64", "d
 static const char *const new_feature_envs[] = { "OVA_CUDA_S2D", "OVA_CUDA_MMA1X1_PRELOAD", "OVA_CUDA_DW_PRED",
                                                 "OVA_CUDA_POOL_PRED", "OVA_CUDA_DWPW", "OVA_CUDA_STREAMS",
                                                 "OVA_CUDA_HEAD_ROWS", "OVA_CUDA_CONCAT_READERS",
-                                                "OVA_CUDA_CONV_PATCH", "OVA_CUDA_POOL_GROUP", "OVA_CUDA_DWPW_R16" };
+                                                "OVA_CUDA_CONV_PATCH", "OVA_CUDA_POOL_GROUP", "OVA_CUDA_DWPW_R16",
+                                                "OVA_CUDA_PWPW" };
 
 static void
 new_features (int on)
@@ -338,6 +340,24 @@ check_conv_models (const char *dir)
       check_kernels_ova_as (m, 1, -2, 2, FALSE, NULL, "force");
       check_switch_outputs (m, 3, -2, 2, "OVA_CUDA_CONCAT_INPLACE", "0", "1", "concat-slice-outputs");
       g_unsetenv ("OVA_CUDA_CONCAT_READERS");
+    }
+    /* two 1x1 convolutions in one kernel: forced, every kernel against the
+     * reference in check mode (the first one runs too), at batches 1 and 2,
+     * once per variant, and the whole output against the unfused engine */
+    if (g_str_has_prefix (base, "pwpw_")) {
+      g_setenv ("OVA_CUDA_PWPW", "force", TRUE);
+      check_kernels_ova_as (m, 1, -2, 2, TRUE, NULL, "force");
+      check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
+      g_unsetenv ("OVA_CUDA_PWPW");
+      for (guint v = 0; v < G_N_ELEMENTS (pwpw_variants); v++) {
+        g_setenv ("OVA_CUDA_PWPW", pwpw_variants[v], TRUE);
+        check_kernels_ova_as (m, 2, -2, 2, TRUE, NULL, "force");
+        g_unsetenv ("OVA_CUDA_PWPW");
+      }
+      g_setenv ("OVA_CUDA_IGEMM", "force", TRUE);
+      check_switch_outputs (m, 1, -2, 2, "OVA_CUDA_PWPW", "0", "force", "pwpw-outputs");
+      check_switch_outputs (m, 3, -2, 2, "OVA_CUDA_PWPW", "0", "force", "pwpw-outputs");
+      g_unsetenv ("OVA_CUDA_IGEMM");
     }
     /* max poolings of one input in one kernel (the default; check mode
      * checks each pool's output after the group's kernel): the whole output
@@ -827,8 +847,9 @@ bench (const char *model)
    * other readers and the detection head copied, no patch kernel, the
    * engine of run C (fp16-copies plus no patch kernel), without every
    * feature of new_feature_envs (fp16-before: the engine before run C),
-   * the opt-in window-gathering kernel, and the engine of run D (what
-   * came after it switched off). Each row sets its switches
+   * the opt-in window-gathering kernel, the engine of run D (what came
+   * after it switched off), without the 1x1 pairs in one kernel, without
+   * the pooling group. Each row sets its switches
    * ("NAME=VALUE ...") whatever the defaults are. */
   static const struct {
     const char *name, *envs;
@@ -838,10 +859,12 @@ bench (const char *model)
                    { "fp16-one-stream", "OVA_CUDA_STREAMS=1" },
                    { "fp16-copies", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0" },
                    { "fp16-no-patch", "OVA_CUDA_CONV_PATCH=0" },
-                   { "fp16-run-c", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0 OVA_CUDA_CONV_PATCH=0 OVA_CUDA_POOL_GROUP=0 OVA_CUDA_DWPW_R16=0" },
+                   { "fp16-run-c", "OVA_CUDA_HEAD_ROWS=0 OVA_CUDA_CONCAT_READERS=0 OVA_CUDA_CONV_PATCH=0 OVA_CUDA_POOL_GROUP=0 OVA_CUDA_DWPW_R16=0 OVA_CUDA_PWPW=0" },
                    { "fp16-before", "" },
                    { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" },
-                   { "fp16-run-d", "OVA_CUDA_POOL_GROUP=0 OVA_CUDA_DWPW_R16=0" } };
+                   { "fp16-run-d", "OVA_CUDA_POOL_GROUP=0 OVA_CUDA_DWPW_R16=0 OVA_CUDA_PWPW=0" },
+                   { "fp16-no-pwpw", "OVA_CUDA_PWPW=0" },
+                   { "fp16-no-group", "OVA_CUDA_POOL_GROUP=0" } };
   /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
    * and batches (a short look at one configuration) */
   const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");
@@ -1060,6 +1083,13 @@ main (int argc, char **argv)
   g_unsetenv ("OVA_CUDA_CONCAT_READERS");
   g_unsetenv ("OVA_CUDA_HEAD_ROWS");
   check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_HEAD_ROWS", "0", "force", "head-rows-outputs");
+  /* 1x1 pairs in one kernel, forced: each kernel (check mode), then the
+   * whole output against the unfused engine */
+  g_setenv ("OVA_CUDA_PWPW", "force", TRUE);
+  check_kernels_as (yolox_dyn, "pwpw forced", OVA_PRECISION_FP16, 3, 0, 255);
+  g_unsetenv ("OVA_CUDA_PWPW");
+  check_switch_outputs (yolox_dyn, 1, 0, 255, "OVA_CUDA_PWPW", "0", "force", "pwpw-outputs");
+  check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_PWPW", "0", "force", "pwpw-outputs");
   /* SPP's three poolings in one kernel against one kernel each */
   check_switch_outputs (yolox_dyn, 1, 0, 255, "OVA_CUDA_POOL_GROUP", "0", "1", "pool-group-outputs");
   check_switch_outputs (yolox_dyn, 3, 0, 255, "OVA_CUDA_POOL_GROUP", "0", "1", "pool-group-outputs");

@@ -78,6 +78,9 @@ typedef struct {
    * kernel (fuse_dw_pw): the 1x1 one's dwpw_from is the depthwise kernel's
    * position (-1: none), whose own launch is skipped (fused_away) */
   int dwpw_from, dwpw_variant;
+  /* two 1x1 convolutions in one kernel (fuse_pw_pw): the second one's
+   * pwpw_from is the first one's position (-1: none), fused_away */
+  int pwpw_from, pwpw_variant;
   gboolean fused_away;
   /* max poolings of one input run as one kernel (group_pools) at the last
    * of them: the positions of the others (fused_away) */
@@ -644,7 +647,7 @@ chain_without_operands (const OvaCudaChain *c)
   return t;
 }
 
-typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE, T_DW_VEC8, T_DW_SCALAR, T_DW_PRED, T_DWPW } Candidate;
+typedef enum { T_IGEMM, T_GEMM, T_EPILOGUE, T_DW_VEC8, T_DW_SCALAR, T_DW_PRED, T_DWPW, T_PWPW } Candidate;
 
 typedef struct {
   CudaState *st;
@@ -654,7 +657,7 @@ typedef struct {
   void *ty, *ws;
   const OvaCudaChain *chain;
   const OvaValue *x, *y; /* depthwise: the convolution's input and output */
-  const CKernel *dk;     /* T_DWPW: the depthwise kernel (k: the 1x1 one, its shape in k->dws) */
+  const CKernel *dk;     /* T_DWPW: the depthwise kernel (k: the 1x1 one, its shape in k->dws); T_PWPW: the first 1x1 */
   int variant;
   const OvaCudaConvShape *pws; /* T_DWPW: the 1x1 convolution's shape, written plain */
 } CandidateRun;
@@ -681,6 +684,11 @@ run_candidate (const CandidateRun *r)
       OvaCudaChain pch = chain_without_operands (r->chain ? r->chain : &k->chain);
       return ova_cuda_conv_dwpw_nhwc (r->tx, r->dk->dw_w, r->dk->bias, &dch, &k->dws, k->ig_w, k->bias, r->ty,
                                       r->pws, r->variant, &pch, st->stream);
+    }
+    case T_PWPW: {
+      OvaCudaChain pch = chain_without_operands (&k->chain);
+      return ova_cuda_conv_pwpw_nhwc (r->tx, r->dk->ig_w, r->dk->bias, &r->dk->chain, &r->dk->igs, k->ig_w, k->bias,
+                                      r->ty, r->pws, r->variant, &pch, st->stream);
     }
     case T_DW_VEC8:
     case T_DW_PRED:
@@ -1255,6 +1263,7 @@ compile_node_kind (OvaPlan *plan, CudaState *st, CKernel *k, int ni, GError **er
   k->ni = ni;
   k->cat_out = -1;
   k->dwpw_from = -1;
+  k->pwpw_from = -1;
   if (is_view (g, n)) {
     k->kind = C_NOOP;
     return TRUE;
@@ -1548,7 +1557,8 @@ category (OvaPlan *plan, CKernel *k, char *buf, size_t len)
     int group = (int) ova_op_attr_int (&on, "group", 1);
     g_snprintf (buf, len, "Conv %s%s%s", group > 1 && w->dims[1] == 1 ? "depthwise " : "",
                 w->dims[2] == 1 && w->dims[3] == 1 ? "1x1" : "kxk",
-                k->dwpw_from >= 0 ? " (ova depthwise+1x1)" : k->fused_away ? " (in the next 1x1)"
+                k->dwpw_from >= 0 ? " (ova depthwise+1x1)" : k->pwpw_from >= 0 ? " (ova 1x1+1x1)"
+                : k->fused_away ? " (in the next 1x1)"
                 : k->ig ? " (ova igemm)"
                 : k->dw_w ? (k->dw_vec8 == 2 ? " (ova 8-channel branch-free)" : k->dw_vec8 ? " (ova 8-channel)" : " (ova scalar)") : "");
   } else if (k->kind == C_POOL && (k->n_pool_with || k->fused_away))
@@ -2174,6 +2184,129 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
   g_free (kpos);
 }
 
+/* Nodes reading value @v (or a view of it) as an input or a post-op operand */
+static int
+value_readers (OvaPlan *plan, int v)
+{
+  OvaGraph *g = plan->g;
+  int count = 0;
+  for (int pos = 0; pos < plan->n_order; pos++) {
+    OvaNode *n = OVA_NODE (g, plan->order[pos]);
+    gboolean reads = FALSE;
+    for (int i = 0; i < n->n_inputs; i++)
+      reads = reads || (n->inputs[i] >= 0 && root_of (g, n->inputs[i]) == root_of (g, v));
+    for (int i = 0; i < n->n_post; i++)
+      reads = reads || (n->post[i].kind == OVA_POST_ADD && root_of (g, n->post[i].operand) == root_of (g, v));
+    count += reads;
+  }
+  return count;
+}
+
+/* A 1x1 stride-1 convolution on ova's implicit GEMM, plain NHWC input */
+static gboolean
+ig_plain_1x1 (const CKernel *k)
+{
+  const OvaCudaConvShape *s = &k->igs;
+  return k->kind == C_CONV && k->ig && s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && !s->ph && !s->pw &&
+         s->c % 8 == 0 && !k->x_ldc && k->dwpw_from < 0 && k->pwpw_from < 0 && !k->fused_away;
+}
+
+/* OVA_CUDA_PWPW: unset or "1": a 1x1 convolution (ova's kernel) whose
+ * output only another 1x1 convolution reads runs with it as one kernel
+ * (ova_cuda_conv_pwpw_nhwc) where that is timed faster than the two;
+ * "force": wherever it runs; a variant's name (pwpw-8 ...): that one; "0":
+ * never. Runs after fuse_dw_pw (a depthwise + 1x1 pair is left as it is)
+ * and head_in_place (the second may write a head's rows or a Concat slice;
+ * the first writes its own buffer). The first one's input gets a buffer of
+ * its own: the fused kernel reads it one node later than the memory plan
+ * assumes. */
+static void
+fuse_pw_pw (OvaPlan *plan, CudaState *st)
+{
+  OvaGraph *g = plan->g;
+  const char *env = g_getenv ("OVA_CUDA_PWPW");
+  if ((env && !strcmp (env, "0")) || !st->half)
+    return;
+  int forced = -1, force = env && !strcmp (env, "force");
+  const char *name;
+  for (int v = 0; env && (name = ova_cuda_conv_pwpw_variant_name (v)); v++)
+    if (!strcmp (name, env))
+      forced = v, force = TRUE;
+  int *kpos = kernel_positions (plan, st);
+  for (int pos = 0; pos < st->n; pos++) {
+    CKernel *k = &st->k[pos];
+    OvaNode *n = OVA_NODE (g, k->ni);
+    if (!ig_plain_1x1 (k))
+      continue;
+    int mid = n->inputs[0];
+    OvaValue *mv = OVA_VALUE (g, mid);
+    if (mv->alias_of >= 0 || mv->is_output || mv->data || mv->producer < 0 || kpos[mv->producer] < 0 ||
+        kpos[mv->producer] >= pos || value_readers (plan, mid) != 1)
+      continue;
+    int fpos = kpos[mv->producer];
+    CKernel *fk = &st->k[fpos];
+    OvaNode *fn = OVA_NODE (g, fk->ni);
+    if (!ig_plain_1x1 (fk) || fk->cat_out >= 0 || fk->igs.ldc != fk->igs.k || fk->igs.ldb || fk->igs.k > 128 ||
+        fk->igs.k != k->igs.c || fn->outputs[0] != mid)
+      continue;
+    gboolean operand = FALSE;
+    for (int i = 0; i < fk->chain.n; i++)
+      operand = operand || fk->chain.func[i] == OVA_CUDA_F_ADD_TENSOR;
+    int xv = root_of (g, fn->inputs[0]);
+    OvaValue *x = OVA_VALUE (g, xv);
+    if (operand || x->data || x->rank != 4 || (st->s2d && st->s2d[xv]) || st->cat[xv].root >= 0)
+      continue;
+    OvaCudaConvShape plain = k->igs; /* timed on plain scratch outputs */
+    plain.ldc = plain.k;
+    plain.c_off = 0;
+    plain.ldb = 0;
+    int64_t out_elems = (int64_t) plain.n * plain.oh * plain.ow * plain.k;
+    void *tx = cuda_alloc (ova_value_numel (x) * 2), *tm = cuda_alloc (ova_value_numel (mv) * 2);
+    void *ty = cuda_alloc (out_elems * 2);
+    float t_sep = -1, t_best = -1;
+    int best = -1;
+    GString *report = plan->verbose ? g_string_new (NULL) : NULL;
+    if (tx && tm && ty) {
+      OvaCudaChain c1 = chain_without_operands (&fk->chain), c2 = chain_without_operands (&k->chain);
+      float t1 = time_candidate (st, fk, T_IGEMM, tx, tm, NULL, &c1);
+      OvaCudaConvShape keep = k->igs;
+      k->igs = plain;
+      float t2 = time_candidate (st, k, T_IGEMM, tm, ty, NULL, &c2);
+      k->igs = keep;
+      t_sep = t1 >= 0 && t2 >= 0 ? t1 + t2 : -1;
+      for (int v = 0; (name = ova_cuda_conv_pwpw_variant_name (v)); v++) {
+        if (forced >= 0 && v != forced)
+          continue;
+        CandidateRun r = { st, k, T_PWPW, tx, ty, NULL, NULL, NULL, NULL, fk, v, &plain };
+        float ms = time_run (&r);
+        if (report)
+          g_string_append_printf (report, " %s %.4f", name, ms);
+        if (ms >= 0 && (best < 0 || ms < t_best)) {
+          best = v;
+          t_best = ms;
+        }
+      }
+    }
+    cuda_free (tx);
+    cuda_free (tm);
+    cuda_free (ty);
+    gboolean fuse = best >= 0 && (force || t_sep < 0 || t_best < t_sep);
+    if (fuse && !st->shadow[xv] && !(st->shadow[xv] = owned_alloc (st, ova_value_numel (x) * 2)))
+      fuse = FALSE;
+    if (report) {
+      g_printerr ("ova-engine: nodes '%s' + '%s' (1x1 + 1x1): separate %.4f ms, in one kernel:%s: %s\n", fn->name,
+                  n->name, t_sep, report->str, fuse ? ova_cuda_conv_pwpw_variant_name (best) : "separate");
+      g_string_free (report, TRUE);
+    }
+    if (fuse) {
+      k->pwpw_from = fpos;
+      k->pwpw_variant = best;
+      fk->fused_away = TRUE;
+    }
+  }
+  g_free (kpos);
+}
+
 /* A max pooling the group kernel takes: fp16 NHWC, stride 1, dilation 1,
  * odd windows padded by half of them (output size = input size), no
  * fused chain, channels and strides in whole 16-byte pieces, a plane of at
@@ -2312,6 +2445,7 @@ cuda_compile (OvaPlan *plan, void **state, GError **error)
   if (!head_in_place (plan, st, error))
     return FALSE;
   fuse_dw_pw (plan, st);
+  fuse_pw_pw (plan, st);
   group_pools (plan, st);
   if (st->ws_bytes && !(st->ws = owned_alloc (st, st->ws_bytes))) {
     g_set_error (error, OVA_ENGINE_ERROR, OVA_ENGINE_ERROR_BACKEND, "%s: cannot allocate %zu bytes of workspace",
@@ -2403,6 +2537,12 @@ enqueue (OvaPlan *plan, CudaState *st, CKernel *k, cudaStream_t s, GError **erro
       cudnnStatus_t r;
       if (k->fused_away && !st->checking)
         return TRUE; /* done by the 1x1 convolution's kernel */
+      if (k->pwpw_from >= 0) {
+        const CKernel *fk = &st->k[k->pwpw_from];
+        e = ova_cuda_conv_pwpw_nhwc (fk->x, fk->ig_w, fk->bias, &fk->chain, &fk->igs, k->ig_w, k->bias, k->y, &k->igs,
+                                     k->pwpw_variant, &k->chain, s);
+        break;
+      }
       if (k->dwpw_from >= 0) {
         const CKernel *dk = &st->k[k->dwpw_from];
         e = ova_cuda_conv_dwpw_nhwc (dk->x, dk->dw_w, dk->bias, &dk->chain, &k->dws, k->ig_w, k->bias, k->y, &k->igs,
@@ -2749,6 +2889,8 @@ kernel_access (OvaPlan *plan, CudaState *st, const CKernel *k, Access *a)
     access_add (plan, st, a, k->parts[i].value, FALSE);
   if (k->dwpw_from >= 0) /* it reads what the depthwise kernel would have */
     access_node_reads (plan, st, a, &st->k[k->dwpw_from]);
+  if (k->pwpw_from >= 0) /* and what the first 1x1 kernel would have */
+    access_node_reads (plan, st, a, &st->k[k->pwpw_from]);
   for (int i = 0; i < k->n_pool_with; i++) { /* and writes what the group's other poolings would have */
     const CKernel *m = &st->k[k->pool_with[i]];
     if (m->cat_out >= 0 && !(k->cat_out == m->cat_out))

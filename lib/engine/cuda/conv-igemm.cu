@@ -1019,6 +1019,149 @@ launch_dwpw (const __half *x, const float *dww, const float *dwb, const OvaCudaC
   return cudaGetLastError ();
 }
 
+/* Two 1x1 convolutions in a row (kernels.h, ova_cuda_conv_pwpw_nhwc). Each
+ * warp takes 16 pixels: the first convolution's k1 <= 8 * NT1 outputs of
+ * them as k_conv1x1_mma's warp tile (A and B fragments straight from global
+ * memory, k permuted alike in both), + bias, chain, rounded to fp16 as the
+ * first kernel would store them; those accumulators are, fragment for
+ * fragment, the A operand of the second convolution (mma.sync's C layout
+ * of two n8 tiles is its A layout of one k16 step), which the warp
+ * multiplies with 8 * NT2 of the second's weight rows (blockIdx.y picks
+ * which). The intermediate tensor never leaves the registers; the first
+ * convolution is recomputed once per column of blocks, cheap where this
+ * pays (small images: batch 1). */
+template <int NT1, int NT2>
+__global__ void __launch_bounds__ (32 * MMA_WARPS)
+k_conv_pwpw (const __half *__restrict__ x, const __half *__restrict__ w1, const float *__restrict__ b1,
+             OvaCudaChain ch1, OvaCudaConvShape s1, int kpad1, const __half *__restrict__ w2,
+             const float *__restrict__ b2, __half *y, OvaCudaConvShape s2, int kpad2, OvaCudaChain ch2,
+             int pair_store)
+{
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int M = s1.n * s1.oh * s1.ow, C = s1.c, K1 = s1.k, K2 = s2.k;
+  const int m_base = ((int) blockIdx.x * MMA_WARPS + (int) (threadIdx.x >> 5)) * 16;
+  const int n2 = (int) blockIdx.y * 8 * NT2;
+  if (m_base >= M)
+    return;
+  /* constants into L1 while the previous kernel finishes */
+  for (int r = lane; r < 8 * NT1; r += 32)
+    for (int k = 0; k < C && k < 128; k += 64)
+      asm volatile ("prefetch.global.L1 [%0];\n" ::"l"(w1 + (size_t) r * kpad1 + k));
+  for (int r = lane; r < 8 * NT2; r += 32)
+    for (int k = 0; k < K1; k += 64)
+      asm volatile ("prefetch.global.L1 [%0];\n" ::"l"(w2 + (size_t) (n2 + r) * kpad2 + k));
+  prefetch_l1 (b1, K1 * sizeof (float));
+  prefetch_l1 (b2 ? b2 + n2 : NULL, 8 * NT2 * sizeof (float));
+  pdl_entry ();
+
+  /* 1. the first convolution: rows g and g + 8 (rows past M read row M - 1,
+   * never stored) */
+  const __half *ar0 = x + (size_t) min (m_base + g, M - 1) * C, *ar1 = x + (size_t) min (m_base + g + 8, M - 1) * C;
+  float acc1[NT1][4];
+#pragma unroll
+  for (int j = 0; j < NT1; j++)
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+      acc1[j][e] = 0.f;
+  for (int kb = 0; kb < C; kb += 32) {
+    const int k = kb + 8 * t; /* C % 8 == 0: all 8 or none; weights are zero past C */
+    const uint4 a0 = k < C ? ld_nc16 (ar0 + k) : make_uint4 (0, 0, 0, 0);
+    const uint4 a1 = k < C ? ld_nc16 (ar1 + k) : make_uint4 (0, 0, 0, 0);
+    uint4 b[NT1];
+#pragma unroll
+    for (int j = 0; j < NT1; j++) /* rows up to 8 * NT1 <= 128 exist (NPAD) */
+      b[j] = ld_nc16 (w1 + (size_t) (8 * j + g) * kpad1 + k);
+#pragma unroll
+    for (int j = 0; j < NT1; j++)
+      if (8 * j < K1) {
+        mma_16816 (acc1[j], a0.x, a1.x, a0.y, a1.y, b[j].x, b[j].y);
+        mma_16816 (acc1[j], a0.z, a1.z, a0.w, a1.w, b[j].z, b[j].w);
+      }
+  }
+
+  /* 2. its epilogue in registers, as fp16 A fragments of the second: tile j
+   * holds rows g, g + 8 at columns 8j + 2t, 8j + 2t + 1; k16 step q of the
+   * second is tiles 2q (its k 2t, 2t+1) and 2q + 1 (k 2t + 8, 2t + 9).
+   * Channels past K1 are zero. */
+  unsigned a2[NT1][2];
+#pragma unroll
+  for (int j = 0; j < NT1; j++)
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int col = 8 * j + 2 * t;
+      float v0 = 0.f, v1 = 0.f;
+      if (col < K1) {
+        v0 = apply_chain<__half> (ch1, acc1[j][2 * h] + (b1 ? b1[col] : 0.f), 0);
+        if (col + 1 < K1)
+          v1 = apply_chain<__half> (ch1, acc1[j][2 * h + 1] + (b1 ? b1[col + 1] : 0.f), 0);
+      }
+      const __half2 p = __floats2half2_rn (v0, v1);
+      a2[j][h] = *(const unsigned *) &p;
+    }
+
+  /* 3. the second convolution: B fragment of k16 step q, column n2 + 8j + g:
+   * k 16q + 2t, +1 and 16q + 8 + 2t, +1 of that weight row (zero past K1
+   * up to kpad2; steps wholly past K1 are skipped) */
+  float acc2[NT2][4];
+#pragma unroll
+  for (int j = 0; j < NT2; j++)
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+      acc2[j][e] = 0.f;
+#pragma unroll
+  for (int q = 0; q < NT1 / 2; q++) {
+    if (16 * q >= K1)
+      break;
+#pragma unroll
+    for (int j = 0; j < NT2; j++) {
+      const __half *wr = w2 + (size_t) (n2 + 8 * j + g) * kpad2 + 16 * q + 2 * t;
+      const unsigned b0 = __ldg ((const unsigned *) wr), b1v = __ldg ((const unsigned *) (wr + 8));
+      if (n2 + 8 * j < K2)
+        mma_16816 (acc2[j], a2[2 * q][0], a2[2 * q][1], a2[2 * q + 1][0], a2[2 * q + 1][1], b0, b1v);
+    }
+  }
+
+  /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
+#pragma unroll
+  for (int h = 0; h < 2; h++) {
+    const int m = m_base + g + 8 * h;
+    if (m < M)
+      store_tile_row<NT2> (y, s2, K2, m, h, n2, t, acc2, b2, ch2, pair_store);
+  }
+}
+
+template <int NT1, int NT2>
+int
+launch_pwpw (const __half *x, const __half *w1, const float *b1, const OvaCudaChain &ch1, const OvaCudaConvShape &s1,
+             int kpad1, const __half *w2, const float *b2, __half *y, const OvaCudaConvShape &s2, int kpad2,
+             const OvaCudaChain &ch2, cudaStream_t stream)
+{
+  static_assert (OVA_CUDA_IGEMM_NPAD % (8 * NT2) == 0 && 8 * NT1 <= OVA_CUDA_IGEMM_NPAD, "padded weight rows");
+  const int64_t M = (int64_t) s1.n * s1.oh * s1.ow;
+  const int64_t bx = (M + 16 * MMA_WARPS - 1) / (16 * MMA_WARPS), by = (s2.k + 8 * NT2 - 1) / (8 * NT2);
+  if (bx >= (1ll << 31) || by > 65535)
+    return cudaErrorInvalidValue;
+  const int pair = s2.ldc % 2 == 0 && s2.c_off % 2 == 0 && s2.ldb % 2 == 0 && ((uintptr_t) y % 4) == 0;
+  launch_k (k_conv_pwpw<NT1, NT2>, dim3 ((unsigned) bx, (unsigned) by), 32 * MMA_WARPS, 0, stream, x, w1, b1, ch1,
+            s1, kpad1, w2, b2, y, s2, kpad2, ch2, pair);
+  return cudaGetLastError ();
+}
+
+template <int NT2>
+int
+launch_pwpw_k1 (const __half *x, const __half *w1, const float *b1, const OvaCudaChain &ch1,
+                const OvaCudaConvShape &s1, int kpad1, const __half *w2, const float *b2, __half *y,
+                const OvaCudaConvShape &s2, int kpad2, const OvaCudaChain &ch2, cudaStream_t stream)
+{
+  if (s1.k <= 16)
+    return launch_pwpw<2, NT2> (x, w1, b1, ch1, s1, kpad1, w2, b2, y, s2, kpad2, ch2, stream);
+  if (s1.k <= 32)
+    return launch_pwpw<4, NT2> (x, w1, b1, ch1, s1, kpad1, w2, b2, y, s2, kpad2, ch2, stream);
+  if (s1.k <= 64)
+    return launch_pwpw<8, NT2> (x, w1, b1, ch1, s1, kpad1, w2, b2, y, s2, kpad2, ch2, stream);
+  return launch_pwpw<16, NT2> (x, w1, b1, ch1, s1, kpad1, w2, b2, y, s2, kpad2, ch2, stream);
+}
+
 template <int BM, int BN, int WM, int WN>
 int
 launch_tile (const __half *x, const __half *w, const float *bias, __half *y, const OvaCudaConvShape &s, int kpad,
@@ -1121,6 +1264,54 @@ ova_cuda_conv_igemm_nhwc (const void *x, const void *w, const float *bias, void 
                          TILE_MMA_KXK + 4 == TILE_PATCH && TILE_PATCH + 3 == N_TILES,
                      "one case per variant");
       return launch_patch<4, 4> (xh, wh, bias, yh, *s, kpad, ch, st);
+  }
+}
+
+extern "C" const char *
+ova_cuda_conv_pwpw_variant_name (int variant)
+{
+  static const char *const names[] = { "pwpw-8", "pwpw-16", "pwpw-32" };
+  return variant >= 0 && variant < 3 ? names[variant] : NULL;
+}
+
+static bool
+plain_1x1 (const OvaCudaConvShape *s)
+{
+  return s->n > 0 && s->c > 0 && s->k > 0 && s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && !s->ph &&
+         !s->pw && s->oh == s->h && s->ow == s->w && s->oh > 0 && s->ow > 0;
+}
+
+extern "C" int
+ova_cuda_conv_pwpw_nhwc (const void *x, const void *w1, const float *b1, const OvaCudaChain *chain1,
+                         const OvaCudaConvShape *s1, const void *w2, const float *b2, void *y,
+                         const OvaCudaConvShape *s2, int variant, const OvaCudaChain *chain2, void *stream)
+{
+  if (!x || !w1 || !w2 || !y || !s1 || !s2 || variant < 0 || variant > 2 || !plain_1x1 (s1) || !plain_1x1 (s2) ||
+      s1->c % 8 || s1->k > 128 || s2->c != s1->k || s2->n != s1->n || s2->h != s1->h || s2->w != s1->w ||
+      s2->c_off < 0 || s2->ldc < s2->c_off + s2->k || s2->ldb < 0 || !aligned16 (x) || !aligned16 (w1) ||
+      (uintptr_t) w2 % 4)
+    return cudaErrorInvalidValue;
+  const int64_t M = (int64_t) s1->n * s1->oh * s1->ow;
+  if (M >= (1ll << 31) - 256 || M * s1->c >= (1ll << 31) || M * s2->ldc >= (1ll << 40) ||
+      (int64_t) s2->n * s2->ldb >= (1ll << 40))
+    return cudaErrorInvalidValue;
+  OvaCudaChain c1 = {}, c2 = {};
+  if (chain1)
+    c1 = *chain1;
+  if (chain2)
+    c2 = *chain2;
+  for (int i = 0; i < c1.n; i++)
+    if (c1.func[i] == OVA_CUDA_F_ADD_TENSOR) /* the intermediate is never stored: no operand layout for it */
+      return cudaErrorInvalidValue;
+  const int kpad1 = (s1->c + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD;
+  const int kpad2 = (s2->c + OVA_CUDA_IGEMM_KPAD - 1) / OVA_CUDA_IGEMM_KPAD * OVA_CUDA_IGEMM_KPAD;
+  const __half *xh = (const __half *) x, *w1h = (const __half *) w1, *w2h = (const __half *) w2;
+  __half *yh = (__half *) y;
+  cudaStream_t st = (cudaStream_t) stream;
+  switch (variant) {
+    case 0: return launch_pwpw_k1<1> (xh, w1h, b1, c1, *s1, kpad1, w2h, b2, yh, *s2, kpad2, c2, st);
+    case 1: return launch_pwpw_k1<2> (xh, w1h, b1, c1, *s1, kpad1, w2h, b2, yh, *s2, kpad2, c2, st);
+    default: return launch_pwpw_k1<4> (xh, w1h, b1, c1, *s1, kpad1, w2h, b2, yh, *s2, kpad2, c2, st);
   }
 }
 

@@ -207,6 +207,25 @@ int ova_cuda_conv_dwpw_nhwc (const void *x, const float *dw_w, const float *dw_b
                              const OvaCudaDwShape *d, const void *w, const float *bias, void *y,
                              const OvaCudaConvShape *s, int variant, const OvaCudaChain *chain, void *stream);
 
+/* Two 1x1 convolutions in a row, the first's output read by the second
+ * only (YOLO's CSP conv1 -> its bottleneck's conv1, a stage's last 1x1 ->
+ * the next 1x1), in one kernel: y = chain2 (W2 . h + b2) with
+ * h = fp16 (chain1 (W1 . x + b1)) kept in registers, never stored. @s1: the
+ * first's shape (1x1, stride 1, input x plain NHWC, c % 8 == 0, k <= 128),
+ * @w1 its weights in the implicit-GEMM layout; @s2: the second's (1x1,
+ * c = s1->k, same pixels), its output stored as by ova_cuda_conv_igemm_nhwc
+ * (ldc, c_off, ldb), ADD_TENSOR operands of @chain2 read at the plain
+ * index; @chain1 without tensor operands. @variant 0..2: 8, 16 or 32 of the
+ * second's output channels per warp (ova_cuda_conv_pwpw_variant_name);
+ * the first is recomputed once per column of blocks. cudaErrorInvalidValue
+ * where it does not apply. */
+int ova_cuda_conv_pwpw_nhwc (const void *x, const void *w1, const float *b1, const OvaCudaChain *chain1,
+                             const OvaCudaConvShape *s1, const void *w2, const float *b2, void *y,
+                             const OvaCudaConvShape *s2, int variant, const OvaCudaChain *chain2, void *stream);
+
+/* "pwpw-8", "pwpw-16", "pwpw-32"; NULL past the last. */
+const char *ova_cuda_conv_pwpw_variant_name (int variant);
+
 /* "dwpw-16" ... "dwpw-128", "dwpw-r16-64", "dwpw-r16-128" (output
  * channels per block, r16: 16 pixels per block); NULL past the last. */
 const char *ova_cuda_conv_dwpw_variant_name (int variant);
