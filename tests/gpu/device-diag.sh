@@ -19,7 +19,8 @@
 #      programmatic dependent launch), and under Nsight Compute one batch-1
 #      run of yolox_nano's fp16 graph, every kernel node timed alone, then
 #      the graph as a whole.
-# OVA_DIAG_PARTS picks parts (default "sgie conv ncu"; "lat" is the 4th).
+# OVA_DIAG_PARTS picks parts (default "sgie conv ncu"; "lat" is the 4th;
+# OVA_DIAG_NCU_MODES, default "node graph", its Nsight Compute runs).
 # Logs go to LOG_DIR.
 #
 # Usage: device-diag.sh PACK UNPACKED_DIR LOG_DIR
@@ -112,7 +113,7 @@ if part lat; then
   timeout -k 5 60 "$W/ova/bin/graph-latency" 100 >"$O/diag-graph-latency.txt" 2>&1
   sed 's/^RESULT graph-latency //' "$O/diag-graph-latency.txt"
   if [ -n "$NCU" ]; then
-    for mode in node graph; do
+    for mode in ${OVA_DIAG_NCU_MODES:-node graph}; do
       OVA_BENCH_ROWS=fp16 OVA_BENCH_BATCHES=1 OVA_BENCH_PROFILE_RUNS=1 timeout -k 5 150 "$NCU" --profile-from-start off \
         --graph-profiling "$mode" --clock-control none --cache-control none \
         --metrics gpu__time_duration.sum,launch__grid_size,launch__block_size --csv --print-units base \
