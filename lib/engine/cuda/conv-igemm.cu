@@ -322,8 +322,8 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
   for (int st = 0; st < (VEC_A ? STAGES - 1 : 1); st++)
     if (st < KT)
       load_b (st, st * BK);
-  if (bias)
-    prefetch_l1 (bias + n0, BN * sizeof (float));
+  if (bias && n0 < s.k)
+    prefetch_l1 (bias + n0, (size_t) min (BN, s.k - n0) * sizeof (float));
   pdl_entry ();
   if (VEC_A) {
 #pragma unroll
@@ -647,8 +647,8 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
       for (int k = 0; k < K && k < MMA_KCHUNK; k += 64)
         asm volatile ("prefetch.global.L1 [%0];\n" ::"l"(w + (size_t) (r0 + r) * kpad + k));
   }
-  if (bias)
-    prefetch_l1 (bias + n0, 8 * NT * sizeof (float));
+  if (bias && n0 < s.k)
+    prefetch_l1 (bias + n0, (size_t) min (8 * NT, s.k - n0) * sizeof (float));
   pdl_entry ();
 
   float acc[MW][NT][4];
@@ -822,7 +822,7 @@ k_conv_patch (const __half *__restrict__ x, const __half *__restrict__ w, const 
       b[tap][j][0] = tap < taps ? __ldg ((const unsigned *) wr) : 0u;
       b[tap][j][1] = tap < taps ? __ldg ((const unsigned *) (wr + 8)) : 0u;
     }
-  prefetch_l1 (bias ? bias + n0 : NULL, 8 * NT * sizeof (float));
+  prefetch_l1 (bias && n0 < s.k ? bias + n0 : NULL, (size_t) min (8 * NT, s.k - n0) * sizeof (float));
   pdl_entry ();
   const int tile = (int) blockIdx.x, tx = tile % tiles_x, q = tile / tiles_x;
   const int tiles_y = (s.oh + TH - 1) / TH, ty = q % tiles_y, img = q / tiles_y;
@@ -922,7 +922,8 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
   prefetch_l1 (dww, (size_t) R * S * C * sizeof (float));
   prefetch_l1 (dwb, (size_t) C * sizeof (float));
   prefetch_l1 (w + (size_t) blockIdx.y * COLS * kpad, (size_t) COLS * kpad * sizeof (__half));
-  prefetch_l1 (bias ? bias + blockIdx.y * COLS : NULL, COLS * sizeof (float));
+  const int nb = (int) blockIdx.y * COLS;
+  prefetch_l1 (bias && nb < K ? bias + nb : NULL, (size_t) min (COLS, K - nb) * sizeof (float));
   pdl_entry ();
 
   /* 1. depthwise outputs of the block's pixels (rows past M: zeros) */
@@ -1051,7 +1052,7 @@ k_conv_pwpw (const __half *__restrict__ x, const __half *__restrict__ w1, const 
     for (int k = 0; k < K1; k += 64)
       asm volatile ("prefetch.global.L1 [%0];\n" ::"l"(w2 + (size_t) (n2 + r) * kpad2 + k));
   prefetch_l1 (b1, K1 * sizeof (float));
-  prefetch_l1 (b2 ? b2 + n2 : NULL, 8 * NT2 * sizeof (float));
+  prefetch_l1 (b2 && n2 < K2 ? b2 + n2 : NULL, (size_t) min (8 * NT2, K2 - n2) * sizeof (float));
   pdl_entry ();
 
   /* 1. the first convolution: rows g and g + 8 (rows past M read row M - 1,
