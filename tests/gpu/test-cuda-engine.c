@@ -848,8 +848,10 @@ bench (const char *model)
    * engine of run C (fp16-copies plus no patch kernel), without every
    * feature of new_feature_envs (fp16-before: the engine before run C),
    * the opt-in window-gathering kernel, the engine of run D (what came
-   * after it switched off), without the 1x1 pairs in one kernel, without
-   * the pooling group. Each row sets its switches
+   * after it switched off), with the opt-in 1x1 pairs in one kernel,
+   * without the pooling group, without the 16-pixel depthwise + 1x1
+   * variants, without depthwise + 1x1 at all, over 8 streams. Each row
+   * sets its switches
    * ("NAME=VALUE ...") whatever the defaults are. */
   static const struct {
     const char *name, *envs;
@@ -863,8 +865,11 @@ bench (const char *model)
                    { "fp16-before", "" },
                    { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" },
                    { "fp16-run-d", "OVA_CUDA_POOL_GROUP=0 OVA_CUDA_DWPW_R16=0 OVA_CUDA_PWPW=0" },
-                   { "fp16-no-pwpw", "OVA_CUDA_PWPW=0" },
-                   { "fp16-no-group", "OVA_CUDA_POOL_GROUP=0" } };
+                   { "fp16-pwpw", "OVA_CUDA_PWPW=1" },
+                   { "fp16-no-group", "OVA_CUDA_POOL_GROUP=0" },
+                   { "fp16-no-r16", "OVA_CUDA_DWPW_R16=0" },
+                   { "fp16-no-dwpw", "OVA_CUDA_DWPW=0" },
+                   { "fp16-8-streams", "OVA_CUDA_STREAMS=8" } };
   /* OVA_BENCH_ROWS / OVA_BENCH_BATCHES (space-separated): only those rows
    * and batches (a short look at one configuration) */
   const char *rows = g_getenv ("OVA_BENCH_ROWS"), *only_b = g_getenv ("OVA_BENCH_BATCHES");
