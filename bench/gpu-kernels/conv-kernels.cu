@@ -21,14 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CK(x)                                                                                                      \
-  do {                                                                                                             \
-    cudaError_t e_ = (x);                                                                                          \
-    if (e_ != cudaSuccess) {                                                                                       \
-      fprintf (stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString (e_));                                \
-      exit (1);                                                                                                    \
-    }                                                                                                              \
-  } while (0)
+#include "cuda-check.h" /* tests/gpu: CK () */
 
 struct Layer {
   const char *name;

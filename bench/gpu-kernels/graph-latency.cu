@@ -18,14 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CK(x)                                                                                                      \
-  do {                                                                                                             \
-    cudaError_t e_ = (x);                                                                                          \
-    if (e_ != cudaSuccess) {                                                                                       \
-      fprintf (stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString (e_));                                \
-      exit (1);                                                                                                    \
-    }                                                                                                              \
-  } while (0)
+#include "cuda-check.h" /* tests/gpu: CK () */
 
 /* y = x * 0.5 + w: x from the previous node (after the wait), w a constant
  * read before the wait when @early (as a weight prefetch would) */

@@ -57,10 +57,10 @@ PLUGINS="$BUILD/plugins/mux/libgstovabatch.so $BUILD/plugins/infer/libgstovainfe
 cp $PLUGINS "$PACK/ova/plugins/"
 cp "$BUILD/bench/gpu-pipeline/ova-pipeline-bench" "$BUILD/apps/ova-app/ova-app" "$PACK/ova/bin/"
 # the convolution micro-benchmark (calls the kernels' entry points in libova)
-"$CUDA/bin/nvcc" -O2 -std=c++17 -I"$SRC/lib/engine/cuda" -o "$PACK/ova/bin/conv-kernels" \
+"$CUDA/bin/nvcc" -O2 -std=c++17 -I"$SRC/lib/engine/cuda" -I"$SRC/tests/gpu" -o "$PACK/ova/bin/conv-kernels" \
   "$SRC/bench/gpu-kernels/conv-kernels.cu" -L"$BUILD/lib" -lova
 # what one node of a chain of dependent kernels costs in a CUDA graph
-"$CUDA/bin/nvcc" -O2 -std=c++17 -arch=sm_90 -o "$PACK/ova/bin/graph-latency" "$SRC/bench/gpu-kernels/graph-latency.cu"
+"$CUDA/bin/nvcc" -O2 -std=c++17 -arch=sm_90 -I"$SRC/tests/gpu" -o "$PACK/ova/bin/graph-latency" "$SRC/bench/gpu-kernels/graph-latency.cu"
 SYSLIB=$GSTROOT/root/usr/lib/x86_64-linux-gnu
 # shellcheck disable=SC2086
 ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" "$PACK/test-cuda-decode" "$PACK/test-cuda-draw" $PLUGINS "$PACK/ova/bin/ova-pipeline-bench" "$PACK/ova/bin/ova-app" | \

@@ -2061,6 +2061,43 @@ head_in_place (OvaPlan *plan, CudaState *st, GError **error)
   return TRUE;
 }
 
+/* @s written plain (its own buffer): how fusion candidates are timed, on
+ * scratch outputs */
+static OvaCudaConvShape
+plain_output (const OvaCudaConvShape *s)
+{
+  OvaCudaConvShape p = *s;
+  p.ldc = p.k;
+  p.c_off = 0;
+  p.ldb = 0;
+  return p;
+}
+
+/* Times each variant of the fused-kernel candidate @r (@name_of names
+ * them; @forced >= 0: that one only; variants named @skip_prefix are left
+ * out unless forced), appending "name ms" to @report (nullable). The
+ * fastest variant (-1: none ran), its time in @t_best. */
+static int
+time_fused_variants (CandidateRun *r, const char *(*name_of) (int), int forced, const char *skip_prefix,
+                     GString *report, float *t_best)
+{
+  const char *name;
+  int best = -1;
+  for (int v = 0; (name = name_of (v)); v++) {
+    if ((forced >= 0 && v != forced) || (forced < 0 && skip_prefix && g_str_has_prefix (name, skip_prefix)))
+      continue;
+    r->variant = v;
+    float ms = time_run (r);
+    if (report)
+      g_string_append_printf (report, " %s %.4f", name, ms);
+    if (ms >= 0 && (best < 0 || ms < *t_best)) {
+      best = v;
+      *t_best = ms;
+    }
+  }
+  return best;
+}
+
 /* OVA_CUDA_DWPW: unset or "1": a depthwise convolution (ova's kernel)
  * whose only reader is a 1x1 convolution (ova's implicit GEMM) runs with it
  * as one kernel where that is timed faster than the two; "force": wherever
@@ -2130,10 +2167,7 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
       continue;
     k->dws = (OvaCudaDwShape) { (int) x->dims[2], (int) x->dims[3], dk->dw[0], dk->dw[1], dk->dw[2], dk->dw[3],
                                 dk->dw[4], dk->dw[5] };
-    OvaCudaConvShape plain = *ps; /* timed on plain scratch outputs */
-    plain.ldc = plain.k;
-    plain.c_off = 0;
-    plain.ldb = 0;
+    OvaCudaConvShape plain = plain_output (ps);
     int64_t out_elems = (int64_t) plain.n * plain.oh * plain.ow * plain.k;
     void *tx = cuda_alloc (ova_value_numel (x) * 2), *tm = cuda_alloc (ova_value_numel (mv) * 2);
     void *ty = cuda_alloc (out_elems * 2);
@@ -2147,22 +2181,11 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
       float t_pw = time_candidate (st, k, T_IGEMM, tm, ty, NULL, NULL);
       k->igs = keep;
       t_sep = t_dw >= 0 && t_pw >= 0 ? t_dw + t_pw : -1;
-      const char *name;
       /* OVA_CUDA_DWPW_R16=0: the 16-pixel variants are not timed */
       const char *r16 = g_getenv ("OVA_CUDA_DWPW_R16");
-      for (int v = 0; (name = ova_cuda_conv_dwpw_variant_name (v)); v++) {
-        if ((forced_variant >= 0 && v != forced_variant) ||
-            (forced_variant < 0 && r16 && !atoi (r16) && g_str_has_prefix (name, "dwpw-r16")))
-          continue;
-        CandidateRun r = { st, k, T_DWPW, tx, ty, NULL, NULL, NULL, NULL, dk, v, &plain };
-        float ms = time_run (&r);
-        if (report)
-          g_string_append_printf (report, " %s %.4f", name, ms);
-        if (ms >= 0 && (best < 0 || ms < t_best)) {
-          best = v;
-          t_best = ms;
-        }
-      }
+      CandidateRun r = { st, k, T_DWPW, tx, ty, NULL, NULL, NULL, NULL, dk, 0, &plain };
+      best = time_fused_variants (&r, ova_cuda_conv_dwpw_variant_name, forced_variant,
+                                  r16 && !atoi (r16) ? "dwpw-r16" : NULL, report, &t_best);
     }
     cuda_free (tx);
     cuda_free (tm);
@@ -2257,10 +2280,7 @@ fuse_pw_pw (OvaPlan *plan, CudaState *st)
     OvaValue *x = OVA_VALUE (g, xv);
     if (operand || x->data || x->rank != 4 || (st->s2d && st->s2d[xv]) || st->cat[xv].root >= 0)
       continue;
-    OvaCudaConvShape plain = k->igs; /* timed on plain scratch outputs */
-    plain.ldc = plain.k;
-    plain.c_off = 0;
-    plain.ldb = 0;
+    OvaCudaConvShape plain = plain_output (&k->igs);
     int64_t out_elems = (int64_t) plain.n * plain.oh * plain.ow * plain.k;
     void *tx = cuda_alloc (ova_value_numel (x) * 2), *tm = cuda_alloc (ova_value_numel (mv) * 2);
     void *ty = cuda_alloc (out_elems * 2);
@@ -2275,18 +2295,8 @@ fuse_pw_pw (OvaPlan *plan, CudaState *st)
       float t2 = time_candidate (st, k, T_IGEMM, tm, ty, NULL, &c2);
       k->igs = keep;
       t_sep = t1 >= 0 && t2 >= 0 ? t1 + t2 : -1;
-      for (int v = 0; (name = ova_cuda_conv_pwpw_variant_name (v)); v++) {
-        if (forced >= 0 && v != forced)
-          continue;
-        CandidateRun r = { st, k, T_PWPW, tx, ty, NULL, NULL, NULL, NULL, fk, v, &plain };
-        float ms = time_run (&r);
-        if (report)
-          g_string_append_printf (report, " %s %.4f", name, ms);
-        if (ms >= 0 && (best < 0 || ms < t_best)) {
-          best = v;
-          t_best = ms;
-        }
-      }
+      CandidateRun r = { st, k, T_PWPW, tx, ty, NULL, NULL, NULL, NULL, fk, 0, &plain };
+      best = time_fused_variants (&r, ova_cuda_conv_pwpw_variant_name, forced, NULL, report, &t_best);
     }
     cuda_free (tx);
     cuda_free (tm);
