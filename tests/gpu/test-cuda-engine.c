@@ -987,7 +987,10 @@ main (int argc, char **argv)
     else if (!strcmp (argv[i], "-h") || !strcmp (argv[i], "--help")) {
       printf ("Usage: test-cuda-engine [--frames FRAMES.u8] [--conv-models DIR] [--bench] [--bench-only] [--quick] "
               "[ASSET_DIR]\n"
-              "Checks the CUDA backend against the CPU backend; exit 77 without a GPU.\n");
+              "Checks the CUDA backend against the CPU backend; exit 77 without a GPU.\n"
+              "Benchmark: OVA_BENCH_ROWS / OVA_BENCH_BATCHES pick rows and batches (space-separated);\n"
+              "OVA_BENCH_PROFILE_RUNS=N adds N runs per row and batch inside cudaProfilerStart/Stop\n"
+              "(for ncu --profile-from-start off).\n");
       return 0;
     } else
       dir = argv[i];
