@@ -36,6 +36,12 @@
 #   X -> Add -> Conv 1x1 + SiLU = a -> depthwise 3x3 / 2 + SiLU -> Conv 1x1 + SiLU = e
 #   Resize 2x (e), a -> Concat -> Conv 3x3 / 2 + SiLU, e -> Concat -> Add -> output
 #
+# activations other than SiLU (each kernel's epilogue is compiled per kind
+# of chain: none, SiLU, SiLU + residual Add, any other):
+#
+#   X -> Add -> Conv 1x1 + Relu = a -> depthwise 3x3 / s + Clip(0, 6)
+#     -> Conv 1x1 + LeakyRelu [+ a] -> Conv 1x1 (no activation) -> Add -> output
+#
 # detection heads as YOLOX exports them (per level: box, objectness and
 # class convolutions -> Concat -> Reshape [N, C, H*W]; the levels ->
 # Concat on axis 2 -> Transpose to [N, rows, C]), whose convolutions the
@@ -274,6 +280,30 @@ def dwpw_model(c, k, s, cout, h, w, cat, seed, mode='branch'):
     return finish(nodes, inits, 'dwpw_%d_k%d_s%d_%d' % (c, k, s, cout), ['N', c, h, w], ['N', cy, oh, ow])
 
 
+def chain_model(c, s, h, w, seed):
+    """Chains of other kinds in the 1x1 and depthwise (+ 1x1) kernels: Relu,
+    Clip(0, 6), LeakyRelu then a residual Add (stride 1), none."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = channel_add(nodes, inits, rng, 'in', 'X', c)
+    a = conv(nodes, inits, rng, 'conv_a', x, c, c, 1, 1, 0)
+    nodes.append(helper.make_node('Relu', [a], ['a_relu'], name='a_relu'))
+    d = dwconv(nodes, inits, rng, 'dw', 'a_relu', c, 3, s)
+    inits += [numpy_helper.from_array(np.array(0, np.float32), 'lo'),
+              numpy_helper.from_array(np.array(6, np.float32), 'hi')]
+    nodes.append(helper.make_node('Clip', [d, 'lo', 'hi'], ['d_clip'], name='d_clip'))
+    p = conv(nodes, inits, rng, 'pw', 'd_clip', c, c, 1, 1, 0)
+    nodes.append(helper.make_node('LeakyRelu', [p], ['p_leaky'], name='p_leaky', alpha=0.1))
+    p = 'p_leaky'
+    if s == 1:
+        nodes.append(helper.make_node('Add', [p, 'a_relu'], ['res'], name='res'))
+        p = 'res'
+    q = conv(nodes, inits, rng, 'conv_q', p, c, c + 8, 1, 1, 0)
+    channel_add(nodes, inits, rng, 'Y', q, c + 8)
+    oh, ow = (h - 1) // s + 1, (w - 1) // s + 1
+    return finish(nodes, inits, 'chain_%d_s%d' % (c, s), ['N', c, h, w], ['N', c + 8, oh, ow])
+
+
 def slice_reader_model(c, h, w, seed):
     """Concat inputs with other readers, which then read them from their
     slice of the Concat's output: one read by a depthwise convolution too (a
@@ -427,6 +457,11 @@ def main():
                                                  (12, 4, 1, 3, 2, 12, 10, 1), (32, 4, 1, 11, 2, 9, 13, 1)]:
         onnx.save(head_model(c, box, obj, cls, levels, h, w, tail, seed=c + cls + levels),
                   os.path.join(out, 'head_%03d_%d_%d_%03d%s.onnx' % (c, box, obj, cls, '_tail' if tail else '')))
+        n += 1
+    # other activations: the general epilogue of each kernel
+    for c, st, h, w in [(16, 1, 13, 11), (40, 2, 14, 12), (64, 1, 9, 9)]:
+        onnx.save(chain_model(c, st, h, w, seed=c + st),
+                  os.path.join(out, 'chain_%03d_s%d.onnx' % (c, st)))
         n += 1
     # Concat inputs read by a depthwise convolution or an upsample as well
     # (8-channel kernels on 24 channels, the one-element ones on 12)

@@ -73,7 +73,7 @@ ldd "$BUILD/lib/libova.so.0" "$PACK/test-cuda-engine" "$PACK/test-cuda-decode" "
 done
 (cd "$PACK" && tar czf libs.tgz lib && rm -rf lib && tar czf ova-gst.tgz ova && rm -rf ova)
 (cd "$GSTROOT/.." && tar czf "$PACK/gst.tgz" --transform "s,^$(basename "$GSTROOT"),gst," "$(basename "$GSTROOT")")
-cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/device-all.sh" "$SRC/tests/gpu/device-diag.sh" "$SRC/tests/gpu/yolox-config.sh" \
+cp "$SRC/tests/gpu/device.sh" "$SRC/tests/gpu/device-ab.sh" "$SRC/tests/gpu/torch_onnx.py" "$SRC/tests/gpu/device-all.sh" "$SRC/tests/gpu/device-diag.sh" "$SRC/tests/gpu/yolox-config.sh" \
    "$SRC/tests/gpu/test-cuda-pipeline.sh" "$SRC/tests/gpu/test-cuda-app.sh" "$SRC/tests/gpu/test-cuda-osd.sh" \
    "$SRC/configs/osnet_reid.txt" "$PACK/"
 cp "$SRC/bench/gpu-pipeline/run.sh" "$PACK/gpu-pipeline.sh"

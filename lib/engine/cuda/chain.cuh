@@ -21,8 +21,10 @@ __device__ __forceinline__ void st (float *p, int64_t i, float v) { p[i] = v; }
 __device__ __forceinline__ void st (__half *p, int64_t i, float v) { p[i] = __float2half (v); }
 
 /* One element-wise function of a chain (not ADD_TENSOR: its operand is read
- * by the caller, which knows the operand's layout). */
-__device__ __forceinline__ float
+ * by the caller, which knows the operand's layout). Not inlined: the
+ * general chain is the rare case (see WITH_CHAIN_KIND), and inlined at each
+ * of its call sites this switch made up most of every kernel's code. */
+__device__ __noinline__ float
 apply_func (int func, float a, float b, float v)
 {
   switch (func) {
@@ -45,16 +47,35 @@ apply_func (int func, float a, float b, float v)
   }
 }
 
+/* What a chain is, for kernels that specialise their epilogue on it: no
+ * step, SiLU alone (a convolution's activation), SiLU then a residual Add
+ * (YOLO's bottlenecks), anything else. */
+enum ChainKind { CK_ANY = 0, CK_NONE, CK_SILU, CK_SILU_ADD };
+
+__device__ __forceinline__ float
+silu (float v)
+{
+  return __fdividef (v, 1.f + __expf (-v));
+}
+
 /* The chain applied to @v, the value of output element @i (ADD_TENSOR
- * operands are read at @i: same shape and layout as the output). */
-template <typename T>
+ * operands are read at @i: same shape and layout as the output). CK: the
+ * chain's kind when the caller has tested it (WITH_CHAIN_KIND), CK_ANY when
+ * not. */
+template <typename T, int CK = CK_ANY>
 __device__ __forceinline__ float
 apply_chain (const OvaCudaChain &c, float v, int64_t i)
 {
+  if (CK == CK_NONE)
+    return v;
+  if (CK == CK_SILU)
+    return silu (v);
+  if (CK == CK_SILU_ADD)
+    return silu (v) + ld ((const T *) c.operand[1], i);
   /* the most common chain, a convolution's SiLU, without the loop and the
    * switch (the test is uniform across a grid) */
   if (c.n == 1 && c.func[0] == OVA_CUDA_F_SILU)
-    return __fdividef (v, 1.f + __expf (-v));
+    return silu (v);
 #pragma unroll
   for (int k = 0; k < OVA_CUDA_MAX_CHAIN; k++) {
     if (k >= c.n)
@@ -67,16 +88,56 @@ apply_chain (const OvaCudaChain &c, float v, int64_t i)
   return v;
 }
 
+__device__ __forceinline__ int
+chain_kind (const OvaCudaChain &c)
+{
+  if (c.n == 1 && c.func[0] == OVA_CUDA_F_SILU)
+    return CK_SILU;
+  if (c.n == 0)
+    return CK_NONE;
+  if (c.n == 2 && c.func[0] == OVA_CUDA_F_SILU && c.func[1] == OVA_CUDA_F_ADD_TENSOR)
+    return CK_SILU_ADD;
+  return CK_ANY;
+}
+
+/* Runs the statements given with CK, a compile-time constant, naming the
+ * kind of chain @c, so that an epilogue is compiled once per kind and a
+ * grid runs the copy for its chain. Why: with the general chain (a switch
+ * of a dozen functions, tanh, exp, sqrt and divisions, over up to 6 steps)
+ * inlined at every output of an unrolled epilogue, kernels grew to 150 KB
+ * - 1.2 MB of code whose few executed instructions lay kilobytes apart:
+ * each of the dozens of epilogue steps fetched its instructions from L2
+ * anew, microseconds of a small kernel's time (most of it at batch 1). The
+ * specialised copies are a few contiguous instructions per output. */
+#define WITH_CHAIN_KIND(c, ...)                                                                                        \
+  do {                                                                                                                 \
+    const int ck_ = chain_kind (c);                                                                                    \
+    if (ck_ == CK_SILU) {                                                                                              \
+      constexpr int CK = CK_SILU;                                                                                      \
+      __VA_ARGS__;                                                                                                     \
+    } else if (ck_ == CK_NONE) {                                                                                       \
+      constexpr int CK = CK_NONE;                                                                                      \
+      __VA_ARGS__;                                                                                                     \
+    } else if (ck_ == CK_SILU_ADD) {                                                                                   \
+      constexpr int CK = CK_SILU_ADD;                                                                                  \
+      __VA_ARGS__;                                                                                                     \
+    } else {                                                                                                           \
+      constexpr int CK = CK_ANY;                                                                                       \
+      __VA_ARGS__;                                                                                                     \
+    }                                                                                                                  \
+  } while (0)
+
 /* Eight consecutive outputs (element index @i of the first): the chain,
  * fp16, packed for one 16-byte store. */
+template <int CK = CK_ANY>
 __device__ __forceinline__ uint4
 chain_pack8 (const OvaCudaChain &c, const float *v, int64_t i)
 {
   unsigned packed[4];
 #pragma unroll
   for (int e = 0; e < 8; e += 2) {
-    const float v0 = apply_chain<__half> (c, v[e], i + e);
-    const float v1 = apply_chain<__half> (c, v[e + 1], i + e + 1);
+    const float v0 = apply_chain<__half, CK> (c, v[e], i + e);
+    const float v1 = apply_chain<__half, CK> (c, v[e + 1], i + e + 1);
     packed[e / 2] = (unsigned) __half_as_ushort (__float2half (v0)) |
                     ((unsigned) __half_as_ushort (__float2half (v1)) << 16);
   }

@@ -61,6 +61,7 @@ static_assert (sizeof TILE_NAMES / sizeof TILE_NAMES[0] == sizeof TILES / sizeof
 
 /* Eight consecutive output channels: + bias, the chain (element index @i
  * of the first), fp16, one 16-byte store to @dst (16-byte aligned). */
+template <int CK = CK_ANY>
 __device__ __forceinline__ void
 store8_epilogue (__half *dst, const float *v, const float *bias, const OvaCudaChain &ch, int64_t i)
 {
@@ -68,7 +69,7 @@ store8_epilogue (__half *dst, const float *v, const float *bias, const OvaCudaCh
 #pragma unroll
   for (int e = 0; e < 8; e++)
     b[e] = bias ? v[e] + bias[e] : v[e];
-  *(uint4 *) dst = chain_pack8 (ch, b, i);
+  *(uint4 *) dst = chain_pack8<CK> (ch, b, i);
 }
 
 /* Where output pixel @m's channels start: m * ldc + c_off, or with an
@@ -86,6 +87,7 @@ out_row (const OvaCudaConvShape &s, int m)
  * where it exists, < @K): + bias, the chain (operand index m * K + col),
  * fp16 into @yr (the row in the output, its channel offset applied), as one
  * 4-byte store when @pair_store. */
+template <int CK = CK_ANY>
 __device__ __forceinline__ void
 store_pair (__half *yr, int K, int m, int col, float v0, float v1, const float *bias, const OvaCudaChain &ch,
             int pair_store)
@@ -96,9 +98,9 @@ store_pair (__half *yr, int K, int m, int col, float v0, float v1, const float *
     if (two)
       v1 += bias[col + 1];
   }
-  v0 = apply_chain<__half> (ch, v0, (int64_t) m * K + col);
+  v0 = apply_chain<__half, CK> (ch, v0, (int64_t) m * K + col);
   if (two) {
-    v1 = apply_chain<__half> (ch, v1, (int64_t) m * K + col + 1);
+    v1 = apply_chain<__half, CK> (ch, v1, (int64_t) m * K + col + 1);
     if (pair_store)
       *(__half2 *) (yr + col) = __floats2half2_rn (v0, v1);
     else {
@@ -111,7 +113,7 @@ store_pair (__half *yr, int K, int m, int col, float v0, float v1, const float *
 
 /* Row @m of an mma.sync warp tile (h: the accumulators' upper or lower
  * row half), its NT n8 tiles from output channel @n0 (< @K stored). */
-template <int NT>
+template <int NT, int CK = CK_ANY>
 __device__ __forceinline__ void
 store_tile_row (__half *y, const OvaCudaConvShape &s, int K, int m, int h, int n0, int t, const float (&acc)[NT][4],
                 const float *bias, const OvaCudaChain &ch, int pair_store)
@@ -121,7 +123,7 @@ store_tile_row (__half *y, const OvaCudaConvShape &s, int K, int m, int h, int n
   for (int j = 0; j < NT; j++) {
     const int col = n0 + 8 * j + 2 * t;
     if (col < K)
-      store_pair (yr, K, m, col, acc[j][2 * h], acc[j][2 * h + 1], bias, ch, pair_store);
+      store_pair<CK> (yr, K, m, col, acc[j][2 * h], acc[j][2 * h + 1], bias, ch, pair_store);
   }
 }
 
@@ -376,7 +378,8 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       /* LDC * 4 bytes and cg * 4 bytes are multiples of 16 */
       const float4 lo = *(const float4 *) (Cs + row * LDC + cg), hi = *(const float4 *) (Cs + row * LDC + cg + 4);
       float v[8] = { lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w };
-      store8_epilogue (y + out_row (s, m) + j, v, bias ? bias + j : NULL, ch, (int64_t) m * s.k + j);
+      WITH_CHAIN_KIND (ch, store8_epilogue<CK> (y + out_row (s, m) + j, v, bias ? bias + j : NULL, ch,
+                                               (int64_t) m * s.k + j));
     }
   } else {
     for (int g = tid; g < BM * BN; g += THREADS) {
@@ -387,7 +390,7 @@ k_conv_igemm (const __half *__restrict__ x, const __half *__restrict__ w, const 
       float v = Cs[row * LDC + col];
       if (bias)
         v += bias[j];
-      y[out_row (s, m) + j] = __float2half (apply_chain<__half> (ch, v, (int64_t) m * s.k + j));
+      WITH_CHAIN_KIND (ch, y[out_row (s, m) + j] = __float2half (apply_chain<__half, CK> (ch, v, (int64_t) m * s.k + j)));
     }
   }
 }
@@ -515,7 +518,7 @@ k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const
       /* s.k % 8 == 0: a group of 8 channels is wholly inside or outside */
 #pragma unroll 1
       for (int j0 = 0; j0 < kv; j0 += 8) {
-        store8_epilogue (yrow + j0, o + j0, bias ? bias + j0 : NULL, ch, (int64_t) m * s.k + j0);
+        WITH_CHAIN_KIND (ch, store8_epilogue<CK> (yrow + j0, o + j0, bias ? bias + j0 : NULL, ch, (int64_t) m * s.k + j0));
       }
     } else {
 #pragma unroll 1
@@ -523,7 +526,7 @@ k_conv_direct (const __half *__restrict__ x, const __half *__restrict__ w, const
         float v = o[j];
         if (bias)
           v += bias[j];
-        yrow[j] = __float2half (apply_chain<__half> (ch, v, (int64_t) m * s.k + j));
+        WITH_CHAIN_KIND (ch, yrow[j] = __float2half (apply_chain<__half, CK> (ch, v, (int64_t) m * s.k + j)));
       }
     }
   }
@@ -744,14 +747,11 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
   }
 
   /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
-#pragma unroll
-  for (int i = 0; i < MW; i++)
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-      const int m = m_base + i * 16 + g + 8 * h;
-      if (m < M)
-        store_tile_row<NT> (y, s, s.k, m, h, n0, t, acc[i], bias, ch, pair_store);
-    }
+  WITH_CHAIN_KIND (ch, _Pragma ("unroll") for (int i = 0; i < MW; i++) _Pragma ("unroll") for (int h = 0; h < 2; h++) {
+    const int m = m_base + i * 16 + g + 8 * h;
+    if (m < M)
+      store_tile_row<NT, CK> (y, s, s.k, m, h, n0, t, acc[i], bias, ch, pair_store);
+  });
 }
 
 template <int NT, int MW, bool PRE = false, bool WIN = false>
@@ -864,12 +864,12 @@ k_conv_patch (const __half *__restrict__ x, const __half *__restrict__ w, const 
       }
     }
     /* accumulator e of n8 tile j: row g + 8 (e / 2) of the segment */
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
+    WITH_CHAIN_KIND (ch, _Pragma ("unroll") for (int h = 0; h < 2; h++) {
       const int ox = ox0 + cc + g + 8 * h;
       if (ox < s.ow)
-        store_tile_row<NT> (y, s, s.k, (img * s.oh + oy0 + rr) * s.ow + ox, h, n0, t, acc[0], bias, ch, pair_store);
-    }
+        store_tile_row<NT, CK> (y, s, s.k, (img * s.oh + oy0 + rr) * s.ow + ox, h, n0, t, acc[0], bias, ch,
+                                pair_store);
+    });
   }
 }
 
@@ -952,7 +952,7 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
           dw_tap8 (acc, v, dww + (r * S + c2) * C + cc);
         }
       }
-      out = chain_pack8 (dch, acc, (int64_t) m * C + cc);
+      WITH_CHAIN_KIND (dch, out = chain_pack8<CK> (dch, acc, (int64_t) m * C + cc));
     }
     *(uint4 *) (sa + p * lda + cc) = out;
   }
@@ -985,12 +985,11 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
   }
 
   /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
-#pragma unroll
-  for (int h = 0; h < 2; h++) {
+  WITH_CHAIN_KIND (ch, _Pragma ("unroll") for (int h = 0; h < 2; h++) {
     const int m = m_block + r0 + 8 * h;
     if (m < M)
-      store_tile_row<NT> (y, s, K, m, h, n0, t, acc, bias, ch, pair_store);
-  }
+      store_tile_row<NT, CK> (y, s, K, m, h, n0, t, acc, bias, ch, pair_store);
+  });
 }
 
 template <int NT, int ROWS>
@@ -1085,20 +1084,17 @@ k_conv_pwpw (const __half *__restrict__ x, const __half *__restrict__ w1, const 
    * second is tiles 2q (its k 2t, 2t+1) and 2q + 1 (k 2t + 8, 2t + 9).
    * Channels past K1 are zero. */
   unsigned a2[NT1][2];
-#pragma unroll
-  for (int j = 0; j < NT1; j++)
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-      const int col = 8 * j + 2 * t;
-      float v0 = 0.f, v1 = 0.f;
-      if (col < K1) {
-        v0 = apply_chain<__half> (ch1, acc1[j][2 * h] + (b1 ? b1[col] : 0.f), 0);
-        if (col + 1 < K1)
-          v1 = apply_chain<__half> (ch1, acc1[j][2 * h + 1] + (b1 ? b1[col + 1] : 0.f), 0);
-      }
-      const __half2 p = __floats2half2_rn (v0, v1);
-      a2[j][h] = *(const unsigned *) &p;
+  WITH_CHAIN_KIND (ch1, _Pragma ("unroll") for (int j = 0; j < NT1; j++) _Pragma ("unroll") for (int h = 0; h < 2; h++) {
+    const int col = 8 * j + 2 * t;
+    float v0 = 0.f, v1 = 0.f;
+    if (col < K1) {
+      v0 = apply_chain<__half, CK> (ch1, acc1[j][2 * h] + (b1 ? b1[col] : 0.f), 0);
+      if (col + 1 < K1)
+        v1 = apply_chain<__half, CK> (ch1, acc1[j][2 * h + 1] + (b1 ? b1[col + 1] : 0.f), 0);
     }
+    const __half2 p = __floats2half2_rn (v0, v1);
+    a2[j][h] = *(const unsigned *) &p;
+  });
 
   /* 3. the second convolution: B fragment of k16 step q, column n2 + 8j + g:
    * k 16q + 2t, +1 and 16q + 8 + 2t, +1 of that weight row (zero past K1
@@ -1123,12 +1119,11 @@ k_conv_pwpw (const __half *__restrict__ x, const __half *__restrict__ w1, const 
   }
 
   /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
-#pragma unroll
-  for (int h = 0; h < 2; h++) {
+  WITH_CHAIN_KIND (ch2, _Pragma ("unroll") for (int h = 0; h < 2; h++) {
     const int m = m_base + g + 8 * h;
     if (m < M)
-      store_tile_row<NT2> (y, s2, K2, m, h, n2, t, acc2, b2, ch2, pair_store);
-  }
+      store_tile_row<NT2, CK> (y, s2, K2, m, h, n2, t, acc2, b2, ch2, pair_store);
+  });
 }
 
 template <int NT1, int NT2>

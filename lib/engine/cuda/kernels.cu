@@ -334,7 +334,7 @@ k_pool_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, unsigned t
       for (int e = 0; e < 8; e++)
         acc[e] = cnt ? acc[e] / cnt : 0.f;
     }
-    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = chain_pack8 (c, acc, (int64_t) q * ch + cc);
+    WITH_CHAIN_KIND (c, *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = chain_pack8<CK> (c, acc, (int64_t) q * ch + cc));
   }
 }
 
@@ -476,7 +476,7 @@ k_dwconv_nhwc_h8 (const __half *__restrict__ x, __half *__restrict__ y, const fl
         dw_tap8 (acc, v, w + (r * S + s) * c + cc);
       }
     }
-    *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = chain_pack8 (ch, acc, (int64_t) q * c + cc);
+    WITH_CHAIN_KIND (ch, *(uint4 *) (y + (size_t) q * ldc + c_off + cc) = chain_pack8<CK> (ch, acc, (int64_t) q * c + cc));
   }
 }
 
