@@ -558,10 +558,15 @@ ova_engine_run_async (OvaEngine *e, const OvaTensor *inputs, int n_inputs, OvaTe
     }
   }
   if (!plan) {
+    gint64 t0 = g_get_monotonic_time ();
     plan = build_plan (e, (const int64_t (*)[OVA_MAX_DIMS]) dims, values, batch, error);
     if (!plan)
       return FALSE;
     ova_engine_add_plan (e, plan);
+    /* a run that waits for a new plan: G_MESSAGES_DEBUG=ova shows it (a
+     * stall in a live pipeline) */
+    g_debug ("%s: plan for batch %d built in %.0f ms (%s backend)", e->path, batch,
+             (g_get_monotonic_time () - t0) / 1000.0, e->backend->name);
   }
   /* Batch splitting, when the network keeps samples apart
    * (OVA_ENGINE_NO_SPLIT=1 turns it off): several threads share the batch,

@@ -15,6 +15,7 @@ struct _OvaInferContext {
   OvaCustomParser *custom;
   guint batch;             /* images per context run (config batch-size) */
   guint engine_batch;      /* images per engine run (fixed batch dim) or 0 (symbolic) */
+  gboolean gpu_pad;        /* cuda, symbolic batch: runs padded to a few sizes (gpu_run_batch) */
   gint net_w, net_h, net_c;
   gsize in_per;            /* floats per image */
   gfloat *input;           /* batch * in_per */
@@ -129,6 +130,7 @@ ova_infer_context_new (const OvaInferConfig *cfg, const OvaInferContextOptions *
   x->engine_batch = in->dims[0] > 0 ? in->dims[0] : 0;
   if (x->engine_batch == 0 && ova_engine_get_max_batch (x->engine) < (gint) x->batch)
     x->engine_batch = MAX (1, ova_engine_get_max_batch (x->engine));
+  x->gpu_pad = g_strcmp0 (g_getenv ("OVA_INFER_GPU_PAD_BATCH"), "0") != 0; /* the GPU path's runs */
   x->in_per = (gsize) x->net_c * x->net_h * x->net_w;
   guint alloc_batch = MAX (x->batch, x->engine_batch);
   alloc_batch = x->engine_batch ? ((x->batch + x->engine_batch - 1) / x->engine_batch) * x->engine_batch : x->batch;
@@ -615,6 +617,27 @@ ova_infer_cuda_job_free (OvaInferCudaJob *j)
   g_free (j);
 }
 
+/* Images per engine run for @n images on the GPU. A symbolic batch runs
+ * padded to the next power of two, or to the configured batch where that is
+ * smaller: the engine builds and times a plan for each batch size it has not
+ * seen (hundreds of milliseconds on the cuda backend), which stalled a live
+ * pipeline each time ovamux pushed a partial batch of a new size; this way
+ * there are at most log2(batch) + 2 sizes, and the padding costs less than a
+ * batch of twice the size. OVA_INFER_GPU_PAD_BATCH=0: runs of exactly @n. */
+static guint
+gpu_run_batch (const OvaInferContext *x, guint n)
+{
+  if (x->engine_batch)
+    return x->engine_batch;
+  n = MAX (MIN (n, x->batch), 1);
+  if (!x->gpu_pad)
+    return n;
+  guint b = 1;
+  while (b < n)
+    b <<= 1;
+  return MIN (b, MAX (x->batch, 1));
+}
+
 gboolean
 ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const void *frames_, guint n,
                                OvaLetterbox *lbs, GError **error)
@@ -636,8 +659,9 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
   cudaStream_t s = (cudaStream_t) x->stream;
   if (!j->done && !cuda_ok (cudaEventCreateWithFlags (&j->done, cudaEventDisableTiming), "event", error))
     return FALSE;
-  /* a fixed batch dimension runs full chunks: room for the rounded-up count */
-  guint step = x->engine_batch ? x->engine_batch : MAX (MIN (n, x->batch), 1);
+  /* a fixed batch dimension runs full chunks, a symbolic one padded runs:
+   * room for the rounded-up count */
+  guint step = gpu_run_batch (x, n);
   guint rounded = ((n + step - 1) / step) * step;
   if (x->dev_input_images < rounded) {
     if (x->dev_input) {
@@ -676,7 +700,9 @@ ova_infer_context_cuda_submit (OvaInferContext *x, OvaInferCudaJob *j, const voi
     j->layer = g_new0 (OvaInferLayer, x->n_out + 1);
   }
   for (guint first = 0; first < n; first += step) {
-    guint cnt = x->engine_batch ? x->engine_batch : MIN (step, n - first);
+    /* padded: the images past n hold older frames (or zeros); their outputs
+     * are not read */
+    guint cnt = x->engine_batch || x->gpu_pad ? step : MIN (step, n - first);
     OvaTensor in = { 0 };
     in.data = (guint8 *) x->dev_input + sizeof (gfloat) * x->in_per * first;
     in.dtype = OVA_DTYPE_FLOAT32;
