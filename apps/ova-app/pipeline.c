@@ -925,12 +925,13 @@ choose_gpu_path (const OvaAppConfig *cfg, const gchar **why)
     *why = "no primary detector";
     return FALSE;
   }
-  /* OVA_APP_GPU_SGIE=1: secondary GIEs on the GPU path too (a crash at
-   * exit was seen once that way; see docs/gpu.md) */
+  /* secondary GIEs run on the GPU path too; OVA_APP_GPU_SGIE=0 keeps a
+   * pipeline with one on the CPU path (docs/gpu.md: a crash at exit, seen
+   * while ova-app still called gst_deinit ()) */
   const gchar *sg = g_getenv ("OVA_APP_GPU_SGIE");
-  for (guint i = 0; i < cfg->n_sgies && !(sg && !strcmp (sg, "1")); i++)
+  for (guint i = 0; i < cfg->n_sgies && sg && !strcmp (sg, "0"); i++)
     if (cfg->sgies[i].enable) {
-      *why = "secondary GIEs: ova-app runs them on the CPU path (see docs/gpu.md, not done yet)";
+      *why = "secondary GIEs kept on the CPU path (OVA_APP_GPU_SGIE=0)";
       return FALSE;
     }
   if (cfg->mux_width > 0 || cfg->mux_height > 0) {
@@ -979,14 +980,19 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
 
   const gchar *why = NULL;
   app->gpu = choose_gpu_path (cfg, &why);
+  guint n_sgies = 0;
+  for (guint i = 0; i < cfg->n_sgies; i++)
+    n_sgies += cfg->sgies[i].enable ? 1 : 0;
+  gchar *sgies = n_sgies ? g_strdup_printf (", %u secondary ovainfer on the cuda backend", n_sgies) : g_strdup ("");
   if (app->gpu)
     g_printerr ("ova-app: GPU path: NVIDIA decoders into CUDA memory, ovamux, primary ovainfer on the cuda "
-                "backend (GPU %d)%s%s%s\n", MAX (cfg->pgie.gpu_id, cfg->gpu_id),
+                "backend (GPU %d)%s%s%s%s\n", MAX (cfg->pgie.gpu_id, cfg->gpu_id), sgies,
                 cfg->osd_enable ? ", ovaosd drawing in CUDA memory" : "",
                 cfg->tiler_enable ? ", ovatiler tiling in CUDA memory" : "",
                 sinks_need_pixels (cfg) ? ", cudadownload before the sinks that show or encode" : "");
   else
     g_printerr ("ova-app: CPU path (%s)\n", why);
+  g_free (sgies);
 
   app->pipeline = gst_pipeline_new ("ova-app");
   app->mux = make ("ovamux", "mux", error);
@@ -1033,8 +1039,8 @@ ova_app_build_pipeline (OvaApp *app, GError **error)
     if (!e)
       return FALSE;
     set_gie (e, &cfg->sgies[i], TRUE);
-    /* GPU path (secondaries only with OVA_APP_GPU_SGIE=1): the object crops
-     * are cut from CUDA memory, which only the cuda backend reads */
+    /* GPU path: the object crops are cut from CUDA memory, which only the
+     * cuda backend reads */
     if (app->gpu)
       g_object_set (e, "backend", "cuda", "gpu-id", (guint) MAX (cfg->sgies[i].gpu_id, cfg->gpu_id), NULL);
     if (!(last = add_chain (app, last, e, error)))

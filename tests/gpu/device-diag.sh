@@ -6,7 +6,7 @@
 # GStreamer, the libraries and the plugins): what to look at when a number
 # or a crash is not explained yet.
 #   1. ova-app with a secondary GIE (OSNet) on the GPU path
-#      (OVA_APP_GPU_SGIE=1); when it does not exit cleanly, again under
+#      (the default since run F4); when it does not exit cleanly, again under
 #      cuda-gdb for the backtraces of every thread;
 #   2. bench/gpu-kernels/conv-kernels at batch 64: every variant of the
 #      convolution kernels on yolox_nano's layer shapes, with the fused SiLU
@@ -41,14 +41,15 @@ yolox_config "$W/diag-yolox.txt" "$A" 2 2
 sed "s|^onnx-file=.*|onnx-file=$A/osnet_x0_25_msmt17.onnx|; s|^model-engine-file=.*||" "$P/osnet_reid.txt" >"$W/diag-osnet.txt"
 app_config "$W/diag-app.txt" "file://$A/vtest1080p30.mp4" 2 "$W/diag-yolox.txt" "$W/diag-osnet.txt"
 APP=$W/ova/bin/ova-app
-# three runs as ova-app exits now (streaming threads parked until the
-# process ends), three with gst_deinit () at exit as before (the crash was
-# seen once that way): exit codes of each
+# OVA_DIAG_SGIE_MODES lists the runs (default: three as ova-app exits now,
+# streaming threads parked until the process ends, "parked"; three with
+# gst_deinit () at exit as before, "deinit": the crash was seen once that
+# way): exit codes of each
 codes=""
-for mode in parked parked parked deinit deinit deinit; do
+for mode in ${OVA_DIAG_SGIE_MODES:-parked parked parked deinit deinit deinit}; do
   d=""
   [ "$mode" = deinit ] && d=1
-  OVA_APP_GST_DEINIT=$d OVA_APP_GPU_SGIE=1 timeout -k 5 90 "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie-$mode.txt" 2>&1
+  OVA_APP_GST_DEINIT=$d timeout -k 5 90 "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie-$mode.txt" 2>&1
   rc=$?
   codes="$codes $mode:$rc"
   [ "$rc" -ne 0 ] && cp "$O/diag-sgie-$mode.txt" "$O/diag-sgie-failed.txt"
@@ -60,7 +61,7 @@ case "$codes" in
   *:[1-9]*)
     if [ -n "$GDB" ]; then
       # every thread at gst_deinit (), then the faulting one's stack
-      OVA_APP_GST_DEINIT=1 OVA_APP_GPU_SGIE=1 timeout -k 5 120 "$GDB" -batch -ex "break gst_deinit" -ex run \
+      OVA_APP_GST_DEINIT=1 timeout -k 5 120 "$GDB" -batch -ex "break gst_deinit" -ex run \
         -ex "info threads" -ex continue -ex bt -ex "thread apply all bt 20" \
         --args "$APP" -c "$W/diag-app.txt" >"$O/diag-sgie-gdb.txt" 2>&1
       grep -A30 "received signal" "$O/diag-sgie-gdb.txt" | head -45
