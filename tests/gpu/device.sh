@@ -83,7 +83,7 @@ print('\n' + ceil)
 print('| precision | batch | ova ms/batch | ova img/s | PyTorch img/s | ova / PyTorch |')
 print('|---|---|---|---|---|---|')
 for p in ('fp16', 'fp32', 'fp16-no-pdl', 'fp16-one-stream', 'fp16-copies', 'fp16-no-patch', 'fp16-run-c',
-          'fp16-before', 'fp16-kxk', 'fp16-run-d', 'fp16-pwpw', 'fp16-no-pwpw', 'fp16-no-group', 'fp16-no-r16', 'fp16-no-dwpw',
+          'fp16-before', 'fp16-kxk', 'fp16-run-d', 'fp16-pwpw', 'fp16-no-group', 'fp16-no-r16', 'fp16-no-dwpw',
           'fp16-8-streams'):
     for b in (1, 8, 32, 64):
         o, t = res.get(('ova', p, b)), res.get(('torch', p.split('-')[0], b))

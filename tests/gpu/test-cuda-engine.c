@@ -848,8 +848,8 @@ bench (const char *model)
    * engine of run C (fp16-copies plus no patch kernel), without every
    * feature of new_feature_envs (fp16-before: the engine before run C),
    * the opt-in window-gathering kernel, the engine of run D (what came
-   * after it switched off), with the 1x1 pairs in one kernel at every
-   * batch, without them, without the pooling group, without the 16-pixel depthwise + 1x1
+   * after it switched off), with the opt-in 1x1 pairs in one kernel,
+   * without the pooling group, without the 16-pixel depthwise + 1x1
    * variants, without depthwise + 1x1 at all, over 8 streams. Each row
    * sets its switches
    * ("NAME=VALUE ...") whatever the defaults are. */
@@ -866,7 +866,6 @@ bench (const char *model)
                    { "fp16-kxk", "OVA_CUDA_MMA_KXK=1" },
                    { "fp16-run-d", "OVA_CUDA_POOL_GROUP=0 OVA_CUDA_DWPW_R16=0 OVA_CUDA_PWPW=0" },
                    { "fp16-pwpw", "OVA_CUDA_PWPW=1" },
-                   { "fp16-no-pwpw", "OVA_CUDA_PWPW=0" },
                    { "fp16-no-group", "OVA_CUDA_POOL_GROUP=0" },
                    { "fp16-no-r16", "OVA_CUDA_DWPW_R16=0" },
                    { "fp16-no-dwpw", "OVA_CUDA_DWPW=0" },

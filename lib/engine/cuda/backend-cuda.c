@@ -2234,14 +2234,12 @@ ig_plain_1x1 (const CKernel *k)
          s->c % 8 == 0 && !k->x_ldc && k->dwpw_from < 0 && k->pwpw_from < 0 && !k->fused_away;
 }
 
-/* OVA_CUDA_PWPW: a 1x1 convolution (ova's kernel) whose output only
- * another 1x1 convolution reads runs with it as one kernel
- * (ova_cuda_conv_pwpw_nhwc) where that is timed faster than the two. Unset:
- * in plans of batch 8 or less (run F, in the graph: -3 % at batch 1, -0.5 %
- * at 8, +3 % at 64, where the first convolution recomputed per column of
- * blocks costs more than the round trip saved); "1": at every batch;
- * "force": wherever it runs; a variant's name (pwpw-8 ...): that one; "0":
- * never. Runs after fuse_dw_pw (a depthwise + 1x1 pair is left as it is)
+/* OVA_CUDA_PWPW (opt-in): "1": a 1x1 convolution (ova's kernel) whose
+ * output only another 1x1 convolution reads runs with it as one kernel
+ * (ova_cuda_conv_pwpw_nhwc) where that is timed faster than the two;
+ * "force": wherever it runs; a variant's name (pwpw-8 ...): that one;
+ * unset or "0": never (timed alone the pairs win, in the graph they lost
+ * 1.7 % at batch 1 in run E). Runs after fuse_dw_pw (a depthwise + 1x1 pair is left as it is)
  * and head_in_place (the second may write a head's rows or a Concat slice;
  * the first writes its own buffer). The first one's input gets a buffer of
  * its own: the fused kernel reads it one node later than the memory plan
@@ -2251,7 +2249,7 @@ fuse_pw_pw (OvaPlan *plan, CudaState *st)
 {
   OvaGraph *g = plan->g;
   const char *env = g_getenv ("OVA_CUDA_PWPW");
-  if ((env && !strcmp (env, "0")) || !st->half || ((!env || !*env) && plan->batch > 8))
+  if (!env || !*env || !strcmp (env, "0") || !st->half)
     return;
   int forced = -1, force = env && !strcmp (env, "force");
   const char *name;
