@@ -314,8 +314,16 @@ main (int argc, char **argv)
   if (perf_id) {
     g_source_remove (perf_id);
     /* the last, partial interval and the whole run's average: a run shorter
-     * than one interval still reports its fps */
-    on_perf_timer (&app);
+     * than one interval still reports its fps. Not when no frame came since
+     * the last line (the streams had ended): its 0 fps would read as a
+     * stall. */
+    gboolean fresh = app.last_perf_us == app.start_us;
+    g_mutex_lock (&app.stats_lock);
+    for (guint i = 0; i < app.n_sources; i++)
+      fresh = fresh || app.sources[i].frames != app.sources[i].frames_at_last;
+    g_mutex_unlock (&app.stats_lock);
+    if (fresh)
+      on_perf_timer (&app);
   }
   if (app.watchdog_id)
     g_source_remove (app.watchdog_id);
