@@ -2098,6 +2098,30 @@ time_fused_variants (CandidateRun *r, const char *(*name_of) (int), int forced, 
   return best;
 }
 
+/* The end of a fusion pass's look at one pair (fuse_dw_pw, fuse_pw_pw):
+ * frees the timing buffers; fuses when a variant ran (@best >= 0) and was
+ * timed faster than the two kernels (or @force), and the first kernel's
+ * input @xv (@x) could get a buffer of its own (it is read one node later
+ * than the memory plan assumes); reports the times when @report. */
+static gboolean
+fusion_decide (CudaState *st, void *tx, void *tm, void *ty, int xv, const OvaValue *x, int best, gboolean force,
+               float t_sep, float t_best, GString *report, const char *what, const char *first,
+               const char *second, const char *(*name_of) (int))
+{
+  cuda_free (tx);
+  cuda_free (tm);
+  cuda_free (ty);
+  gboolean fuse = best >= 0 && (force || t_sep < 0 || t_best < t_sep);
+  if (fuse && !st->shadow[xv] && !(st->shadow[xv] = owned_alloc (st, ova_value_numel (x) * 2)))
+    fuse = FALSE;
+  if (report) {
+    g_printerr ("ova-engine: nodes '%s' + '%s' (%s): separate %.4f ms, in one kernel:%s: %s\n", first, second, what,
+                t_sep, report->str, fuse ? name_of (best) : "separate");
+    g_string_free (report, TRUE);
+  }
+  return fuse;
+}
+
 /* OVA_CUDA_DWPW: unset or "1": a depthwise convolution (ova's kernel)
  * whose only reader is a 1x1 convolution (ova's implicit GEMM) runs with it
  * as one kernel where that is timed faster than the two; "force": wherever
@@ -2187,18 +2211,8 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
       best = time_fused_variants (&r, ova_cuda_conv_dwpw_variant_name, forced_variant,
                                   r16 && !atoi (r16) ? "dwpw-r16" : NULL, report, &t_best);
     }
-    cuda_free (tx);
-    cuda_free (tm);
-    cuda_free (ty);
-    gboolean fuse = best >= 0 && (mode == 2 || t_sep < 0 || t_best < t_sep);
-    if (fuse && !st->shadow[xv] && !(st->shadow[xv] = owned_alloc (st, ova_value_numel (x) * 2)))
-      fuse = FALSE;
-    if (report) {
-      g_printerr ("ova-engine: nodes '%s' + '%s' (depthwise + 1x1): separate %.4f ms, in one kernel:%s: %s\n",
-                  dn->name, n->name, t_sep, report->str, fuse ? ova_cuda_conv_dwpw_variant_name (best) : "separate");
-      g_string_free (report, TRUE);
-    }
-    if (fuse) {
+    if (fusion_decide (st, tx, tm, ty, xv, x, best, mode == 2, t_sep, t_best, report, "depthwise + 1x1", dn->name,
+                       n->name, ova_cuda_conv_dwpw_variant_name)) {
       k->dwpw_from = dpos;
       k->dwpw_variant = best;
       dk->fused_away = TRUE;
@@ -2298,18 +2312,8 @@ fuse_pw_pw (OvaPlan *plan, CudaState *st)
       CandidateRun r = { st, k, T_PWPW, tx, ty, NULL, NULL, NULL, NULL, fk, 0, &plain };
       best = time_fused_variants (&r, ova_cuda_conv_pwpw_variant_name, forced, NULL, report, &t_best);
     }
-    cuda_free (tx);
-    cuda_free (tm);
-    cuda_free (ty);
-    gboolean fuse = best >= 0 && (force || t_sep < 0 || t_best < t_sep);
-    if (fuse && !st->shadow[xv] && !(st->shadow[xv] = owned_alloc (st, ova_value_numel (x) * 2)))
-      fuse = FALSE;
-    if (report) {
-      g_printerr ("ova-engine: nodes '%s' + '%s' (1x1 + 1x1): separate %.4f ms, in one kernel:%s: %s\n", fn->name,
-                  n->name, t_sep, report->str, fuse ? ova_cuda_conv_pwpw_variant_name (best) : "separate");
-      g_string_free (report, TRUE);
-    }
-    if (fuse) {
+    if (fusion_decide (st, tx, tm, ty, xv, x, best, force, t_sep, t_best, report, "1x1 + 1x1", fn->name, n->name,
+                       ova_cuda_conv_pwpw_variant_name)) {
       k->pwpw_from = fpos;
       k->pwpw_variant = best;
       fk->fused_away = TRUE;

@@ -127,6 +127,19 @@ store_tile_row (__half *y, const OvaCudaConvShape &s, int K, int m, int h, int n
   }
 }
 
+/* Rows @m and @m + 8 (those < @M) of an mma.sync warp tile: the epilogue
+ * of the kernels below for the chain's kind (WITH_CHAIN_KIND). */
+template <int NT>
+__device__ __forceinline__ void
+store_warp_rows (__half *y, const OvaCudaConvShape &s, int K, int M, int m, int n0, int t, const float (&acc)[NT][4],
+                 const float *bias, const OvaCudaChain &ch, int pair_store)
+{
+  WITH_CHAIN_KIND (ch, _Pragma ("unroll") for (int h = 0; h < 2; h++) {
+    if (m + 8 * h < M)
+      store_tile_row<NT, CK> (y, s, K, m + 8 * h, h, n0, t, acc, bias, ch, pair_store);
+  });
+}
+
 template <int BM, int BN, int WM, int WN, bool VEC_A> struct Cfg {
   static const int THREADS = 32 * WM * WN;
   static const int WTM = BM / WM, WTN = BN / WN; /* rows and columns per warp */
@@ -747,11 +760,9 @@ k_conv1x1_mma (const __half *__restrict__ x, const __half *__restrict__ w, const
   }
 
   /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
-  WITH_CHAIN_KIND (ch, _Pragma ("unroll") for (int i = 0; i < MW; i++) _Pragma ("unroll") for (int h = 0; h < 2; h++) {
-    const int m = m_base + i * 16 + g + 8 * h;
-    if (m < M)
-      store_tile_row<NT, CK> (y, s, s.k, m, h, n0, t, acc[i], bias, ch, pair_store);
-  });
+#pragma unroll
+  for (int i = 0; i < MW; i++)
+    store_warp_rows<NT> (y, s, s.k, M, m_base + i * 16 + g, n0, t, acc[i], bias, ch, pair_store);
 }
 
 template <int NT, int MW, bool PRE = false, bool WIN = false>
@@ -985,11 +996,7 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
   }
 
   /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
-  WITH_CHAIN_KIND (ch, _Pragma ("unroll") for (int h = 0; h < 2; h++) {
-    const int m = m_block + r0 + 8 * h;
-    if (m < M)
-      store_tile_row<NT, CK> (y, s, K, m, h, n0, t, acc, bias, ch, pair_store);
-  });
+  store_warp_rows<NT> (y, s, K, M, m_block + r0, n0, t, acc, bias, ch, pair_store);
 }
 
 template <int NT, int ROWS>
@@ -1119,11 +1126,7 @@ k_conv_pwpw (const __half *__restrict__ x, const __half *__restrict__ w1, const 
   }
 
   /* accumulator e of n8 tile j: row g + 8 (e / 2), column 2t + e % 2 */
-  WITH_CHAIN_KIND (ch2, _Pragma ("unroll") for (int h = 0; h < 2; h++) {
-    const int m = m_base + g + 8 * h;
-    if (m < M)
-      store_tile_row<NT2, CK> (y, s2, K2, m, h, n2, t, acc2, b2, ch2, pair_store);
-  });
+  store_warp_rows<NT2> (y, s2, K2, M, m_base + g, n2, t, acc2, b2, ch2, pair_store);
 }
 
 template <int NT1, int NT2>
