@@ -2098,6 +2098,18 @@ time_fused_variants (CandidateRun *r, const char *(*name_of) (int), int forced, 
   return best;
 }
 
+/* Scratch buffers to time a fusion candidate on (freed by fusion_decide):
+ * the first kernel's input @x, the intermediate @mv, the output @out
+ * (fp16); FALSE when one could not be had. */
+static gboolean
+fusion_buffers (const OvaValue *x, const OvaValue *mv, const OvaCudaConvShape *out, void **tx, void **tm, void **ty)
+{
+  *tx = cuda_alloc (ova_value_numel (x) * 2);
+  *tm = cuda_alloc (ova_value_numel (mv) * 2);
+  *ty = cuda_alloc ((int64_t) out->n * out->oh * out->ow * out->k * 2);
+  return *tx && *tm && *ty;
+}
+
 /* The end of a fusion pass's look at one pair (fuse_dw_pw, fuse_pw_pw):
  * frees the timing buffers; fuses when a variant ran (@best >= 0) and was
  * timed faster than the two kernels (or @force), and the first kernel's
@@ -2192,13 +2204,12 @@ fuse_dw_pw (OvaPlan *plan, CudaState *st)
     k->dws = (OvaCudaDwShape) { (int) x->dims[2], (int) x->dims[3], dk->dw[0], dk->dw[1], dk->dw[2], dk->dw[3],
                                 dk->dw[4], dk->dw[5] };
     OvaCudaConvShape plain = plain_output (ps);
-    int64_t out_elems = (int64_t) plain.n * plain.oh * plain.ow * plain.k;
-    void *tx = cuda_alloc (ova_value_numel (x) * 2), *tm = cuda_alloc (ova_value_numel (mv) * 2);
-    void *ty = cuda_alloc (out_elems * 2);
+    void *tx, *tm, *ty;
+    gboolean bufs = fusion_buffers (x, mv, &plain, &tx, &tm, &ty);
     float t_sep = -1, t_best = -1;
     int best = -1;
     GString *report = plan->verbose ? g_string_new (NULL) : NULL;
-    if (tx && tm && ty) {
+    if (bufs) {
       float t_dw = time_dw (st, dk, x, mv, tx, tm, dk->dw_vec8);
       OvaCudaConvShape keep = k->igs;
       k->igs = plain;
@@ -2295,13 +2306,12 @@ fuse_pw_pw (OvaPlan *plan, CudaState *st)
     if (operand || x->data || x->rank != 4 || (st->s2d && st->s2d[xv]) || st->cat[xv].root >= 0)
       continue;
     OvaCudaConvShape plain = plain_output (&k->igs);
-    int64_t out_elems = (int64_t) plain.n * plain.oh * plain.ow * plain.k;
-    void *tx = cuda_alloc (ova_value_numel (x) * 2), *tm = cuda_alloc (ova_value_numel (mv) * 2);
-    void *ty = cuda_alloc (out_elems * 2);
+    void *tx, *tm, *ty;
+    gboolean bufs = fusion_buffers (x, mv, &plain, &tx, &tm, &ty);
     float t_sep = -1, t_best = -1;
     int best = -1;
     GString *report = plan->verbose ? g_string_new (NULL) : NULL;
-    if (tx && tm && ty) {
+    if (bufs) {
       OvaCudaChain c1 = chain_without_operands (&fk->chain), c2 = chain_without_operands (&k->chain);
       float t1 = time_candidate (st, fk, T_IGEMM, tx, tm, NULL, &c1);
       OvaCudaConvShape keep = k->igs;

@@ -972,12 +972,7 @@ k_conv_dwpw (const __half *__restrict__ x, const float *__restrict__ dww, const 
   /* 2. the 1x1 convolution: warp rows r0 and r0 + 8 of the block's */
   const int lane = (int) threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int r0 = (ROWS == 16 ? 0 : warp * 16) + g;
-  float acc[NT][4];
-#pragma unroll
-  for (int j = 0; j < NT; j++)
-#pragma unroll
-    for (int e = 0; e < 4; e++)
-      acc[j][e] = 0.f;
+  float acc[NT][4] = {};
   for (int kb = 0; kb < C; kb += 32) {
     /* k past C: zero A (the shared row ends there) and zero weights (kpad) */
     const int k = kb + 8 * t;
@@ -1064,12 +1059,7 @@ k_conv_pwpw (const __half *__restrict__ x, const __half *__restrict__ w1, const 
   /* 1. the first convolution: rows g and g + 8 (rows past M read row M - 1,
    * never stored) */
   const __half *ar0 = x + (size_t) min (m_base + g, M - 1) * C, *ar1 = x + (size_t) min (m_base + g + 8, M - 1) * C;
-  float acc1[NT1][4];
-#pragma unroll
-  for (int j = 0; j < NT1; j++)
-#pragma unroll
-    for (int e = 0; e < 4; e++)
-      acc1[j][e] = 0.f;
+  float acc1[NT1][4] = {};
   for (int kb = 0; kb < C; kb += 32) {
     const int k = kb + 8 * t; /* C % 8 == 0: all 8 or none; weights are zero past C */
     const uint4 a0 = k < C ? ld_nc16 (ar0 + k) : make_uint4 (0, 0, 0, 0);
@@ -1106,12 +1096,7 @@ k_conv_pwpw (const __half *__restrict__ x, const __half *__restrict__ w1, const 
   /* 3. the second convolution: B fragment of k16 step q, column n2 + 8j + g:
    * k 16q + 2t, +1 and 16q + 8 + 2t, +1 of that weight row (zero past K1
    * up to kpad2; steps wholly past K1 are skipped) */
-  float acc2[NT2][4];
-#pragma unroll
-  for (int j = 0; j < NT2; j++)
-#pragma unroll
-    for (int e = 0; e < 4; e++)
-      acc2[j][e] = 0.f;
+  float acc2[NT2][4] = {};
 #pragma unroll
   for (int q = 0; q < NT1 / 2; q++) {
     if (16 * q >= K1)
